@@ -1,0 +1,1 @@
+"""Everything between segments and HTTP: client, pacing, packing, worker pool, engines."""
