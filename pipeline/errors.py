@@ -76,6 +76,8 @@ class ProviderError(PipelineError):
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        #: (prompt, completion) tokens when the provider billed the failed request.
+        self.usage: tuple[int, int] | None = None
         super().__init__(message)
 
 

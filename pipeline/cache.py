@@ -1,0 +1,84 @@
+"""SQLite translation cache: what makes a second run free and a killed run resumable.
+
+Keys are content hashes of everything that determines a translation (see
+pipeline.plan.unit_key), never row numbers, so resume survives rows moving. Each finished
+request's translations are committed in one transaction before anything else happens.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import platformdirs
+
+ENV_CACHE = "MTPIPE_CACHE"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS translations (
+    key     TEXT PRIMARY KEY,
+    text    TEXT NOT NULL,
+    model   TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def default_cache_path() -> Path:
+    """``$MTPIPE_CACHE`` or ``<user cache dir>/mtpipe/cache.sqlite``."""
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir("mtpipe")) / "cache.sqlite"
+
+
+class Cache:
+    """A key -> translation store. ``path=None`` keeps it in memory for this run only."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        if path is None:
+            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                # Created readable by its owner only: it holds the user's texts.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._db.commit()
+
+    def get(self, key: str) -> str | None:
+        """The cached translation for ``key``, or None."""
+        row = self._db.execute("SELECT text FROM translations WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def __contains__(self, key: object) -> bool:
+        return (
+            isinstance(key, str)
+            and self._db.execute("SELECT 1 FROM translations WHERE key = ?", (key,)).fetchone()
+            is not None
+        )
+
+    def put_many(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        """Store (key, text, model, target) rows and commit before returning."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO translations (key, text, model, target, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(k, t, m, g, now) for k, t, m, g in rows],
+            )
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()

@@ -1,0 +1,90 @@
+"""Client-side pacing: requests/minute and tokens/minute, spread evenly, adaptive on 429.
+
+The provider may enforce its per-minute limits per second, so requests are spaced on a
+virtual schedule (GCRA / leaky bucket): request ``k`` may start no earlier than the time at
+which the limits would have allowed all requests before it. There is no burst at start.
+
+Token costs are estimated before sending and reconciled with the usage each reply reports.
+On a 429 the rate is cut multiplicatively; each success adds a little back (AIMD), so a user
+who does not know the account's limits converges on them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class Pacer:
+    """Hands out start times that keep a client under ``rpm`` and ``tpm``.
+
+    ``None`` disables a limit. ``headroom`` keeps the schedule slightly under the limits so
+    network jitter does not turn an exactly-paced request into a 429.
+    """
+
+    rpm: float | None = 60.0
+    tpm: float | None = 100_000.0
+    headroom: float = 0.97
+    decrease: float = 0.8
+    increase: float = 0.02
+    floor: float = 0.05
+    clock: Clock = time.monotonic
+    sleep: Sleep = anyio.sleep
+    factor: float = field(default=1.0, init=False)
+    _next_request: float | None = field(default=None, init=False)
+    _next_token: float | None = field(default=None, init=False)
+    _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
+
+    def _request_interval(self) -> float:
+        if not self.rpm:
+            return 0.0
+        return 60.0 / (self.rpm * self.headroom * self.factor)
+
+    def _token_interval(self, tokens: int) -> float:
+        if not self.tpm:
+            return 0.0
+        return tokens * 60.0 / (self.tpm * self.headroom * self.factor)
+
+    async def acquire(self, tokens: int) -> None:
+        """Wait until a request costing ``tokens`` (prompt + expected completion) may start."""
+        async with self._lock:
+            now = self.clock()
+            start = now
+            if self._next_request is not None:
+                start = max(start, self._next_request)
+            if self._next_token is not None:
+                start = max(start, self._next_token)
+            self._next_request = start + self._request_interval()
+            self._next_token = start + self._token_interval(tokens)
+        delay = start - self.clock()
+        if delay > 0:
+            await self.sleep(delay)
+
+    def reconcile(self, estimated: int, actual: int) -> None:
+        """Correct the token schedule once a reply reports the real usage."""
+        if self._next_token is not None and self.tpm:
+            self._next_token += self._token_interval(actual) - self._token_interval(estimated)
+
+    def on_success(self) -> None:
+        """Additive increase after a request went through."""
+        self.factor = min(1.0, self.factor + self.increase)
+
+    def on_throttled(self) -> None:
+        """Multiplicative decrease on a 429.
+
+        A Retry-After applies to the retried request only (see pipeline.engine.retry): pausing
+        every worker for it would turn one throttled request into a stall of the whole run.
+        """
+        self.factor = max(self.floor, self.factor * self.decrease)
+
+    @property
+    def unlimited(self) -> bool:
+        """True when neither limit is set (offline engines)."""
+        return not self.rpm and not self.tpm

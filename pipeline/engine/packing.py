@@ -1,0 +1,116 @@
+"""Several segments per request, and the check that they come back aligned.
+
+A packed request is one line per segment, each starting with a self-closing marker tag::
+
+    <seg id="1"/>Open file
+    <seg id="2"/>Save %s as…
+
+MT engines keep XML tags and line breaks and translate the words around them (DESIGN.md),
+so the reply splits back on the markers. The split is accepted only when the markers come
+back exactly ``1..n`` in order; anything else (merged lines, a lost or duplicated marker) is a
+misalignment and the caller bisects the batch. A single segment is sent bare, without marker.
+
+The pack size follows the configured limits: about TPM/RPM tokens per request uses the token
+budget without passing the request limit, within the model's input limit and a segment cap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+
+T = TypeVar("T")
+
+_MARKER = '<seg id="{}"/>'
+_MARKER_RE = re.compile(r'<seg id="(\d+)"/>')
+#: Estimated tokens one marker and its line break add to a request (each way).
+MARKER_TOKENS = estimate_tokens('\n<seg id="99"/>')
+
+
+def can_pack(text: str) -> bool:
+    """False for a text that could be confused with the packing markers (sent alone)."""
+    return "<seg" not in text
+
+
+def join(texts: Sequence[str]) -> str:
+    """The request content for ``texts`` (bare when there is one)."""
+    if len(texts) == 1:
+        return texts[0]
+    return "\n".join(_MARKER.format(i) + text for i, text in enumerate(texts, start=1))
+
+
+def split(reply: str, count: int) -> list[str] | None:
+    """The reply split back into ``count`` translations, or None when misaligned."""
+    if count == 1:
+        return [reply] if _MARKER_RE.search(reply) is None else None
+    parts = _MARKER_RE.split(reply)
+    # parts = [before, id1, text1, id2, text2, ...]
+    if parts[0].strip() or len(parts) != 2 * count + 1:
+        return None
+    ids = parts[1::2]
+    if ids != [str(i) for i in range(1, count + 1)]:
+        return None
+    return [text.strip() for text in parts[2::2]]
+
+
+@dataclass(frozen=True, slots=True)
+class PackLimits:
+    """How big one request may get."""
+
+    #: Estimated tokens of segment text (plus markers) per request.
+    token_budget: int = 1_600
+    #: At most this many segments per request (bounds the cost of a bisection).
+    max_segments: int = 200
+
+    @classmethod
+    def for_limits(
+        cls,
+        rpm: float | None,
+        tpm: float | None,
+        max_input_tokens: int = 8_192,
+        output_ratio: float = 1.3,
+        packing: bool = True,
+    ) -> PackLimits:
+        """Size requests from the rate limits: ~TPM/RPM billed tokens per request.
+
+        A request is billed for its prompt (text + overhead) and its completion (about
+        ``output_ratio`` × the text), so the text budget is (TPM/RPM − overhead) / (1 + ratio),
+        kept within 40% of the input limit so the reply stays under the output limit too.
+        """
+        if not packing:
+            return cls(token_budget=max_input_tokens, max_segments=1)
+        ceiling = int(max_input_tokens * 0.4)
+        if rpm and tpm:
+            per_request = tpm / rpm
+            budget = int((per_request - REQUEST_OVERHEAD_TOKENS) / (1.0 + output_ratio))
+        else:
+            budget = ceiling
+        return cls(token_budget=max(64, min(budget, ceiling)))
+
+
+def pack(items: Iterable[T], size_of: Callable[[T], int | None], limits: PackLimits) -> Iterator[list[T]]:
+    """Group ``items`` in order into batches within ``limits``.
+
+    ``size_of(item)`` is the item's estimated tokens; an item that cannot share a request
+    (``size_of`` returns None) or is over the budget on its own goes alone.
+    """
+    batch: list[T] = []
+    used = 0
+    for item in items:
+        size = size_of(item)
+        if size is None:
+            yield [item]
+            continue
+        cost = size + MARKER_TOKENS
+        if batch and (used + cost > limits.token_budget or len(batch) >= limits.max_segments):
+            yield batch
+            batch, used = [], 0
+        batch.append(item)
+        used += cost
+    if batch:
+        yield batch
+

@@ -1,0 +1,344 @@
+"""The worker pool: packs units into requests and sends them paced, retried and checked.
+
+For every finished request, in this order: the good translations are committed to the cache,
+then the request is appended to the ledger, then anything else (progress, bisection). So a run
+killed at any point has recorded everything it paid for, and a rerun does not pay again.
+
+Failure handling per request:
+
+- misaligned reply (markers not ``1..n``), content rejected, too large, cut at the output
+  limit: bisect the batch and send the halves, down to single segments;
+- a segment whose placeholders came back broken: sent alone once more, then failed (hard
+  checks) or accepted (soft checks: the writer degrades, e.g. drops inline formatting);
+- auth / quota / bad request: abort the run (the error propagates);
+- retryable errors: retried by the RetryPolicy; once the run's retry budget is spent the
+  endpoint is declared unhealthy and the run aborts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+
+from pipeline.cache import Cache
+from pipeline.engine.client import Reply, TranslationRequest
+from pipeline.engine.pacing import Pacer
+from pipeline.engine.packing import PackLimits, can_pack, join, pack, split
+from pipeline.engine.retry import RetryPolicy
+from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+from pipeline.errors import (
+    BudgetExceeded,
+    ContentRejected,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    TooLarge,
+    Truncated,
+)
+from pipeline.ledger import Ledger
+from pipeline.plan import Unit
+from pipeline.pricing import Price
+from pipeline.protect import verify
+
+
+class Client(Protocol):
+    """What the pool needs from an engine: one request in, one reply out."""
+
+    @property
+    def name(self) -> str:
+        """The model label for ledgers."""
+        ...
+
+    async def translate(self, request: TranslationRequest) -> Reply:
+        """Translate one request or raise a ProviderError."""
+        ...
+
+
+class EndpointUnhealthy(ProviderError):
+    """The run's retry budget is spent: the endpoint keeps failing."""
+
+    fatal_for_run = True
+
+
+@dataclass
+class PoolStats:
+    """Live figures for progress display and the run summary."""
+
+    units_total: int = 0
+    units_done: int = 0
+    units_failed: int = 0
+    requests: int = 0
+    failed_requests: int = 0
+    attempts: int = 0
+    throttled: int = 0
+    bisections: int = 0
+    rejected_checks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass
+class PoolSettings:
+    """Knobs of the pool (the CLI and job files fill them)."""
+
+    concurrency: int = 8
+    limits: PackLimits = field(default_factory=PackLimits)
+    max_cost: float | None = None
+    output_ratio: float = 1.3
+
+
+class TranslationPool:
+    """Translates units; results land in the cache, failures in ``failures``."""
+
+    def __init__(
+        self,
+        client: Client,
+        pacer: Pacer,
+        policy: RetryPolicy,
+        cache: Cache,
+        ledger: Ledger,
+        price: Price,
+        settings: PoolSettings,
+        on_progress: Callable[[PoolStats], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.pacer = pacer
+        self.policy = policy
+        self.cache = cache
+        self.ledger = ledger
+        self.price = price
+        self.settings = settings
+        self.on_progress = on_progress
+        self.stats = PoolStats()
+        #: unit key -> why it failed
+        self.failures: dict[str, str] = {}
+        #: set when scheduling must stop (budget reached, interrupted)
+        self.stopping: str | None = None
+        self._in_flight_cost = 0.0
+        self._fatal: ProviderError | None = None
+        self._output_ratio = settings.output_ratio
+        self._sem = anyio.Semaphore(max(1, settings.concurrency))
+
+    # ---- public ------------------------------------------------------------------------
+
+    async def run(self, units: Sequence[Unit]) -> None:
+        """Translate every unit (raises on a run-fatal provider error)."""
+        self.stats.units_total += len(units)
+        groups: dict[tuple[str, str, str], list[Unit]] = {}
+        for unit in units:
+            groups.setdefault((unit.source.name, unit.target.name, unit.domains), []).append(unit)
+        async with anyio.create_task_group() as tg:
+            for members in groups.values():
+                for batch in pack(members, _size_of, self.settings.limits):
+                    tg.start_soon(self._send, batch, tg)
+        if self._fatal is not None:
+            raise self._fatal
+        if self.stopping and self.stopping.startswith("budget"):
+            raise BudgetExceeded(self.stopping)
+
+    def stop(self, reason: str) -> None:
+        """Stop scheduling new requests; in-flight ones finish."""
+        if self.stopping is None:
+            self.stopping = reason
+
+    # ---- one request ---------------------------------------------------------------------
+
+    def _estimate(self, batch: Sequence[Unit], content: str, terms: tuple[tuple[str, str], ...]) -> tuple[int, int]:
+        text_tokens = estimate_tokens(content)
+        term_tokens = sum(estimate_tokens(s) + estimate_tokens(t) + 4 for s, t in terms)
+        prompt = text_tokens + term_tokens + REQUEST_OVERHEAD_TOKENS
+        return prompt, math.ceil(text_tokens * self._output_ratio)
+
+    async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+        async with self._sem:
+            if self.stopping:
+                self._fail(batch, f"not sent: {self.stopping}")
+                return
+            texts = [u.text for u in batch]
+            content = join(texts)
+            terms = tuple(dict.fromkeys(t for u in batch for t in u.terms))
+            est_prompt, est_completion = self._estimate(batch, content, terms)
+            est_cost = self.price.cost(est_prompt, est_completion)
+            limit = self.settings.max_cost
+            if limit is not None and self.stats.cost_usd + self._in_flight_cost + est_cost > limit:
+                self.stop(f"budget: --max-cost ${limit:g} reached (spent ${self.stats.cost_usd:.4f})")
+                self._fail(batch, f"not sent: {self.stopping}")
+                return
+            first = batch[0]
+            request = TranslationRequest(
+                text=content,
+                source_lang=first.source.name,
+                target_lang=first.target.name,
+                terms=terms,
+                domains=first.domains,
+            )
+            self._in_flight_cost += est_cost
+            lost = 0
+            tries = 0
+
+            def on_error(error: ProviderError) -> None:
+                nonlocal lost
+                if isinstance(error, RateLimited):
+                    self.stats.throttled += 1
+                    self.pacer.on_throttled()
+                if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body"):
+                    lost += 1
+
+            async def attempt() -> Reply:
+                nonlocal tries
+                await self.pacer.acquire(est_prompt + est_completion)
+                tries += 1
+                self.stats.attempts += 1
+                return await self.client.translate(request)
+
+            try:
+                reply, _ = await self.policy.call(attempt, on_error)
+            except ProviderError as error:
+                self._in_flight_cost -= est_cost
+                self._record_failure(batch, first, error, tries, lost)
+                await self._handle_error(batch, error, tg)
+                return
+            self._in_flight_cost -= est_cost
+            self.pacer.on_success()
+            self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
+            self._learn_ratio(content, reply)
+        self._accept(batch, reply, tries, lost, tg)
+
+    def _learn_ratio(self, content: str, reply: Reply) -> None:
+        sent = estimate_tokens(content)
+        if sent >= 20 and reply.completion_tokens:
+            observed = reply.completion_tokens / sent
+            self._output_ratio = 0.8 * self._output_ratio + 0.2 * min(max(observed, 0.3), 4.0)
+
+    def _accept(self, batch: list[Unit], reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup) -> None:
+        parts = split(reply.text, len(batch))
+        good: list[tuple[Unit, str]] = []
+        retry_alone: list[Unit] = []
+        if parts is not None:
+            for unit, translated in zip(batch, parts, strict=True):
+                hard = verify(unit.text, translated, unit.checks - unit.soft_checks)
+                soft = verify(unit.text, translated, unit.soft_checks)
+                if not hard and not soft:
+                    good.append((unit, translated))
+                    continue
+                self.stats.rejected_checks += 1
+                unit.rejections += 1
+                if unit.rejections < 2:
+                    retry_alone.append(unit)
+                elif not hard:
+                    good.append((unit, translated))  # soft checks only: the writer degrades
+                else:
+                    self._fail([unit], "; ".join(hard))
+        # Cache first, then ledger: an interrupted run keeps what it paid for.
+        self.cache.put_many((u.key, text, self.client.name, u.target.code) for u, text in good)
+        cost = self.price.cost(reply.prompt_tokens, reply.completion_tokens)
+        self.stats.requests += 1
+        self.stats.prompt_tokens += reply.prompt_tokens
+        self.stats.completion_tokens += reply.completion_tokens
+        self.stats.cost_usd += cost
+        first = batch[0]
+        self.ledger.append(
+            "request",
+            status="ok",
+            model=self.client.name,
+            source_lang=first.source.code,
+            target_lang=first.target.code,
+            segments=len(batch),
+            files=sorted({u.file for u in batch}),
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            total_tokens=reply.prompt_tokens + reply.completion_tokens,
+            cost_usd=round(cost, 8),
+            latency_ms=reply.latency_ms,
+            attempts=attempts,
+            lost_attempts=lost,
+            error=None if parts is not None else "misaligned",
+            accepted=len(good),
+            response_id=reply.response_id,
+        )
+        self.stats.units_done += len(good)
+        if parts is None:
+            self._bisect(batch, tg)
+        for unit in retry_alone:
+            tg.start_soon(self._send, [unit], tg)
+        self._progress()
+
+    # ---- failures ------------------------------------------------------------------------
+
+    def _record_failure(
+        self, batch: list[Unit], first: Unit, error: ProviderError, attempts: int, lost: int
+    ) -> None:
+        usage = error.usage or (0, 0)
+        cost = self.price.cost(*usage)
+        self.stats.failed_requests += 1
+        self.stats.prompt_tokens += usage[0]
+        self.stats.completion_tokens += usage[1]
+        self.stats.cost_usd += cost
+        self.ledger.append(
+            "request",
+            status="failed",
+            model=self.client.name,
+            source_lang=first.source.code,
+            target_lang=first.target.code,
+            segments=len(batch),
+            files=sorted({u.file for u in batch}),
+            prompt_tokens=usage[0],
+            completion_tokens=usage[1],
+            total_tokens=sum(usage),
+            cost_usd=round(cost, 8),
+            latency_ms=0,
+            attempts=attempts,
+            lost_attempts=lost,
+            error=error.code or type(error).__name__,
+            response_id="",
+        )
+
+    async def _handle_error(self, batch: list[Unit], error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
+        if error.fatal_for_run:
+            self._abort(error, tg)
+            return
+        splittable = isinstance(error, (ContentRejected, TooLarge, Truncated))
+        if splittable and len(batch) > 1:
+            self._bisect(batch, tg)
+            return
+        if error.retryable and self.policy.budget.exhausted:
+            unhealthy = EndpointUnhealthy(
+                f"the endpoint keeps failing ({error}); retry budget spent, run stopped",
+                status=error.status,
+                code=error.code,
+            )
+            self._abort(unhealthy, tg)
+            return
+        self._fail(batch, str(error))
+
+    def _abort(self, error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
+        """Stop the run: the first fatal error wins and is raised by run()."""
+        if self._fatal is None:
+            self._fatal = error
+        self.stop(f"aborted: {error}")
+        tg.cancel_scope.cancel()
+
+    def _bisect(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+        self.stats.bisections += 1
+        middle = len(batch) // 2
+        tg.start_soon(self._send, batch[:middle], tg)
+        tg.start_soon(self._send, batch[middle:], tg)
+
+    def _fail(self, units: Sequence[Unit], reason: str) -> None:
+        for unit in units:
+            self.failures[unit.key] = reason
+        self.stats.units_failed += len(units)
+        self._progress()
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.stats)
+
+
+def _size_of(unit: Unit) -> int | None:
+    return unit.tokens if can_pack(unit.text) else None

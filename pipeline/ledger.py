@@ -1,0 +1,157 @@
+"""The JSONL ledger: one line per finished request, plus run_start / run_end lines.
+
+Every line carries ``v`` (schema version), ``ts`` (UTC ISO 8601), ``run_id`` and ``event``.
+Request lines (``event: "request"``) carry ``status`` ("ok" | "failed"), ``model``,
+``source_lang``, ``target_lang``, ``segments``, ``files``, ``prompt_tokens``,
+``completion_tokens``, ``total_tokens`` (as the provider reported them), ``cost_usd``,
+``latency_ms``, ``attempts``, ``lost_attempts`` (attempts whose reply was lost in transit and
+may have been billed), ``error`` and ``response_id``. Lines are appended and flushed one by
+one; reading tolerates a torn last line (a run killed mid-write).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+SCHEMA_VERSION = 1
+
+
+def utc_now() -> str:
+    """The current time as UTC ISO 8601 with a Z suffix."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Ledger:
+    """Appends ledger lines for one run. ``path=None`` records nothing."""
+
+    def __init__(self, path: Path | None, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        self._handle: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._handle = os.fdopen(fd, "a", encoding="utf-8")
+            self._repair_torn_tail(path)
+
+    def _repair_torn_tail(self, path: Path) -> None:
+        """Start on a fresh line if a killed run left a partial last line."""
+        assert self._handle is not None
+        size = path.stat().st_size
+        if size:
+            with open(path, "rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    self._handle.write("\n")
+                    self._handle.flush()
+
+    def append(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Write one line (and flush it); returns the record written."""
+        record: dict[str, Any] = {"v": SCHEMA_VERSION, "ts": utc_now(), "run_id": self.run_id}
+        record["event"] = event
+        record.update(fields)
+        if self._handle is not None:
+            self._handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self._handle.flush()
+        return record
+
+    def close(self) -> None:
+        """Flush to disk and close."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+
+
+def read_ledger(path: Path) -> Iterator[dict[str, Any]]:
+    """Every well-formed line of the ledger; a torn or garbled line is skipped."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+
+@dataclass
+class Totals:
+    """Aggregated request figures."""
+
+    requests: int = 0
+    failed: int = 0
+    segments: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, record: dict[str, Any], share: float = 1.0) -> None:
+        """Add one request line (``share`` of it, for per-file splits)."""
+        self.requests += 1
+        self.failed += record.get("status") != "ok"
+        self.segments += int(record.get("segments", 0))
+        self.prompt_tokens += round(int(record.get("prompt_tokens") or 0) * share)
+        self.completion_tokens += round(int(record.get("completion_tokens") or 0) * share)
+        self.cost_usd += float(record.get("cost_usd") or 0.0) * share
+
+
+@dataclass
+class Summary:
+    """Totals overall and by day, model, language pair and file."""
+
+    total: Totals = field(default_factory=Totals)
+    by: dict[str, dict[str, Totals]] = field(default_factory=dict)
+    runs: int = 0
+
+
+def summarize(records: Iterable[dict[str, Any]]) -> Summary:
+    """Aggregate request lines; a request's tokens are split evenly over its files."""
+    summary = Summary(by={"day": {}, "model": {}, "language": {}, "file": {}})
+    groups: dict[str, dict[str, Totals]] = {k: defaultdict(Totals) for k in summary.by}
+    for record in records:
+        if record.get("event") == "run_start":
+            summary.runs += 1
+        if record.get("event") != "request":
+            continue
+        summary.total.add(record)
+        groups["day"][str(record.get("ts", ""))[:10]].add(record)
+        groups["model"][str(record.get("model", "?"))].add(record)
+        pair = f"{record.get('source_lang', '?')}->{record.get('target_lang', '?')}"
+        groups["language"][pair].add(record)
+        files = record.get("files") or ["?"]
+        for name in files:
+            groups["file"][str(name)].add(record, share=1.0 / len(files))
+    summary.by = {k: dict(sorted(v.items())) for k, v in groups.items()}
+    return summary
+
+
+def format_summary(summary: Summary) -> str:
+    """A plain-text table of the summary."""
+    lines = [
+        f"runs: {summary.runs}  requests: {summary.total.requests} "
+        f"(failed {summary.total.failed})  segments: {summary.total.segments}  "
+        f"tokens: {summary.total.prompt_tokens} in / {summary.total.completion_tokens} out  "
+        f"cost: ${summary.total.cost_usd:.4f}"
+    ]
+    for name, rows in summary.by.items():
+        lines.append("")
+        lines.append(f"by {name}:")
+        width = max((len(k) for k in rows), default=4)
+        for key, t in rows.items():
+            lines.append(
+                f"  {key:<{width}}  {t.requests:>6} req  {t.segments:>8} seg  "
+                f"{t.prompt_tokens:>9} in  {t.completion_tokens:>9} out  ${t.cost_usd:.4f}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""Planning: segments -> deduplicated translation units, cache look-ups, estimates.
+
+A unit is what is translated once per run: the same (engine, model, source, target,
+context, domains, relevant glossary terms, text) anywhere in any file is one unit. Outer
+whitespace is kept from the source and never sent; empty and placeholder-only segments are
+never sent (their translation is their own text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from pipeline.engine.tokens import estimate_tokens
+from pipeline.languages import Language
+from pipeline.protect import needs_translation, split_outer_whitespace
+from pipeline.segments import Segment
+
+
+@dataclass(slots=True)
+class Unit:
+    """One distinct piece of text to translate into one target language."""
+
+    key: str
+    text: str
+    source: Language
+    target: Language
+    domains: str
+    checks: frozenset[str]
+    soft_checks: frozenset[str]
+    terms: tuple[tuple[str, str], ...]
+    file: str
+    place: str
+    tokens: int
+    #: How often the checks rejected this unit's translation (a second rejection is final).
+    rejections: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineIdentity:
+    """What, besides the text, decides a translation (part of every cache key)."""
+
+    engine: str
+    model: str
+
+
+def unit_key(
+    identity: EngineIdentity,
+    source: Language,
+    target: Language,
+    segment: Segment,
+    core: str,
+    terms: tuple[tuple[str, str], ...],
+) -> str:
+    """The content hash identifying a unit (cache key): never a row number."""
+    payload = json.dumps(
+        [
+            identity.engine,
+            identity.model,
+            source.name,
+            target.name,
+            segment.context,
+            segment.domains,
+            terms,
+            core,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def split_for_sending(segment: Segment) -> tuple[str, str, str] | None:
+    """(leading ws, core, trailing ws), or None when the segment is not sent at all."""
+    lead, core, trail = split_outer_whitespace(segment.text)
+    if not core or not needs_translation(core):
+        return None
+    return lead, core, trail
+
+
+def make_unit(
+    key: str,
+    core: str,
+    segment: Segment,
+    source: Language,
+    target: Language,
+    terms: tuple[tuple[str, str], ...],
+    file: str,
+) -> Unit:
+    """Build the unit for a segment that has to be sent."""
+    return Unit(
+        key=key,
+        text=core,
+        source=source,
+        target=target,
+        domains=segment.domains,
+        checks=segment.checks,
+        soft_checks=segment.soft_checks,
+        terms=terms,
+        file=file,
+        place=segment.place,
+        tokens=estimate_tokens(core),
+    )

@@ -1,0 +1,162 @@
+"""The Qwen-MT client against httpx.MockTransport: request body, parsing, error classes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from pipeline.engine.client import QwenClient, TranslationRequest, build_body, parse_retry_after
+from pipeline.errors import (
+    AuthError,
+    BadRequest,
+    ContentRejected,
+    QuotaError,
+    RateLimited,
+    ServerError,
+    TooLarge,
+    Truncated,
+)
+
+KEY = "sk-secret-test-key-123"
+
+
+def ok_body(content: str = "Hallo", finish: str = "stop") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 3, "total_tokens": 53},
+    }
+
+
+def run(handler: Any, request: TranslationRequest | None = None) -> Any:
+    seen: list[httpx.Request] = []
+
+    def wrapped(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return handler(req)
+
+    client = QwenClient("https://example.invalid/compatible-mode/v1", KEY, transport=httpx.MockTransport(wrapped))
+
+    async def go() -> Any:
+        try:
+            return await client.translate(request or TranslationRequest("Hello", "English", "German"))
+        finally:
+            await client.aclose()
+
+    return anyio.run(go), seen
+
+
+def test_request_body_is_exactly_the_contract() -> None:
+    reply, seen = run(lambda req: httpx.Response(200, json=ok_body()))
+    sent = seen[0]
+    assert sent.url.path == "/compatible-mode/v1/chat/completions"
+    assert sent.headers["authorization"] == f"Bearer {KEY}"
+    body = json.loads(sent.content)
+    assert body == {
+        "model": "qwen-mt-turbo",
+        "messages": [{"role": "user", "content": "Hello"}],
+        "translation_options": {"source_lang": "English", "target_lang": "German"},
+    }
+    assert reply.text == "Hallo" and reply.prompt_tokens == 50 and reply.completion_tokens == 3
+    assert reply.response_id == "chatcmpl-1"
+
+
+def test_optional_fields_only_when_set() -> None:
+    body = build_body(
+        "qwen-mt-plus",
+        TranslationRequest("x", "auto", "French", terms=(("a", "b"),), tm_list=(("c", "d"),), domains="IT"),
+    )
+    options = body["translation_options"]
+    assert options["terms"] == [{"source": "a", "target": "b"}]
+    assert options["tm_list"] == [{"source": "c", "target": "d"}]
+    assert options["domains"] == "IT"
+    assert "temperature" not in body and "system" not in json.dumps(body)
+
+
+def error(status: int, code: str, message: str = "", headers: dict[str, str] | None = None) -> Any:
+    payload = {"error": {"code": code, "message": message, "type": code, "param": None}, "id": "x"}
+    return lambda req: httpx.Response(status, json=payload, headers=headers or {})
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "cls", "retryable", "fatal"),
+    [
+        (400, "InvalidParameter", "Range of input length should be [1, 8192]", TooLarge, False, False),
+        (400, "DataInspectionFailed", "Input data may contain inappropriate content.", ContentRejected, False, False),
+        (400, "data_inspection_failed", "inappropriate", ContentRejected, False, False),
+        (400, "InvalidParameter", "target_lang Klingon is not supported", BadRequest, False, False),
+        (401, "InvalidApiKey", "Invalid API-key provided.", AuthError, False, True),
+        (403, "AllocationQuota.FreeTierOnly", "free tier exhausted", QuotaError, False, True),
+        (413, "RequestTooLarge", "", TooLarge, False, False),
+        (429, "Throttling.RateQuota", "Requests rate limit exceeded", RateLimited, True, False),
+        (429, "Throttling", "Allocated quota exceeded", RateLimited, True, False),
+        (429, "limit_requests", "Request rate increased too quickly", RateLimited, True, False),
+        (429, "insufficient_quota", "You exceeded your current quota", QuotaError, False, True),
+        (429, "PrepaidBillOverdue", "", QuotaError, False, True),
+        (429, "CommodityNotPurchased", "", QuotaError, False, True),
+        (500, "InternalError", "", ServerError, True, False),
+        (500, "InternalError.Timeout", "", ServerError, True, False),
+        (503, "ModelUnavailable", "engine is currently overloaded", ServerError, True, False),
+    ],
+)
+def test_every_error_row_is_classified(status: int, code: str, message: str, cls: type, retryable: bool, fatal: bool) -> None:
+    with pytest.raises(cls) as info:
+        run(error(status, code, message))
+    assert info.value.retryable is retryable
+    assert info.value.fatal_for_run is fatal
+    assert info.value.status == status
+    assert KEY not in str(info.value) and KEY not in repr(info.value)
+
+
+def test_auth_error_says_what_to_check() -> None:
+    with pytest.raises(AuthError, match="region"):
+        run(error(401, "InvalidApiKey"))
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [({"Retry-After": "3"}, 3.0), ({"retry-after-ms": "1500"}, 1.5), ({"Retry-After": "9999"}, 120.0), ({}, None)],
+)
+def test_retry_after(headers: dict[str, str], expected: float | None) -> None:
+    with pytest.raises(RateLimited) as info:
+        run(error(429, "Throttling", headers=headers))
+    assert info.value.retry_after == expected
+    assert parse_retry_after(httpx.Headers(headers)) == expected
+
+
+def test_finish_reason_length_is_a_failed_translation_with_usage() -> None:
+    with pytest.raises(Truncated) as info:
+        run(lambda req: httpx.Response(200, json=ok_body("cut", finish="length")))
+    assert info.value.usage == (50, 3)
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        lambda req: httpx.Response(200, content=b'{"choices": [{"mess'),
+        lambda req: httpx.Response(200, json={"choices": []}),
+        lambda req: httpx.Response(502, content=b"<html>bad gateway</html>"),
+    ],
+)
+def test_unreadable_replies_are_retryable_server_errors(handler: Any) -> None:
+    with pytest.raises(ServerError):
+        run(handler)
+
+
+def test_transport_errors_are_retryable_and_keyless() -> None:
+    def boom(req: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"connection refused (key {req.headers['authorization']})")
+
+    with pytest.raises(ServerError) as info:
+        run(boom)
+    assert info.value.retryable and KEY not in str(info.value)
+
+
+def test_repr_hides_key() -> None:
+    client = QwenClient("https://x.invalid/v1", KEY)
+    assert KEY not in repr(client)

@@ -1,0 +1,188 @@
+"""The worker pool with an in-process fake engine: packing, bisection, checks, budgets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from pipeline.cache import Cache
+from pipeline.engine.client import Reply, TranslationRequest
+from pipeline.engine.pacing import Pacer
+from pipeline.engine.packing import PackLimits, join, split
+from pipeline.engine.pool import EndpointUnhealthy, PoolSettings, TranslationPool
+from pipeline.engine.retry import RetryBudget, RetryPolicy
+from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, ServerError
+from pipeline.languages import Language
+from pipeline.ledger import Ledger, read_ledger
+from pipeline.plan import Unit
+from pipeline.pricing import Price
+from pipeline.protect import Span, split_protected
+from pipeline.segments import ALL_CHECKS
+
+EN, DE = Language("en", "English"), Language("de", "German")
+
+
+def upper(text: str) -> str:
+    """A 'translation' that keeps markers and placeholders: upper-case the plain text."""
+    return "".join(p.text if isinstance(p, Span) else p.upper() for p in split_protected(text))
+
+
+class FakeClient:
+    name = "fake-model"
+
+    def __init__(self, translate: Callable[[str], str] = upper, fail: Callable[[TranslationRequest, int], Exception | None] | None = None) -> None:
+        self.fn = translate
+        self.fail = fail
+        self.requests: list[TranslationRequest] = []
+
+    async def translate(self, request: TranslationRequest) -> Reply:
+        self.requests.append(request)
+        if self.fail is not None:
+            error = self.fail(request, len(self.requests))
+            if error is not None:
+                raise error
+        text = self.fn(request.text)
+        return Reply(text, len(request.text) // 4 + 45, len(text) // 4, f"r{len(self.requests)}")
+
+
+def unit(i: int, text: str | None = None, soft: frozenset[str] = frozenset()) -> Unit:
+    text = text or f"string number {i}"
+    return Unit(f"k{i}", text, EN, DE, "", ALL_CHECKS, soft, (), "f.csv", f"row {i}", len(text) // 3)
+
+
+async def nosleep(_: float) -> None:
+    return None
+
+
+def make_pool(tmp_path: Path, client: FakeClient, **settings: object) -> tuple[TranslationPool, Cache]:
+    cache = Cache(None)
+    ledger = Ledger(tmp_path / "ledger.jsonl", "run1")
+    pool = TranslationPool(
+        client,
+        Pacer(rpm=None, tpm=None),
+        RetryPolicy(max_retries=3, base=0.0, sleep=nosleep, budget=RetryBudget(minimum=5, ratio=0.5)),
+        cache,
+        ledger,
+        Price(1.0, 1.0),
+        PoolSettings(**{"concurrency": 4, "limits": PackLimits(token_budget=200, max_segments=10), **settings}),  # type: ignore[arg-type]
+    )
+    return pool, cache
+
+
+def ledger_lines(tmp_path: Path) -> list[dict[str, object]]:
+    return list(read_ledger(tmp_path / "ledger.jsonl"))
+
+
+def test_packs_and_commits_every_unit(tmp_path: Path) -> None:
+    client = FakeClient()
+    pool, cache = make_pool(tmp_path, client)
+    units = [unit(i) for i in range(25)]
+    anyio.run(pool.run, units)
+    assert len(client.requests) == 3  # 10 + 10 + 5 (segment cap)
+    assert all(cache.get(u.key) == u.text.upper() for u in units)
+    lines = ledger_lines(tmp_path)
+    assert [line["segments"] for line in lines] == [10, 10, 5] or sorted(l["segments"] for l in lines) == [5, 10, 10]
+    assert sum(int(l["prompt_tokens"]) for l in lines) == pool.stats.prompt_tokens
+    assert not pool.failures
+
+
+def test_merged_lines_bisect_down_to_alignment(tmp_path: Path) -> None:
+    def merge_first(text: str) -> str:
+        out = upper(text)
+        return out.replace('\n<seg id="2"/>', " ", 1) if '<seg id="2"/>' in out else out
+
+    client = FakeClient(merge_first)
+    pool, cache = make_pool(tmp_path, client)
+    units = [unit(i) for i in range(8)]
+    anyio.run(pool.run, units)
+    assert all(cache.get(u.key) == u.text.upper() for u in units)
+    assert pool.stats.bisections >= 1
+    assert any(line.get("error") == "misaligned" for line in ledger_lines(tmp_path))
+
+
+def test_broken_placeholder_retried_alone_then_failed(tmp_path: Path) -> None:
+    client = FakeClient(lambda t: upper(t).replace("%s", "%d"))  # breaks the placeholder
+    pool, cache = make_pool(tmp_path, client)
+    units = [unit(0), unit(1, "Save %s now"), unit(2)]
+    anyio.run(pool.run, units)
+    assert cache.get("k1") is None and "printf" in pool.failures["k1"]
+    assert cache.get("k0") == "STRING NUMBER 0"
+    alone = [r for r in client.requests if r.text == "Save %s now"]
+    assert len(alone) == 1  # retried alone exactly once after the packed attempt
+
+
+def test_soft_checks_accept_after_one_retry(tmp_path: Path) -> None:
+    client = FakeClient(lambda t: upper(t.replace("<g1>", "").replace("</g1>", "")))
+    pool, cache = make_pool(tmp_path, client)
+    anyio.run(pool.run, [unit(0, "My name <g1>is</g1> Michael", soft=frozenset({"tags"}))])
+    assert cache.get("k0") == "MY NAME IS MICHAEL"
+    assert len(client.requests) == 2
+
+
+def test_content_rejection_is_isolated_to_its_segment(tmp_path: Path) -> None:
+    def fail(request: TranslationRequest, n: int) -> Exception | None:
+        return ContentRejected("DataInspectionFailed", status=400) if "BAD" in request.text else None
+
+    client = FakeClient(fail=fail)
+    pool, cache = make_pool(tmp_path, client)
+    units = [unit(i) for i in range(7)] + [unit(7, "a BAD string")]
+    anyio.run(pool.run, units)
+    assert set(pool.failures) == {"k7"}
+    assert all(cache.get(f"k{i}") for i in range(7))
+
+
+def test_transient_errors_are_retried(tmp_path: Path) -> None:
+    client = FakeClient(fail=lambda r, n: ServerError("503", status=503) if n % 2 else None)
+    pool, cache = make_pool(tmp_path, client)
+    anyio.run(pool.run, [unit(0)])
+    assert cache.get("k0") and pool.stats.attempts == 2
+    assert ledger_lines(tmp_path)[0]["attempts"] == 2
+
+
+def test_auth_error_aborts_the_run(tmp_path: Path) -> None:
+    client = FakeClient(fail=lambda r, n: AuthError("401", status=401))
+    pool, _ = make_pool(tmp_path, client)
+    with pytest.raises(AuthError):
+        anyio.run(pool.run, [unit(i) for i in range(30)])
+    assert len(client.requests) <= 4  # at most the requests already in flight
+
+
+def test_dead_endpoint_ends_in_bounded_attempts(tmp_path: Path) -> None:
+    client = FakeClient(fail=lambda r, n: ServerError("503", status=503))
+    pool, _ = make_pool(tmp_path, client)
+    with pytest.raises(EndpointUnhealthy):
+        anyio.run(pool.run, [unit(i) for i in range(100)])
+    assert len(client.requests) < 40
+
+
+def test_max_cost_stops_scheduling(tmp_path: Path) -> None:
+    client = FakeClient()
+    pool, cache = make_pool(tmp_path, client, max_cost=0.0003, concurrency=1)
+    with pytest.raises(BudgetExceeded):
+        anyio.run(pool.run, [unit(i) for i in range(50)])
+    assert 0 < pool.stats.cost_usd <= 0.0003
+    assert len(pool.failures) > 0 and len(cache) > 0
+
+
+def test_ledger_lines_have_the_documented_fields(tmp_path: Path) -> None:
+    pool, _ = make_pool(tmp_path, FakeClient())
+    anyio.run(pool.run, [unit(0)])
+    line = ledger_lines(tmp_path)[0]
+    for field in ("v", "ts", "run_id", "event", "status", "model", "source_lang", "target_lang", "segments",
+                  "files", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "latency_ms",
+                  "attempts", "error", "response_id"):
+        assert field in line, field
+    assert line["event"] == "request" and line["status"] == "ok" and line["files"] == ["f.csv"]
+    json.dumps(line)
+
+
+def test_join_split_round_trip() -> None:
+    texts = ["a", "b\nc", "d %s"]
+    assert split(join(texts), 3) == texts
+    assert split(join(texts).replace('<seg id="3"/>', ""), 3) is None
+    assert split(join(texts).replace('<seg id="2"/>', '<seg id="3"/>'), 3) is None
+    assert split("x", 1) == ["x"]
