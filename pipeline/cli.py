@@ -1,0 +1,198 @@
+"""The ``mtpipe`` command: thin click commands over the library.
+
+Every command parses options, calls one library function and maps PipelineError subclasses
+to a one-line message and an exit code (0 ok, 1 some segments failed, 2 usage/input/config,
+3 aborted: auth, quota, budget; 130 interrupted).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import PipelineError
+from pipeline.job import ENGINES, InputSpec, Job, base_url_for
+from pipeline.languages import AUTO, all_languages, resolve
+from pipeline.progress import Progress
+from pipeline.run import RunResult, translate
+
+_MAX_FAILURES_SHOWN = 50
+
+
+def _fail(error: PipelineError) -> None:
+    click.echo(f"mtpipe: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mtpipe")
+def main() -> None:
+    """Batch translation of gettext catalogs, Word documents, CSV and Parquet over Qwen-MT."""
+
+
+@main.command("translate")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--to", "to_langs", multiple=True, required=True, metavar="LANG", help="Target language (ISO code or English name); repeat for several.")
+@click.option("--from", "from_lang", default="auto", show_default=True, metavar="LANG", help="Source language, or auto.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("translated"), show_default=True, help="Output directory.")
+@click.option("--output-template", default=None, help="Output path under --out: fields {lang} {name} {stem} {ext} {relpath} {reldir}.")
+@click.option("--in-place", is_flag=True, help="Write over the inputs (tabular: translated columns replace the source ones).")
+@click.option("--engine", type=click.Choice(ENGINES), default="qwen", show_default=True, help="qwen (Qwen-MT API) or pseudo (offline pseudo-localization).")
+@click.option("--model", default="qwen-mt-turbo", show_default=True, help="Qwen-MT model.")
+@click.option("--base-url", default=None, help="API base URL (default: $MTPIPE_BASE_URL, else the Singapore endpoint).")
+@click.option("--region", type=click.Choice(["intl", "cn", "us"]), default=None, help="Shortcut for the region's base URL.")
+@click.option("--api-key-env", default="DASHSCOPE_API_KEY", show_default=True, help="Environment variable holding the API key.")
+@click.option("--concurrency", type=int, default=None, help="Requests in flight (default: sized to --rpm).")
+@click.option("--rpm", type=float, default=60.0, show_default=True, help="Requests per minute allowed by the account.")
+@click.option("--tpm", type=float, default=100_000.0, show_default=True, help="Tokens per minute allowed by the account.")
+@click.option("--max-retries", type=int, default=6, show_default=True, help="Retries per request on 429/5xx/timeouts.")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")
+@click.option("--ledger", type=click.Path(path_type=Path), default=Path("mtpipe-ledger.jsonl"), show_default=True, help="JSONL ledger of requests, tokens and cost.")
+@click.option("--cache", type=click.Path(path_type=Path), default=None, help="SQLite cache (default: $MTPIPE_CACHE or the user cache dir).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--no-packing", is_flag=True, help="One segment per request.")
+@click.option("--dry-run", is_flag=True, help="Plan and estimate; send nothing.")
+@click.option("--max-cost", type=float, default=None, metavar="USD", help="Stop scheduling before spending more than this.")
+@click.option("--price", default=None, metavar="IN,OUT", help="Override the model's price, USD per 1M input,output tokens.")
+@click.option("--columns", default=None, metavar="A,B", help="Columns to translate (CSV, Parquet).")
+@click.option("--glossary", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None, help="CSV/TSV of source,target[,language] terms.")
+@click.option("--domains", default="", help="English description of the domain, sent to Qwen-MT.")
+@click.option("--mark", type=click.Choice(["fuzzy", "comment", "none"]), default="fuzzy", show_default=True, help="gettext: how machine translations are marked for review.")
+@click.option("--retranslate", is_flag=True, help="gettext: also replace existing translations.")
+@click.option("--fuzzy", "fuzzy", is_flag=True, help="gettext: retranslate fuzzy entries.")
+@click.option("--compile", "compile_mo", is_flag=True, help="gettext: also write the .mo next to each .po.")
+@click.option("--no-docx-properties", is_flag=True, help="Word: do not translate the document title and subject.")
+@click.option("--encoding", default=None, help="CSV: input encoding when not UTF-8 (e.g. latin-1).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("-v", "--verbose", count=True, help="More detail (-vv: HTTP requests).")
+def translate_cmd(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_lang: str, **opts: Any) -> None:
+    """Translate INPUT files or directories into every --to language."""
+    _logging(opts["verbose"], opts["quiet"])
+    try:
+        job = _job_from_options(inputs, to_langs, from_lang, opts)
+        progress = Progress(quiet=opts["quiet"])
+        result = translate(job, progress)
+    except PipelineError as error:
+        _fail(error)
+        return
+    report_result(result, quiet=opts["quiet"])
+    sys.exit(result.exit_code)
+
+
+def _job_from_options(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_lang: str, opts: dict[str, Any]) -> Job:
+    targets = [resolve(lang) for part in to_langs for lang in part.split(",") if lang.strip()]
+    format_options: dict[str, Any] = {
+        "mark": opts["mark"],
+        "retranslate": opts["retranslate"],
+        "fuzzy": opts["fuzzy"],
+        "compile": opts["compile_mo"],
+        "docx_properties": not opts["no_docx_properties"],
+    }
+    if opts["columns"]:
+        format_options["columns"] = opts["columns"]
+    if opts["encoding"]:
+        format_options["encoding"] = opts["encoding"]
+    return Job(
+        inputs=[InputSpec(path) for path in inputs],
+        targets=targets,
+        source=resolve(from_lang, allow_auto=True) if from_lang else AUTO,
+        out=opts["out"],
+        output_template=opts["output_template"],
+        in_place=opts["in_place"],
+        engine=opts["engine"],
+        model=opts["model"],
+        base_url=base_url_for(opts["region"], opts["base_url"]),
+        api_key_env=opts["api_key_env"],
+        concurrency=opts["concurrency"],
+        rpm=opts["rpm"],
+        tpm=opts["tpm"],
+        max_retries=opts["max_retries"],
+        timeout=opts["timeout"],
+        ledger=opts["ledger"],
+        cache=opts["cache"],
+        use_cache=not opts["no_cache"],
+        packing=not opts["no_packing"],
+        dry_run=opts["dry_run"],
+        max_cost=opts["max_cost"],
+        price=opts["price"],
+        glossary=opts["glossary"],
+        domains=opts["domains"],
+        options=format_options,
+    )
+
+
+def _logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def report_result(result: RunResult, quiet: bool = False) -> None:
+    """Print the run summary (stdout) and the failures (stderr)."""
+    est = result.estimate
+    if result.dry_run:
+        click.echo(
+            f"dry run: {est.segments} segments, {est.unique} unique, {est.cache_hits} from cache, "
+            f"{est.requests} requests, ~{est.prompt_tokens} prompt + ~{est.completion_tokens} "
+            f"completion tokens, ~${est.cost_usd:.4f}, ~{est.minutes:.1f} min at the configured limits"
+        )
+    elif not quiet:
+        stats = result.stats
+        outputs = sum(len(f.outputs) for f in result.files)
+        click.echo(
+            f"{est.segments} segments ({est.unique} unique, {est.cache_hits} from cache): "
+            f"{stats.units_done} translated, {len(result.failures)} failed; "
+            f"{stats.requests} requests, {stats.prompt_tokens + stats.completion_tokens} tokens, "
+            f"${stats.cost_usd:.4f}; {outputs} files written in {result.duration_s:.1f}s"
+        )
+        simplified = sum(f.simplified for f in result.files)
+        if simplified:
+            click.echo(f"{simplified} Word paragraphs had their inline formatting simplified")
+    for failure in result.failures[:_MAX_FAILURES_SHOWN]:
+        where = f"{failure.file}: {failure.place}: " if failure.place else f"{failure.file}: "
+        click.echo(f"failed: {where}{failure.reason}", err=True)
+    if len(result.failures) > _MAX_FAILURES_SHOWN:
+        click.echo(f"... and {len(result.failures) - _MAX_FAILURES_SHOWN} more failures", err=True)
+    if result.aborted:
+        click.echo(f"mtpipe: stopped: {result.aborted}", err=True)
+
+
+@main.command("languages")
+def languages_cmd() -> None:
+    """List the languages Qwen-MT accepts (code and the English name sent)."""
+    for lang in all_languages():
+        click.echo(f"{lang.code:<8} {lang.name}")
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """Read ledgers."""
+
+
+@ledger_group.command("summary")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def ledger_summary(path: Path) -> None:
+    """Totals by day, model, language pair and file."""
+    from pipeline.ledger import format_summary, read_ledger, summarize
+
+    click.echo(format_summary(summarize(read_ledger(path))))
+
+
+@main.command("fake-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--api-key", "key", default="test-key", show_default=True, help="The key the emulator accepts (a test key, not a real one).")
+@click.option("--rpm", type=int, default=60, show_default=True)
+@click.option("--tpm", type=int, default=100_000, show_default=True)
+def fake_server(host: str, port: int, key: str, rpm: int, tpm: int) -> None:
+    """Run the Qwen-MT emulator (for trying mtpipe and its jobs offline)."""
+    from pipeline.testing import EmulatorConfig, serve_forever
+
+    click.echo(f"Qwen-MT emulator on http://{host}:{port}/compatible-mode/v1 (key {key!r}); Ctrl-C stops it", err=True)
+    serve_forever(host, port, EmulatorConfig(api_key=key, rpm=rpm, tpm=tpm))

@@ -1,0 +1,132 @@
+"""Inputs to files, and files to output paths.
+
+Directory inputs are walked for supported extensions (other files are reported as skipped);
+globs are expanded. Each file keeps its path relative to the directory it was found in, so a
+directory (hive-partitioned Parquet, a locale tree) comes out in the same layout under OUT.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError, InputError
+from pipeline.formats import format_for, supported_extensions
+from pipeline.formats.base import Format
+from pipeline.job import InputSpec, Job
+from pipeline.languages import Language
+
+
+@dataclass
+class FileTask:
+    """One input file, its format, its options and where it sits relative to its input."""
+
+    path: Path
+    relpath: Path
+    fmt: Format
+    options: dict[str, Any]
+
+
+@dataclass
+class Discovery:
+    """The files to translate and the ones skipped (with why)."""
+
+    files: list[FileTask] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _is_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def discover(job: Job) -> Discovery:
+    """Expand every input into FileTasks; ConfigError for an input that does not exist."""
+    found = Discovery()
+    seen: set[Path] = set()
+    for spec in job.inputs:
+        options = {**job.options, **spec.options}
+        for path, relpath in _expand(spec):
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            fmt = format_for(path)
+            if fmt is None:
+                exts = ", ".join(supported_extensions())
+                found.skipped.append((path, f"unsupported file type (supported: {exts})"))
+                continue
+            seen.add(resolved)
+            found.files.append(FileTask(path, relpath, fmt, options))
+    return found
+
+
+def _expand(spec: InputSpec) -> list[tuple[Path, Path]]:
+    raw = str(spec.path)
+    if _is_glob(raw):
+        matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
+        if not matches:
+            raise ConfigError(f"input {raw!r} matches no file")
+        fixed = []
+        for part in Path(raw).parts:
+            if _is_glob(part):
+                break
+            fixed.append(part)
+        root = Path(*fixed) if fixed else Path(".")
+        return [(m, _relative(m, root)) for m in matches if m.is_file()]
+    path = spec.path
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        return [(p, p.relative_to(path)) for p in files]
+    if path.is_file():
+        return [(path, Path(path.name))]
+    if path.exists():
+        raise InputError(path, "not a regular file")
+    raise ConfigError(f"input {raw} does not exist")
+
+
+def _relative(path: Path, root: Path) -> Path:
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return Path(path.name)
+
+
+def output_path(job: Job, task: FileTask, target: Language | None) -> Path:
+    """Where ``task``'s translation (into ``target``; None for multi-target) is written.
+
+    Documents: ``OUT/<lang>/<relpath>``; tabular: ``OUT/<relpath>``; ``--output-template``
+    (fields {lang} {name} {stem} {ext} {relpath} {reldir}) overrides; ``--in-place`` writes
+    over the input. A path outside OUT, or onto an input without --in-place, is a ConfigError.
+    """
+    if job.in_place:
+        return task.path
+    name = task.fmt.output_name(task.path, target)
+    rel = task.relpath.with_name(name)
+    lang = target.code if target is not None else ""
+    if job.output_template:
+        try:
+            text = job.output_template.format(
+                lang=lang,
+                name=name,
+                stem=Path(name).stem,
+                ext=Path(name).suffix,
+                relpath=rel.as_posix(),
+                reldir=rel.parent.as_posix() if rel.parent != Path(".") else "",
+            )
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"--output-template {job.output_template!r}: {exc}") from None
+        dest = job.out / text
+    elif target is not None:
+        dest = job.out / lang / rel
+    else:
+        dest = job.out / rel
+    out_root = job.out.resolve()
+    resolved = dest.resolve()
+    if resolved != out_root and out_root not in resolved.parents:
+        raise ConfigError(f"output path {dest} would be outside the output directory {job.out}")
+    if resolved == task.path.resolve():
+        raise ConfigError(f"output {dest} would overwrite its input: use --in-place to allow it")
+    return dest

@@ -1,0 +1,122 @@
+"""Run settings: what one ``mtpipe translate`` (or one job file) asks for, validated.
+
+The CLI builds a :class:`Job` from flags; ``pipeline.jobfile`` builds one from a TOML job
+file. Everything downstream takes a Job, so both paths behave the same.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pipeline.engine.client import DEFAULT_BASE_URL, REGIONS
+from pipeline.errors import ConfigError
+from pipeline.languages import AUTO, Language
+
+ENGINES = ("qwen", "pseudo")
+DEFAULT_API_KEY_ENV = "DASHSCOPE_API_KEY"
+ENV_BASE_URL = "MTPIPE_BASE_URL"
+DEFAULT_LIMITS = {"rpm": 60.0, "tpm": 100_000.0}
+
+
+@dataclass
+class InputSpec:
+    """One input (file, directory or glob) and its per-input format options."""
+
+    path: Path
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    """Everything a run needs. Defaults are the CLI's defaults."""
+
+    inputs: list[InputSpec]
+    targets: list[Language]
+    source: Language = AUTO
+    name: str = ""
+    out: Path = Path("translated")
+    output_template: str | None = None
+    in_place: bool = False
+    engine: str = "qwen"
+    model: str = "qwen-mt-turbo"
+    base_url: str = DEFAULT_BASE_URL
+    api_key_env: str = DEFAULT_API_KEY_ENV
+    concurrency: int | None = None
+    rpm: float | None = DEFAULT_LIMITS["rpm"]
+    tpm: float | None = DEFAULT_LIMITS["tpm"]
+    max_retries: int = 6
+    timeout: float = 120.0
+    ledger: Path | None = Path("mtpipe-ledger.jsonl")
+    cache: Path | None = None  # None: the default user cache
+    use_cache: bool = True
+    packing: bool = True
+    dry_run: bool = False
+    max_cost: float | None = None
+    price: str | None = None
+    glossary: Path | None = None
+    domains: str = ""
+    #: Format options for every input (per-input options override them).
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Test hooks: an httpx transport for the client, and the backoff base in seconds.
+    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
+    retry_base: float = 1.0
+
+    def validate(self) -> None:
+        """Raise ConfigError for settings that cannot work, before any file is read."""
+        if not self.targets:
+            raise ConfigError("no target language: give --to LANG (several allowed)")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r}: choose {' or '.join(ENGINES)}")
+        for target in self.targets:
+            if target.code == "auto":
+                raise ConfigError("'auto' is only valid as a source language")
+        if self.source.code != "auto" and any(t.name == self.source.name for t in self.targets):
+            raise ConfigError(f"target language {self.source.code} is also the source language")
+        for name, value in (("rpm", self.rpm), ("tpm", self.tpm)):
+            if value is not None and value <= 0:
+                raise ConfigError(f"--{name} must be positive")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1")
+        if self.max_retries < 0:
+            raise ConfigError("--max-retries cannot be negative")
+        if self.timeout <= 0:
+            raise ConfigError("--timeout must be positive")
+        if self.max_cost is not None and self.max_cost < 0:
+            raise ConfigError("--max-cost cannot be negative")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base URL {self.base_url!r} must start with http:// or https://")
+
+    def api_key(self) -> str:
+        """The API key from the configured environment variable (ConfigError when unset)."""
+        key = os.environ.get(self.api_key_env, "").strip()
+        if not key:
+            raise ConfigError(
+                f"no API key: set the environment variable {self.api_key_env} "
+                "(or use --engine pseudo to run offline)"
+            )
+        return key
+
+    def effective_concurrency(self) -> int:
+        """In-flight requests: explicit, or sized to the pacing (≈20 s of requests)."""
+        if self.concurrency is not None:
+            return self.concurrency
+        if self.engine == "pseudo":
+            return 4
+        rps = (self.rpm or 600.0) / 60.0
+        return max(2, min(64, int(rps * 20)))
+
+
+def base_url_for(region: str | None, base_url: str | None) -> str:
+    """--base-url, else --region, else $MTPIPE_BASE_URL, else the Singapore endpoint."""
+    if base_url:
+        return base_url
+    if region:
+        if region not in REGIONS:
+            raise ConfigError(f"unknown region {region!r}: choose {', '.join(REGIONS)}")
+        return REGIONS[region]
+    return os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
