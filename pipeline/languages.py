@@ -1,13 +1,64 @@
 """Languages accepted by Qwen-MT: user input (ISO code or English name) to the English name.
 
-PLACEHOLDER: the full 92-language table and Babel plural rules are being filled in.
+The table itself (92 languages, name and Model Studio code) lives in
+:mod:`pipeline.language_table`, with its source:
+https://www.alibabacloud.com/help/en/model-studio/machine-translation ("Supported languages").
+
+:func:`resolve` takes what users type and returns a :class:`Language` whose ``name`` is the one
+Qwen-MT expects and whose ``code`` names files and columns:
+
+- codes in any case, ``-`` or ``_``: ``de``, ``DE``, ``pt-BR``, ``pt_br``, ``zh_tw``, ``deu``;
+  Babel/CLDR normalises the language subtag (``iw`` -> ``he``, ``in`` -> ``id``, ``deu`` ->
+  ``de``, ``pes`` -> ``fa``) and mtpipe adds ``no`` -> ``nb`` and ``fil`` -> ``tl``, so the code
+  is always the table's language code;
+- English names, case- and accent-insensitively: Qwen-MT's names ("Traditional Chinese",
+  "norwegian bokmal") and CLDR's English names of the same languages ("Persian" -> Western
+  Persian, "Albanian" -> Tosk Albanian, "Filipino" -> Tagalog, "Simplified Chinese" -> Chinese).
+
+The returned code is POSIX style: the language code, then ``_REGION`` when the user gave a real
+region (``pt-BR`` -> ``pt_BR`` "Portuguese", ``de-CH`` -> ``de_CH`` "German"). Scripts are
+dropped except for Chinese, where they pick the Qwen language: ``zh``/``zh-Hans`` -> ``zh``
+"Chinese"; ``zh-Hant`` and ``zh-TW`` -> ``zh_TW`` "Traditional Chinese"; ``zh-HK``/``zh-MO``
+(traditional by CLDR's likely script) -> ``zh_HK``/``zh_MO`` "Traditional Chinese"; ``zh-CN``
+-> ``zh_CN`` "Chinese" (the region is kept, as for every other language, so a ``zh_CN``
+catalog keeps its name).
+
+Plural rules (:func:`plural_forms`) come from Babel's gettext table
+(``babel.messages.plurals``) when it lists the language; else from CLDR's rule through Babel
+(Babel's table answers ``(2, "(n != 1)")`` for languages it lacks, wrong for Indonesian, Malay,
+Burmese, Javanese and Cantonese, which have no plural forms); else, for languages CLDR has no
+data for (Pangasinan, Waray), gettext's default ``(2, "(n != 1)")``. :func:`plural_categories` names the CLDR category of
+each gettext form, worked out by evaluating the expression, so the two always agree.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
+import gettext
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from babel import Locale, localedata
+from babel.core import UnknownLocaleError, get_global, parse_locale
+from babel.messages.plurals import DEFAULT_PLURAL, PLURALS, get_plural
+from babel.plural import PluralRule, to_gettext
+
 from pipeline.errors import ConfigError
+from pipeline.language_table import PLURAL_PROXIES, QWEN_LANGUAGES
+
+__all__ = [
+    "AUTO",
+    "QWEN_NAMES",
+    "Language",
+    "all_languages",
+    "plural_categories",
+    "plural_forms",
+    "resolve",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +78,266 @@ class Language:
 
 AUTO = Language("auto", "auto")
 
-_TABLE = {"en": "English", "de": "German", "fr": "French", "ru": "Russian", "ja": "Japanese"}
+#: Every English name Qwen-MT accepts in ``source_lang`` / ``target_lang`` (besides "auto").
+QWEN_NAMES: frozenset[str] = frozenset(name for name, _ in QWEN_LANGUAGES)
+
+
+def _posix(qwen_code: str) -> str:
+    """Model Studio's ``zh_tw`` -> ``zh_TW``; other codes are already POSIX."""
+    lang, _, region = qwen_code.partition("_")
+    return f"{lang}_{region.upper()}" if region else lang
+
+
+# Language subtag -> table entry (Traditional Chinese is handled by script, under "zh").
+_BY_SUBTAG: dict[str, Language] = {
+    code: Language(code, name) for name, code in QWEN_LANGUAGES if "_" not in code
+}
+_TRADITIONAL = next(Language(_posix(c), n) for n, c in QWEN_LANGUAGES if c == "zh_tw")
+# CLDR's canonical subtag differs from the table's (CLDR folds tl into fil, keeps no apart).
+_EXTRA_ALIASES = {"no": "nb", "fil": "tl"}
+_PLURAL_SAMPLES = range(1001)
+_CLDR_ORDER = ("zero", "one", "two", "few", "many", "other")
+_FILIPINO_SHAPE = "(n%10==4 || n%10==6 || n%10==9)"
+_CODE_SHAPE = re.compile(r"^[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*$")
+
+
+def _fold(text: str) -> str:
+    """Key for name matching: no case, accents, spaces or punctuation ("Bokmål" ~ "bokmal")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed.casefold() if ch.isalnum())
+
+
+@functools.cache
+def _english() -> Locale:
+    return Locale("en")
+
+
+def _canonical_subtag(lang: str) -> str:
+    """Table code for a language subtag, through CLDR's aliases (``iw`` -> ``he``)."""
+    if lang in _BY_SUBTAG or lang == "zh":
+        return lang
+    aliases: Mapping[str, str] = get_global("language_aliases")
+    aliased = parse_locale(aliases[lang])[0] if lang in aliases else lang
+    return _EXTRA_ALIASES.get(aliased, aliased)
+
+
+def _chinese(script: str | None, region: str | None) -> Language:
+    """Chinese or Traditional Chinese, from the script or the region's likely script."""
+    if script is None and region is not None:
+        try:
+            script = Locale.parse(f"zh_{region}").script
+        except (UnknownLocaleError, ValueError):
+            script = None
+    if script == "Hant":
+        return Language(f"zh_{region or 'TW'}", _TRADITIONAL.name)
+    return Language(f"zh_{region}" if region else "zh", "Chinese")
+
+
+def _from_code(value: str) -> Language | None:
+    """The table entry a locale code names, or None; ConfigError for a bad region."""
+    value = re.split(r"[.@]", value, maxsplit=1)[0]  # de_DE.UTF-8, sr_RS@latin
+    if not _CODE_SHAPE.match(value):
+        return None
+    try:
+        lang, region, script, _variant = parse_locale(value.replace("-", "_"))[:4]
+    except ValueError:
+        return None
+    lang = _canonical_subtag(lang.lower())
+    if region is not None and region not in _english().territories:
+        raise ConfigError(
+            f"unknown region {region!r} in language {value!r}: "
+            "use a CLDR region such as BR, TW or 419, or none"
+        )
+    if lang == "zh":
+        return _chinese(script, region)
+    entry = _BY_SUBTAG.get(lang)
+    if entry is None:
+        return None
+    return Language(f"{entry.code}_{region}", entry.name) if region else entry
+
+
+@functools.cache
+def _name_index() -> dict[str, Language]:
+    """Folded English name -> Language: Qwen's names first, then CLDR's for the same codes."""
+    index = {_fold(lang.name): lang for lang in all_languages()}
+    for code, english_name in _english().languages.items():
+        # A regional CLDR name is often another language (fa_AF is "Dari"): skip them.
+        if parse_locale(code)[1] is not None:
+            continue
+        try:
+            found = _from_code(code)
+        except ConfigError:
+            continue
+        if found is not None:
+            index.setdefault(_fold(english_name), found)
+    return index
+
+
+@functools.cache
+def _cldr_names() -> dict[str, str]:
+    """Folded CLDR English name -> name, for every language CLDR knows (not only Qwen's)."""
+    return {_fold(name): name for name in _english().languages.values()}
 
 
 def resolve(value: str, *, allow_auto: bool = False) -> Language:
-    """Map an ISO code or English name to a :class:`Language`; ConfigError when unknown."""
-    if allow_auto and value.strip().lower() == "auto":
-        return AUTO
-    key = value.strip().replace("-", "_")
-    if key in _TABLE:
-        return Language(key, _TABLE[key])
-    for code, name in _TABLE.items():
-        if name.lower() == value.strip().lower():
-            return Language(code, name)
-    raise ConfigError(f"unknown language {value!r}: see 'mtpipe languages'")
+    """Map an ISO/BCP-47 code, a Qwen-MT code or an English name to a :class:`Language`.
+
+    ``auto`` is accepted only with ``allow_auto`` (source languages) and returns :data:`AUTO`.
+    Raises :class:`ConfigError` for an empty value, an unknown region, or a language Qwen-MT
+    does not translate; the message suggests the closest name when there is one.
+    """
+    text = value.strip()
+    if not text:
+        raise ConfigError("empty language: give a code such as 'de' or a name such as 'German'")
+    if text.casefold() == "auto":
+        if allow_auto:
+            return AUTO
+        raise ConfigError("'auto' is only accepted as a source language")
+    by_name = _name_index().get(_fold(text))
+    if by_name is not None:
+        return by_name
+    by_code = _from_code(text)
+    if by_code is not None:
+        return by_code
+    raise ConfigError(_unknown_message(text))
+
+
+def _unknown_message(text: str) -> str:
+    """Why ``text`` is not a language, with a near name or the CLDR language it names."""
+    tail = "run 'mtpipe languages' to list them"
+    known_as = None
+    if _CODE_SHAPE.match(text):
+        try:
+            lang = _canonical_subtag(parse_locale(text.replace("-", "_"))[0].lower())
+            known_as = _english().languages.get(lang)
+        except ValueError:
+            known_as = None
+    if known_as is None:
+        known_as = _cldr_names().get(_fold(text))
+    if known_as is not None:
+        return f"unknown language {text!r} ({known_as} is not one Qwen-MT translates): {tail}"
+    index = _name_index()
+    close = difflib.get_close_matches(_fold(text), list(index), n=1, cutoff=0.75)
+    if close:
+        # Suggest the Qwen name even when the near miss was a CLDR name ("Persain").
+        return f"unknown language {text!r} (did you mean {index[close[0]].name!r}?): {tail}"
+    return f"unknown language {text!r}: {tail}"
+
+
+def all_languages() -> list[Language]:
+    """Every language Qwen-MT translates (92), sorted by English name, for ``mtpipe languages``."""
+    return sorted(
+        (Language(_posix(code), name) for name, code in QWEN_LANGUAGES),
+        key=lambda lang: lang.name.casefold(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Plural rules
+
+
+def _plural_locale(lang: Language) -> Locale | None:
+    """The Babel locale whose plural rules ``lang`` follows, or None when CLDR has none."""
+    if lang == AUTO:
+        raise ConfigError("'auto' has no plural rule: plural forms need a target language")
+    subtag, _, region = lang.code.partition("_")
+    subtag = PLURAL_PROXIES.get(subtag, subtag)
+    for identifier in (f"{subtag}_{region}" if region else subtag, subtag):
+        try:
+            return Locale.parse(identifier)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return None
+
+
+def _has_cldr_rule(locale: Locale) -> bool:
+    """True when CLDR gives the language a plural rule (Babel's default is 'other' only)."""
+    return localedata.exists(locale.language) and "plural_form" in localedata.load(
+        locale.language, merge_inherited=False
+    )
+
+
+def _sorts_like(expr: str, tags: list[str]) -> bool:
+    """True when ``expr`` gives each CLDR category of the sample integers a form of its own."""
+    try:
+        form_of = gettext.c2py(expr)
+    except ValueError:
+        return False
+    pairs = {(form_of(n), tag) for n, tag in zip(_PLURAL_SAMPLES, tags)}
+    return len(pairs) == len({form for form, _ in pairs}) == len(set(tags))
+
+
+def _from_cldr(rule: PluralRule) -> tuple[int, str]:
+    """A gettext rule for a CLDR one, in a shape gettext catalogs already use where one fits.
+
+    Only integers up to 1000 count: CLDR's "many" for exact millions (it, es, scn, vec, ...)
+    is left out, as in Babel's and GNU gettext's tables for French or Italian. The shapes are
+    those of Babel's table, plus Filipino's "not 4, 6 or 9" one; failing all of them, Babel's
+    translation of the CLDR rule is used.
+    """
+    tags = [rule(n) for n in _PLURAL_SAMPLES]
+    if set(tags) == {"other"}:
+        return 1, "0"
+    shapes = dict.fromkeys(
+        [(2, "(n != 1)"), (2, "(n > 1)"), *PLURALS.values(), (2, _FILIPINO_SHAPE)]
+    )
+    for nplurals, expr in shapes:
+        if nplurals == len(set(tags)) and _sorts_like(expr, tags):
+            return nplurals, expr
+    head, _, expr = to_gettext(rule).partition("; plural=")
+    # Integers have no fraction digits or exponent: CLDR operands other than n become 0.
+    expr = re.sub(r"\b[cefvtw]\b", "0", expr.rstrip(";"))
+    expr = re.sub(r"\bi\b", "n", expr)
+    return int(head.removeprefix("nplurals=")), expr
+
+
+@functools.lru_cache(maxsize=256)
+def plural_forms(lang: Language) -> tuple[int, str]:
+    """The gettext plural rule of ``lang`` as ``(nplurals, C expression)``.
+
+    ``de`` -> ``(2, "(n != 1)")``, ``ja`` -> ``(1, "0")``, ``ar`` -> 6 forms. Regional codes use
+    the region's rule where Babel has one (``pt_BR`` -> ``(2, "(n > 1)")``). Languages without
+    CLDR plural data (Pangasinan, Waray) get gettext's default ``(2, "(n != 1)")``; the Arabic
+    varieties use Arabic's rule.
+    """
+    locale = _plural_locale(lang)
+    if locale is None:
+        return DEFAULT_PLURAL
+    if str(locale) in PLURALS or locale.language in PLURALS:
+        plural = get_plural(locale)
+        return plural.num_plurals, plural.plural_expr
+    if _has_cldr_rule(locale):
+        return _from_cldr(locale.plural_form)
+    return DEFAULT_PLURAL
+
+
+@functools.lru_cache(maxsize=256)
+def plural_categories(lang: Language, *, forms: tuple[int, str] | None = None) -> tuple[str, ...]:
+    """The CLDR category (``one``, ``few``, ``other``...) of each gettext form, in form order.
+
+    ``forms`` is the rule to describe, e.g. a catalog's own ``Plural-Forms``; it defaults to
+    :func:`plural_forms`. Each form gets the category CLDR gives the integers (0..1000) the
+    expression sends to it; a form shared by several categories gets the commonest (Hebrew's
+    plural form holds "two" and "other": it is ``other``), a form no such integer reaches is
+    ``other``. A writer fills form ``i`` from the singular source exactly when the result says
+    ``one``. Raises ValueError for an expression gettext cannot evaluate.
+    """
+    nplurals, expr = forms if forms is not None else plural_forms(lang)
+    form_of = gettext.c2py(expr)
+    locale = _plural_locale(lang)
+    has_rule = locale is not None and _has_cldr_rule(locale)
+    # Without CLDR data, describe the rule as gettext's default one/other split.
+    rule = locale.plural_form if has_rule and locale else PluralRule({"one": "n is 1"})
+    seen: list[Counter[str]] = [Counter() for _ in range(nplurals)]
+    for n in _PLURAL_SAMPLES:
+        index = form_of(n)
+        if 0 <= index < nplurals:
+            seen[index][rule(n)] += 1
+    return tuple(_category(counts) for counts in seen)
+
+
+def _category(counts: Counter[str]) -> str:
+    """One category for one form: the commonest among its integers, ``other`` when none."""
+    if not counts:
+        return "other"
+    return min(counts, key=lambda tag: (-counts[tag], _CLDR_ORDER.index(tag)))
