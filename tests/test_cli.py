@@ -1,0 +1,109 @@
+"""The CLI over the pseudo engine: outputs, exit codes, dry run, errors, ledger summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pipeline.cli import main
+
+CSV = "id,title,description\n1,Open file,Opens a file\n2,Save %s,\n3,Open file,Close all windows\n"
+
+
+def invoke(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    runner = CliRunner()
+    base = ["--out", str(tmp_path / "out"), "--ledger", str(tmp_path / "ledger.jsonl"), "--cache", str(tmp_path / "cache.sqlite")]
+    return runner.invoke(main, [*args[:1], *base, *args[1:]], env=env or {}, catch_exceptions=False)
+
+
+@pytest.fixture()
+def products(tmp_path: Path) -> Path:
+    path = tmp_path / "products.csv"
+    path.write_text(CSV, encoding="utf-8")
+    return path
+
+
+def test_pseudo_run_writes_columns_and_ledger(tmp_path: Path, products: Path) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title,description", "--to", "de", "--to", "pt-BR", "--engine", "pseudo")
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "out" / "products.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,title,description,title_de,description_de,title_pt_BR,description_pt_BR"
+    assert "[" in lines[1] and "%s" in lines[2]
+    records = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
+    assert records[0]["event"] == "run_start" and records[-1]["event"] == "run_end"
+    assert records[-1]["segments"] == 10 and records[-1]["unique"] == 8  # "Open file" once per target
+
+
+def test_second_run_sends_nothing(tmp_path: Path, products: Path) -> None:
+    args = ("translate", str(products), "--columns", "title,description", "--to", "de", "--engine", "pseudo")
+    invoke(tmp_path, *args)
+    first = (tmp_path / "out" / "products.csv").read_bytes()
+    result = invoke(tmp_path, *args)
+    assert result.exit_code == 0
+    end = json.loads((tmp_path / "ledger.jsonl").read_text().splitlines()[-1])
+    assert end["requests"] == 0 and end["cache_hits"] == 4
+    assert (tmp_path / "out" / "products.csv").read_bytes() == first
+
+
+def test_dry_run_sends_nothing_and_estimates(tmp_path: Path, products: Path) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--dry-run", "--engine", "pseudo")
+    assert result.exit_code == 0
+    assert "dry run: 3 segments, 2 unique, 0 from cache, 1 requests" in result.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "ledger.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--to", "xx-invalid"], "unknown language"),
+        (["--to", "de", "--rpm", "0"], "--rpm must be positive"),
+        (["--to", "de", "--engine", "qwen"], "DASHSCOPE_API_KEY"),
+        (["--to", "de", "--output-template", "../{name}"], "outside the output directory"),
+    ],
+)
+def test_configuration_errors_exit_2_with_one_line(tmp_path: Path, products: Path, args: list[str], message: str) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--engine", "pseudo", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_input_is_a_clear_error(tmp_path: Path) -> None:
+    result = invoke(tmp_path, "translate", str(tmp_path / "nope.csv"), "--to", "de", "--engine", "pseudo")
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_directory_walk_reports_skipped_files(tmp_path: Path, products: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    result = invoke(tmp_path, "translate", str(tmp_path), "--columns", "title", "--to", "de", "--engine", "pseudo")
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "notes.txt" in result.output
+
+
+def test_one_bad_file_fails_alone(tmp_path: Path, products: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"id,title\n1,\"unterminated\n2,x\x00y\n")
+    result = invoke(tmp_path, "translate", str(products), str(bad), "--columns", "title", "--to", "de", "--engine", "pseudo")
+    assert result.exit_code == 1
+    assert "bad.csv" in result.output
+    assert (tmp_path / "out" / "products.csv").exists() and not (tmp_path / "out" / "bad.csv").exists()
+
+
+def test_input_never_overwritten_without_in_place(tmp_path: Path, products: Path) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo", "--output-template", str(products.name))
+    # the template is relative to --out, so this is a new file, not the input
+    assert result.exit_code == 0
+    assert products.read_text(encoding="utf-8") == CSV
+
+
+def test_languages_and_ledger_summary(tmp_path: Path, products: Path) -> None:
+    runner = CliRunner()
+    listing = runner.invoke(main, ["languages"])
+    assert listing.exit_code == 0 and "German" in listing.output and len(listing.output.splitlines()) == 92
+    invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo")
+    summary = runner.invoke(main, ["ledger", "summary", str(tmp_path / "ledger.jsonl")])
+    assert summary.exit_code == 0
+    assert "by model:" in summary.output and "pseudo" in summary.output and "auto->de" in summary.output
