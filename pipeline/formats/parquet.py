@@ -1,0 +1,373 @@
+"""Parquet: translate string columns of a dataset, streaming, keeping the schema as it was.
+
+Options:
+
+- ``columns`` (list or comma-separated string, required): top-level columns to translate, of
+  type string, large_string, dictionary<string>, list<string> or large_list<string>.
+- ``in_place`` (bool): the translation replaces the source column (same name and type); only
+  with one target language.
+
+Reading streams record batches of the selected columns only and yields one segment per
+non-null, non-empty value (one per element of a list), place ``row N, column 'c'`` (+
+``, item i``), rows and items counted from 1 (as the CSV format counts rows). Duplicates are yielded each time; the pipeline
+deduplicates.
+
+Writing reads the source one row group at a time (all columns) and writes each as one row group
+of the output, so row-group sizes are the source's and peak memory is that of one row group,
+whatever the number of rows. The output keeps every source column (type, field metadata), the
+schema metadata and the compression codec, and appends ``<column>_<lang>`` columns after the
+source columns (column-major, then target order). The schema metadata is copied unchanged: the
+pandas metadata does not list the added columns, which pandas then reads as plain columns.
+A failed translation is written as null (as the source text where the column does not allow
+nulls) and counted in ``WriteReport.failed``; counts are per value and per target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import ConfigError, InputError
+from pipeline.formats.base import Format, Options, WriteReport, atomic_output, option_list
+from pipeline.formats.parquet_arrays import Counts, RowGroupTranslator, is_translatable, place
+from pipeline.languages import Language
+from pipeline.segments import Segment, Translations
+
+#: Rows per record batch when reading segments: bounds the Python objects alive at once.
+READ_BATCH_ROWS = 16_384
+
+# Parquet codec names (column chunk metadata) -> pyarrow writer names. LZO cannot be written.
+_CODECS = {
+    "UNCOMPRESSED": "none",
+    "SNAPPY": "snappy",
+    "GZIP": "gzip",
+    "BROTLI": "brotli",
+    "ZSTD": "zstd",
+    "LZ4": "lz4",
+    "LZ4_RAW": "lz4",
+}
+_FIELD_ID = b"PARQUET:field_id"
+
+
+class ParquetFormat(Format):
+    """Parquet datasets: selected string-like columns, all targets in one output."""
+
+    name = "parquet"
+    extensions = (".parquet",)
+    multi_target = True
+
+    def read(self, path: Path, options: Options) -> Iterator[Segment]:
+        """Yield a segment per non-null, non-empty value of the selected columns, row by row.
+
+        Streams record batches of ``READ_BATCH_ROWS`` rows of the selected columns only.
+        Raises ConfigError for a missing, unknown or untranslatable column, InputError for a
+        file that is not readable Parquet.
+        """
+        with _open(path) as pf:
+            columns = selected_columns(path, pf.schema_arrow, options)
+            is_list = [_is_list(pf.schema_arrow.field(name).type) for name in columns]
+            row = 0
+            for batch in _batches(path, pf, columns):
+                values = [batch.column(name).to_pylist() for name in columns]
+                for offset, cells in enumerate(zip(*values, strict=True)):
+                    for name, listed, cell in zip(columns, is_list, cells, strict=True):
+                        if listed:
+                            for item, text in enumerate(cell or ()):
+                                if text:
+                                    yield Segment(text=text, place=place(row + offset, name, item))
+                        elif cell:
+                            yield Segment(text=cell, place=place(row + offset, name))
+                row += batch.num_rows
+
+    def write(
+        self,
+        path: Path,
+        dest: Path,
+        targets: Sequence[Language],
+        translations: Translations,
+        options: Options,
+    ) -> WriteReport:
+        """Write ``path`` with translated columns to ``dest`` atomically, row group by row group.
+
+        See the module docstring for the layout. Raises ConfigError for ``in_place`` with
+        several targets, or when an added column's name is already taken.
+        """
+        in_place = _flag(options, "in_place")
+        if in_place and len(targets) != 1:
+            raise ConfigError(
+                f"in_place replaces the source columns, so it takes one target language, "
+                f"got {len(targets)}: {', '.join(t.code for t in targets)}"
+            )
+        report = WriteReport(path=dest)
+        counts = [Counts() for _ in targets]
+        with _open(path) as pf:
+            source = pf.schema_arrow
+            columns = selected_columns(path, source, options)
+            schema = output_schema(source, columns, targets, in_place)
+            compression, notes = _compression(pf.metadata, columns, [] if in_place else targets)
+            report.notes.extend(notes)
+            version = pf.metadata.format_version
+            with atomic_output(dest) as tmp:
+                writer = pq.ParquetWriter(
+                    tmp,
+                    schema,
+                    compression=compression,
+                    version=version if version in ("1.0", "2.4", "2.6") else "2.6",
+                    use_compliant_nested_type=_compliant_lists(source),
+                    use_deprecated_int96_timestamps=_has_int96(pf),
+                )
+                try:
+                    first_row = 0
+                    for index in range(pf.num_row_groups):
+                        table = _read_row_group(path, pf, index)
+                        out = _translate_table(
+                            table,
+                            schema,
+                            columns,
+                            in_place,
+                            first_row,
+                            RowGroupTranslator(translations, targets, counts),
+                        )
+                        writer.write_table(out, row_group_size=out.num_rows or None)
+                        first_row += table.num_rows
+                finally:
+                    writer.close()
+        report.translated = sum(c.translated for c in counts)
+        report.failed = sum(c.failed for c in counts)
+        return report
+
+
+# ---- columns and schema --------------------------------------------------------------------
+
+
+def type_name(t: pa.DataType) -> str:
+    """A short readable type name: ``string``, ``list<string>``, ``dictionary<string>``."""
+    if pa.types.is_dictionary(t):
+        return f"dictionary<{type_name(t.value_type)}>"
+    if pa.types.is_large_list(t):
+        return f"large_list<{type_name(t.value_type)}>"
+    if pa.types.is_list(t):
+        return f"list<{type_name(t.value_type)}>"
+    return str(t)
+
+
+def _describe(fields: Sequence[pa.Field]) -> str:
+    return ", ".join(f"{f.name} ({type_name(f.type)})" for f in fields) or "none"
+
+
+def selected_columns(path: Path, schema: pa.Schema, options: Options) -> list[str]:
+    """The ``columns`` option, validated against ``schema`` (duplicates dropped, order kept).
+
+    Raises ConfigError naming the file and listing the columns with their types when no
+    column is given, a column does not exist, or its type holds no translatable text.
+    """
+    translatable = [f for f in schema if is_translatable(f.type)]
+    wanted = option_list(options, "columns")
+    if not wanted:
+        raise ConfigError(
+            f"{path}: choose the Parquet columns to translate (--columns); "
+            f"translatable columns: {_describe(translatable)}"
+        )
+    names = list(dict.fromkeys(wanted))
+    for name in names:
+        index = schema.get_field_index(name)
+        if index < 0:
+            raise ConfigError(f"{path}: no column {name!r}; columns: {_describe(list(schema))}")
+        field = schema.field(index)
+        if not is_translatable(field.type):
+            raise ConfigError(
+                f"{path}: column {name!r} is {type_name(field.type)}; "
+                f"translatable columns: {_describe(translatable)}"
+            )
+    return names
+
+
+def added_name(column: str, target: Language) -> str:
+    """The name of the column holding ``column`` translated into ``target``."""
+    return f"{column}_{target.code}"
+
+
+def output_schema(
+    source: pa.Schema, columns: Sequence[str], targets: Sequence[Language], in_place: bool
+) -> pa.Schema:
+    """The output schema: the source's (metadata included), plus the added columns.
+
+    Added columns have their source column's type and field metadata (without Parquet field
+    ids, which must stay unique), and are nullable (a failed translation is null).
+    """
+    if in_place:
+        return source
+    fields = list(source)
+    for name in columns:
+        field = source.field(name)
+        for target in targets:
+            new = added_name(name, target)
+            if source.get_field_index(new) >= 0:
+                raise ConfigError(
+                    f"column {new!r} already exists; translate into another name or use in_place"
+                )
+            fields.append(
+                pa.field(
+                    new,
+                    _without_field_ids_type(field.type),
+                    True,
+                    _without_field_id(field.metadata),
+                )
+            )
+    return pa.schema(fields, metadata=source.metadata)
+
+
+def _without_field_id(metadata: dict[bytes, bytes] | None) -> dict[bytes, bytes] | None:
+    if not metadata or _FIELD_ID not in metadata:
+        return metadata
+    rest = {k: v for k, v in metadata.items() if k != _FIELD_ID}
+    return rest or None
+
+
+def _without_field_ids_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        item = t.value_field
+        item = item.with_metadata(_without_field_id(item.metadata) or {})
+        return pa.large_list(item) if pa.types.is_large_list(t) else pa.list_(item)
+    return t
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
+
+
+def _compliant_lists(schema: pa.Schema) -> bool:
+    """False when a list in ``schema`` names its item other than ``element`` (legacy files):
+    writing those lists the compliant way would rename the item field."""
+
+    def compliant(t: pa.DataType) -> bool:
+        if _is_list(t):
+            return bool(t.value_field.name == "element") and compliant(t.value_type)
+        if pa.types.is_struct(t):
+            return all(compliant(t.field(i).type) for i in range(t.num_fields))
+        return True
+
+    return all(compliant(field.type) for field in schema)
+
+
+def _has_int96(pf: pq.ParquetFile) -> bool:
+    """True when the file stores timestamps as INT96 (Spark, Impala): kept for their readers."""
+    return any(pf.schema.column(i).physical_type == "INT96" for i in range(len(pf.schema)))
+
+
+def _flag(options: Options, key: str) -> bool:
+    value = options.get(key, False)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise ConfigError(f"option {key!r} must be true or false, got {value!r}")
+
+
+# ---- writing --------------------------------------------------------------------------------
+
+
+def _translate_table(
+    table: pa.Table,
+    schema: pa.Schema,
+    columns: Sequence[str],
+    in_place: bool,
+    first_row: int,
+    translator: RowGroupTranslator,
+) -> pa.Table:
+    """The output row group: ``table``'s columns, translated ones replaced or appended."""
+    arrays: list[pa.ChunkedArray] = list(table.columns)
+    added = len(schema) - table.num_columns
+    for name in columns:
+        index = table.schema.get_field_index(name)
+        field = table.schema.field(index)
+        keep_source = in_place and not field.nullable
+        per_chunk: list[list[pa.Array]] = []
+        row = first_row
+        for chunk in table.column(index).chunks:
+            per_chunk.append(
+                translator.translate(chunk, name, row, keep_source_on_failure=keep_source)
+            )
+            row += len(chunk)
+        if in_place:
+            arrays[index] = pa.chunked_array([chunks[0] for chunks in per_chunk], type=field.type)
+            continue
+        for t in range(added // len(columns)):
+            new_type = schema.field(len(arrays)).type
+            arrays.append(pa.chunked_array([chunks[t] for chunks in per_chunk], type=new_type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _compression(
+    metadata: pq.FileMetaData, columns: Sequence[str], added: Sequence[Language]
+) -> tuple[str | dict[str, str], list[str]]:
+    """The source's codec per column path (one name when uniform), and notes on what changed.
+
+    Columns added for a source column (one per language in ``added``) take its codec.
+    """
+    if metadata.num_row_groups == 0 or metadata.num_columns == 0:
+        return "snappy", []
+    notes: list[str] = []
+    group = metadata.row_group(0)
+    by_path: dict[str, str] = {}
+    for j in range(group.num_columns):
+        chunk = group.column(j)
+        codec = _CODECS.get(chunk.compression)
+        if codec is None:
+            notes.append(
+                f"column {chunk.path_in_schema}: {chunk.compression} cannot be written, used snappy"
+            )
+            codec = "snappy"
+        by_path[chunk.path_in_schema] = codec
+    if len(set(by_path.values())) == 1:
+        return next(iter(by_path.values())), notes
+    for name in columns:
+        for path, codec in list(by_path.items()):
+            top, dot, rest = path.partition(".")
+            if top == name:
+                for target in added:
+                    by_path[added_name(name, target) + dot + rest] = codec
+    return by_path, notes
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[pq.ParquetFile]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(path, f"not a readable Parquet file: {_one_line(exc)}") from exc
+    try:
+        yield pf
+    finally:
+        pf.close()
+
+
+def _batches(path: Path, pf: pq.ParquetFile, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    batches = pf.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(path, f"corrupt Parquet data: {_one_line(exc)}") from exc
+        yield batch
+
+
+def _read_row_group(path: Path, pf: pq.ParquetFile, index: int) -> pa.Table:
+    try:
+        return pf.read_row_group(index)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            path, f"corrupt Parquet data: {_one_line(exc)}", place=f"row group {index}"
+        ) from exc
