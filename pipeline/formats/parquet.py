@@ -16,7 +16,7 @@ Writing reads the source one row group at a time (all columns) and writes each a
 of the output, so row-group sizes are the source's and peak memory is that of one row group,
 whatever the number of rows. The output keeps every source column (type, field metadata), the
 schema metadata and the compression codec, and appends ``<column>_<lang>`` columns after the
-source columns (column-major, then target order). The schema metadata is copied unchanged: the
+source columns, grouped by target language like the CSV format (``title_de, tags_de, title_fr, ...``). The schema metadata is copied unchanged: the
 pandas metadata does not list the added columns, which pandas then reads as plain columns.
 A failed translation is written as null (as the source text where the column does not allow
 nulls) and counted in ``WriteReport.failed``; counts are per value and per target.
@@ -202,9 +202,9 @@ def output_schema(
     if in_place:
         return source
     fields = list(source)
-    for name in columns:
-        field = source.field(name)
-        for target in targets:
+    for target in targets:  # grouped by language, as the CSV format does: title_de, tags_de, title_fr...
+        for name in columns:
+            field = source.field(name)
             new = added_name(name, target)
             if source.get_field_index(new) >= 0:
                 raise ConfigError(
@@ -280,6 +280,7 @@ def _translate_table(
     """The output row group: ``table``'s columns, translated ones replaced or appended."""
     arrays: list[pa.ChunkedArray] = list(table.columns)
     added = len(schema) - table.num_columns
+    translated: list[list[list[pa.Array]]] = []  # per source column, per target: chunks
     for name in columns:
         index = table.schema.get_field_index(name)
         field = table.schema.field(index)
@@ -294,9 +295,12 @@ def _translate_table(
         if in_place:
             arrays[index] = pa.chunked_array([chunks[0] for chunks in per_chunk], type=field.type)
             continue
+        translated.append([[chunks[t] for chunks in per_chunk] for t in range(added // len(columns))])
+    if not in_place:
         for t in range(added // len(columns)):
-            new_type = schema.field(len(arrays)).type
-            arrays.append(pa.chunked_array([chunks[t] for chunks in per_chunk], type=new_type))
+            for per_target in translated:
+                new_type = schema.field(len(arrays)).type
+                arrays.append(pa.chunked_array(per_target[t], type=new_type))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

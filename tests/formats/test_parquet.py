@@ -227,7 +227,7 @@ def test_added_columns_keep_types_and_everything_else(tmp_path: Path) -> None:
     dest = tmp_path / "out" / "t.parquet"
     report = FMT.write(path, dest, [GERMAN, FRENCH], ByTarget(), {"columns": TEXT_COLUMNS})
     source, out = pq.read_table(path), pq.read_table(dest)
-    added = [f"{c}_{code}" for c in TEXT_COLUMNS for code in ("de", "fr")]
+    added = [f"{c}_{code}" for code in ("de", "fr") for c in TEXT_COLUMNS]
     assert out.column_names == source.column_names + added
     assert out.schema.metadata == source.schema.metadata
     for name in source.column_names:  # every source column untouched, metadata included
