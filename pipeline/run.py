@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,25 @@ class Failure:
 
 
 @dataclass
+class TargetCounts:
+    """Per (input file, target language): every segment read, and how it ended up.
+
+    ``segments`` = ``unchanged`` (nothing to translate: empty or placeholders only) +
+    ``from_cache`` (already in the cache when the run started) + ``translated`` (by this run's
+    requests) + ``failed`` (no translation), once the run has translated. Duplicates count
+    each time they occur (FileResult.from_cache counts unique cache hits instead).
+    """
+
+    segments: int = 0
+    unchanged: int = 0
+    from_cache: int = 0
+    translated: int = 0
+    failed: int = 0
+    #: unit key -> occurrences waiting for the pool; settled into translated / failed.
+    pending: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
+
+
+@dataclass
 class FileResult:
     """Per input file: what was planned and written."""
 
@@ -62,6 +82,8 @@ class FileResult:
     simplified: int = 0
     outputs: list[Path] = field(default_factory=list)
     error: str | None = None
+    #: target language code -> counts (filled by the planner, settled after translating).
+    by_target: dict[str, TargetCounts] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +136,7 @@ class _Planner:
         self.cache = cache
         self.glossary = glossary
         self.seen: set[str] = set()
+        self.cached: set[str] = set()  # keys already in the cache when planned
         self.units: list[Unit] = []
         self.estimate = Estimate()
 
@@ -129,17 +152,27 @@ class _Planner:
             for target in self.job.targets:
                 result.segments += 1
                 self.estimate.segments += 1
+                counts = result.by_target.setdefault(target.code, TargetCounts())
+                counts.segments += 1
                 if parts is None:
+                    counts.unchanged += 1
                     continue
                 key, terms = self.key(segment, parts[1], target)
                 if key in self.seen:
+                    if key in self.cached:
+                        counts.from_cache += 1
+                    else:
+                        counts.pending[key] += 1
                     continue
                 self.seen.add(key)
                 self.estimate.unique += 1
                 if key in self.cache:
+                    self.cached.add(key)
+                    counts.from_cache += 1
                     result.from_cache += 1
                     self.estimate.cache_hits += 1
                     continue
+                counts.pending[key] += 1
                 self.units.append(
                     make_unit(key, parts[1], segment, self.job.source, target, terms, str(task.path))
                 )
@@ -235,10 +268,23 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
         if job.dry_run or not readable:
             return result
         _translate_and_write(job, planner, limits, readable, result, progress)
+        _settle(planner.cache, result.files)
     finally:
         cache.close()
         result.duration_s = time.monotonic() - started
     return result
+
+
+def _settle(cache: Cache, files: list[FileResult]) -> None:
+    """Per (file, target): the planned segments now translated (cached) and those that are not."""
+    for file_result in files:
+        for counts in file_result.by_target.values():
+            for key, occurrences in counts.pending.items():
+                if key in cache:
+                    counts.translated += occurrences
+                else:
+                    counts.failed += occurrences
+            counts.pending.clear()
 
 
 def _check_outputs(job: Job, files: list[FileTask]) -> None:
@@ -343,15 +389,21 @@ def _translate_and_write(
 
 
 async def _execute(pool: TranslationPool, units: list[Unit], client: Any) -> None:
+    error: PipelineError | None = None
     try:
         async with anyio.create_task_group() as tg:
             if threading.current_thread() is threading.main_thread():
                 tg.start_soon(_watch_signals, pool, tg.cancel_scope)
-            await pool.run(units)
+            try:
+                await pool.run(units)
+            except PipelineError as exc:
+                error = exc  # raised below, outside the task group (no ExceptionGroup)
             tg.cancel_scope.cancel()
     finally:
         if hasattr(client, "aclose"):
             await client.aclose()
+    if error is not None:
+        raise error
 
 
 async def _watch_signals(pool: TranslationPool, scope: anyio.CancelScope) -> None:

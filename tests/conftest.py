@@ -1,0 +1,34 @@
+"""Shared fixtures: the corpus location and a running emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.testing import Emulator, EmulatorConfig, FaultConfig
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+KEY_ENV = "MTPIPE_TEST_KEY"
+KEY = "sk-test-0123456789abcdef"
+
+
+def corpus(relative: str) -> Path:
+    """A corpus file, or skip the test when the corpus is absent."""
+    path = CORPUS / relative
+    if not path.exists():
+        pytest.skip(f"corpus file {relative} not available")
+    return path
+
+
+@pytest.fixture()
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An emulator with generous limits; the test key is in $MTPIPE_TEST_KEY."""
+    monkeypatch.setenv(KEY_ENV, KEY)
+    config = EmulatorConfig(
+        api_key=KEY, rpm=6000, tpm=10_000_000, faults=FaultConfig(retry_after_s=0, retry_after_ms=10, slow_s=0.3)
+    )
+    with Emulator(config) as emu:
+        yield emu
