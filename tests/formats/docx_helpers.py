@@ -1,0 +1,64 @@
+"""Shared helpers of the .docx tests: translate a file, read parts of the output back."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import docx
+from lxml import etree
+
+from pipeline.formats.base import WriteReport
+from pipeline.formats.docx import DocxFormat
+from pipeline.segments import Segment
+from pipeline.testing.fake_translate import fake_translate
+from tests.formats.contract import GERMAN, FuncTranslations
+
+FMT = DocxFormat()
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def german(text: str) -> str:
+    return fake_translate(text, "German")
+
+
+def segments(path: Path, **options: object) -> list[Segment]:
+    return list(FMT.read(path, options))
+
+
+def translate(
+    path: Path, fn: Callable[[str], str | None] = german, **options: object
+) -> tuple[Path, FuncTranslations, WriteReport]:
+    dest = path.parent / "out" / path.name
+    tr = FuncTranslations(fn)
+    report = FMT.write(path, dest, [GERMAN], tr, options)
+    return dest, tr, report
+
+
+def part_xml(path: Path, name: str) -> etree._Element:
+    with zipfile.ZipFile(path) as archive:
+        return etree.fromstring(archive.read(name))
+
+
+def texts_of(root: etree._Element, tag: str = "t") -> list[str]:
+    return [el.text or "" for el in root.iter(f"{{{W}}}{tag}")]
+
+
+def save(document: docx.document.Document, tmp_path: Path, name: str = "doc.docx") -> Path:
+    path = tmp_path / name
+    document.save(str(path))
+    return path
+
+
+def assert_same_package(original: Path, written: Path) -> None:
+    """Same zip entries in the same order; XML parts canonically equal, other parts equal."""
+    with zipfile.ZipFile(original) as a, zipfile.ZipFile(written) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            left, right = a.read(name), b.read(name)
+            if name.endswith((".xml", ".rels")):
+                c14n = [etree.tostring(etree.fromstring(x), method="c14n") for x in (left, right)]
+                assert c14n[0] == c14n[1], name
+            else:
+                assert left == right, name

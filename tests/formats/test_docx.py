@@ -1,0 +1,355 @@
+"""The .docx format: contract, inline formatting as tags, broken tags, failures."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml.ns import qn
+from lxml import etree
+
+from pipeline.errors import ConfigError
+from pipeline.formats.docx_inline import Paragraph, read_paragraph
+from pipeline.formats.docx_rebuild import apply_translation, parse_tagged
+from tests.formats.contract import FormatContract
+from tests.formats.docx_helpers import (
+    W,
+    assert_same_package,
+    german,
+    part_xml,
+    save,
+    segments,
+    texts_of,
+    translate,
+)
+from tests.formats.make_docx_samples import (
+    add_complex_field,
+    add_footnote,
+    add_hyperlink,
+    build_brochure,
+)
+
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+class TestDocxContract(FormatContract):
+    def make_sample(self, tmp_path: Path) -> Path:
+        return build_brochure(tmp_path / "brochure.docx")
+
+    def make_empty(self, tmp_path: Path) -> Path:
+        document = docx.Document()
+        document.add_paragraph("")
+        document.add_paragraph("   ")
+        return save(document, tmp_path, "empty.docx")
+
+    def make_corrupt(self, tmp_path: Path) -> Path:
+        path = tmp_path / "corrupt.docx"
+        path.write_bytes(b"PK\x03\x04 this is not really a zip archive")
+        return path
+
+    def assert_same_content(self, original: Path, written: Path) -> None:
+        assert_same_package(original, written)
+
+
+# ---- inline formatting --------------------------------------------------------------------
+
+
+def test_bold_word_mid_sentence_is_one_segment_with_one_tag_pair(tmp_path: Path) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph("My name ")
+    paragraph.add_run("is").bold = True
+    paragraph.add_run(" Michael")
+    path = save(document, tmp_path)
+    assert [s.text for s in segments(path)] == ["My name <g1>is</g1> Michael"]
+    seg = segments(path)[0]
+    assert "tags" in seg.checks and seg.soft_checks == frozenset({"tags"})
+
+    dest, _, report = translate(path, lambda t: "Ich <g1>heiße</g1> Michael")
+    runs = docx.Document(str(dest)).paragraphs[0].runs
+    assert [(r.text, bool(r.bold)) for r in runs] == [
+        ("Ich ", False),
+        ("heiße", True),
+        (" Michael", False),
+    ]
+    assert report.translated == 1 and report.simplified == 0
+
+
+def test_runs_split_anywhere_with_same_formatting_are_merged(tmp_path: Path) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph()
+    for piece in ("Wor", "d spl", "it ", "anyw", "here"):
+        paragraph.add_run(piece)
+    paragraph.add_run(" bold").bold = True
+    paragraph.add_run(" and").bold = True
+    path = save(document, tmp_path)
+    assert [s.text for s in segments(path)] == ["Word split anywhere<g1> bold and</g1>"]
+
+
+def test_spans_can_be_reordered_by_the_translation(tmp_path: Path) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph("The ")
+    paragraph.add_run("red").italic = True
+    paragraph.add_run(" car by ")
+    add_hyperlink(paragraph, "Anna", "https://example.com/anna")
+    path = save(document, tmp_path)
+    assert segments(path)[0].text == "The <g1>red</g1> car by <a2>Anna</a2>"
+
+    dest, _, _ = translate(path, lambda t: "<a2>Annas</a2> <g1>rotes</g1> Auto")
+    out = docx.Document(str(dest)).paragraphs[0]
+    assert [(r.text, bool(r.italic)) for r in out.runs] == [
+        (" ", False),
+        ("rotes", True),
+        (" Auto", False),
+    ]
+    link = out._p.find(qn("w:hyperlink"))
+    assert link is not None and "".join(texts_of(link)) == "Annas"
+    assert out._p.index(link) < out._p.index(out.runs[1]._r)
+
+
+def test_hyperlink_text_translated_and_target_kept(tmp_path: Path) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph("Read ")
+    add_hyperlink(paragraph, "the manual", "https://example.com/manual")
+    paragraph.add_run(" first.")
+    path = save(document, tmp_path)
+    assert segments(path)[0].text == "Read <a1>the manual</a1> first."
+
+    dest, _, _ = translate(path)
+    out = docx.Document(str(dest))
+    link = out.paragraphs[0]._p.find(qn("w:hyperlink"))
+    assert link is not None
+    assert "".join(texts_of(link)) == german("the manual")
+    rel = out.part.rels[link.get(qn("r:id"))]
+    assert rel.reltype == RT.HYPERLINK and rel.target_ref == "https://example.com/manual"
+    assert link.find(f"{{{W}}}r/{{{W}}}rPr/{{{W}}}color") is not None  # link style kept
+
+
+def test_tabs_and_breaks_stay_in_place(tmp_path: Path) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph("Name:")
+    run = paragraph.add_run()
+    run.add_tab()
+    run.add_text("Anna")
+    run.add_break()
+    run.add_text("Street")
+    path = save(document, tmp_path)
+    assert segments(path)[0].text == "Name:<x1/>Anna<x2/>Street"
+
+    dest, _, _ = translate(path)
+    p = docx.Document(str(dest)).paragraphs[0]._p
+    kinds = [etree.QName(el).localname for el in p.iter(f"{{{W}}}t", f"{{{W}}}tab", f"{{{W}}}br")]
+    assert kinds == ["t", "tab", "t", "br", "t"]
+    assert texts_of(p) == [german("Name:"), german("Anna"), german("Street")]
+
+
+def test_literal_angle_brackets_and_entities_survive(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph("Use <b> for bold & &amp; for an ampersand")
+    path = save(document, tmp_path)
+    text = segments(path)[0].text
+    assert text == "Use &lt;b> for bold & &amp;amp; for an ampersand"
+    dest, _, _ = translate(path, lambda t: t.replace("Use", "Nimm"))
+    assert (
+        docx.Document(str(dest)).paragraphs[0].text == "Nimm <b> for bold & &amp; for an ampersand"
+    )
+
+
+# ---- broken tags, failures ----------------------------------------------------------------
+
+
+def _name_with_footnote(tmp_path: Path) -> Path:
+    document = docx.Document()
+    paragraph = document.add_paragraph("My name ")
+    paragraph.add_run("is").bold = True
+    paragraph.add_run(" Michael")
+    add_footnote(document, paragraph, "A note.")
+    paragraph.add_run(" here")
+    path = save(document, tmp_path)
+    assert segments(path)[0].text == "My name <g1>is</g1> Michael<x2/> here"
+    return path
+
+
+@pytest.mark.parametrize(
+    "translation",
+    [
+        "Ich heiße Michael hier",  # tags dropped
+        "Ich <g1>heiße</g1> <g1>Michael</g1><x2/> hier",  # duplicated
+        "Ich <g1>heiße Michael<x2/> hier",  # unbalanced
+        "Ich <g1>heiße</g1> <g7>Michael</g7><x2/> hier",  # unknown
+        "Ich <g1>heiße</g1> Michael<x2/><x2/> hier",  # placeholder twice
+    ],
+)
+def test_broken_tags_fall_back_to_first_run(tmp_path: Path, translation: str) -> None:
+    path = _name_with_footnote(tmp_path)
+    dest, _, report = translate(path, lambda t: translation if "<g1>" in t else t)
+    assert report.simplified == 1 and report.translated == 2
+    p = docx.Document(str(dest)).paragraphs[0]
+    assert [r.text for r in p.runs if r.text] == ["Ich heiße Michael hier"]
+    assert not p.runs[0].bold  # the first run keeps its own formatting
+    assert len(list(p._p.iter(qn("w:footnoteReference")))) == 1  # non-text content kept
+
+
+def test_placeholder_moved_inside_a_span_is_still_intact(tmp_path: Path) -> None:
+    path = _name_with_footnote(tmp_path)
+    dest, _, report = translate(
+        path, lambda t: "Ich <g1>heiße<x2/></g1> Michael hier" if "<g1>" in t else t
+    )
+    assert report.simplified == 0
+    p = docx.Document(str(dest)).paragraphs[0]
+    assert [(r.text, bool(r.bold)) for r in p.runs] == [
+        ("Ich ", False),
+        ("heiße", True),
+        ("", False),  # the footnote reference run
+        (" Michael hier", False),
+    ]
+
+
+def test_placeholders_out_of_order_fall_back(tmp_path: Path) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph("Page ")
+    add_complex_field(paragraph, "PAGE", "1")
+    paragraph.add_run(" of ")
+    add_complex_field(paragraph, "NUMPAGES", "2")
+    paragraph.add_run(" total")
+    path = save(document, tmp_path)
+    assert segments(path)[0].text == "Page <x1/> of <x2/> total"
+    dest, _, report = translate(path, lambda t: "Seite <x2/> von <x1/> gesamt")
+    assert report.simplified == 1
+    root = part_xml(dest, "word/document.xml")
+    assert texts_of(root, "instrText") == [" PAGE ", " NUMPAGES "]
+    assert [t for t in texts_of(root) if t] == ["Seite  von  gesamt", "1", "2"]
+
+
+def test_failed_paragraph_keeps_its_source(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph("Keep me")
+    document.add_paragraph("Translate me")
+    path = save(document, tmp_path)
+    dest, _, report = translate(path, lambda t: None if t == "Keep me" else german(t))
+    assert [p.text for p in docx.Document(str(dest)).paragraphs] == [
+        "Keep me",
+        german("Translate me"),
+    ]
+    assert (report.failed, report.translated) == (1, 1)
+
+
+def test_translated_output_reads_back_as_the_translation(tmp_path: Path) -> None:
+    path = build_brochure(tmp_path / "brochure.docx")
+    dest, _, report = translate(path)
+    before, after = segments(path), segments(dest)
+    assert [german(s.text) for s in before] == [s.text for s in after]
+    assert [s.place for s in before] == [s.place for s in after]
+    assert report.simplified == 0
+
+
+def test_untranslated_parts_are_copied_byte_for_byte(tmp_path: Path) -> None:
+    path = build_brochure(tmp_path / "brochure.docx")
+    dest, _, _ = translate(path)
+    with zipfile.ZipFile(path) as a, zipfile.ZipFile(dest) as b:
+        assert a.namelist() == b.namelist()
+        changed = {n for n in a.namelist() if a.read(n) != b.read(n)}
+    assert changed == {
+        "word/document.xml",
+        "word/header1.xml",
+        "word/footer1.xml",
+        "word/footnotes.xml",
+        "docProps/core.xml",
+    }
+
+
+# ---- the tag contract, on paragraphs built from XML ---------------------------------------
+
+
+def paragraph_from(xml: str) -> Paragraph:
+    return read_paragraph(etree.fromstring(f'<w:p xmlns:w="{W}" xmlns:r="{R}">{xml}</w:p>'))
+
+
+LINKED = (
+    "<w:r><w:t xml:space='preserve'>Plain </w:t></w:r>"
+    "<w:r><w:rPr><w:b/></w:rPr><w:t>bold</w:t></w:r>"
+    "<w:r><w:tab/></w:r>"
+    "<w:hyperlink r:id='rId5'><w:r><w:t>link</w:t></w:r><w:r><w:br/></w:r>"
+    "<w:r><w:t>text</w:t></w:r></w:hyperlink>"
+    "<w:r><w:t xml:space='preserve'> end</w:t></w:r>"
+)
+
+
+def test_tagged_text_of_a_paragraph_with_a_link() -> None:
+    assert paragraph_from(LINKED).text == "Plain <g1>bold</g1><x2/><a3>link<x4/>text</a3> end"
+
+
+@pytest.mark.parametrize(
+    "translation, intact",
+    [
+        ("Schlicht <g1>fett</g1><x2/><a3>Link<x4/>Text</a3> Ende", True),
+        ("<a3>Link<x4/>Text</a3> <g1>fett</g1><x2/> schlicht", True),  # reordered siblings
+        ("Schlicht <g1>fett<x2/></g1><a3>Link<x4/>Text</a3>", True),  # x2 joins the span
+        ("Schlicht <g1>fett <a3>Link<x4/>Text</a3></g1><x2/>", False),  # link inside a span
+        ("Schlicht <g1>fett</g1><x2/><a3>Link</a3><x4/>Text", False),  # x4 left its link
+        ("Schlicht <g1>fett</g1><x2/><a3>Link<x4/>Text</a3><x2/>", False),  # x2 twice
+        ("Schlicht <g1>fett</g1><a3>Link<x4/>Text</a3>", False),  # x2 missing
+        ("Schlicht <g1>fett<x2/><a3>Link<x4/>Text</g1></a3>", False),  # crossing
+        ("Schlicht <g1/>fett<x2/><a3>Link<x4/>Text</a3>", False),  # pair as self-closing
+        ("Schlicht <x1/>fett<x2/><a3>Link<x4/>Text</a3>", False),  # wrong letter
+        ("Schlicht <g1>fett</g1><x2/><g3>Link<x4/>Text</g3>", False),  # wrong letter
+    ],
+)
+def test_tags_must_come_back_intact(translation: str, intact: bool) -> None:
+    assert (parse_tagged(paragraph_from(LINKED), translation) is not None) is intact
+
+
+def test_rebuilt_paragraph_reads_back_as_its_translation() -> None:
+    paragraph = paragraph_from(LINKED)
+    translation = "<a3>Link<x4/>Text</a3> &lt;b> <g1>fett</g1><x2/> schlicht"
+    assert apply_translation(paragraph, translation) == "translated"
+    again = read_paragraph(paragraph.element)
+    assert again.text == "<a1>Link<x2/>Text</a1> &lt;b> <g3>fett</g3><x4/> schlicht"
+    link = paragraph.element.find(f"{{{W}}}hyperlink")
+    assert link is not None and link.get(f"{{{R}}}id") == "rId5"
+
+
+def test_tracked_changes_inserted_text_translated_deleted_kept() -> None:
+    paragraph = paragraph_from(
+        "<w:r><w:t xml:space='preserve'>Keep </w:t></w:r>"
+        "<w:del w:id='1' w:author='A'><w:r><w:delText>old words</w:delText></w:r></w:del>"
+        "<w:ins w:id='2' w:author='A'><w:r><w:t>new words</w:t></w:r></w:ins>"
+        "<w:r><w:t xml:space='preserve'> here</w:t></w:r>"
+    )
+    assert paragraph.text == "Keep <x1/><g2>new words</g2> here"
+    assert apply_translation(paragraph, "Behalte <x1/><g2>neue Wörter</g2> hier") == "translated"
+    p = paragraph.element
+    assert [t.text for t in p.iter(f"{{{W}}}delText")] == ["old words"]
+    ins = p.find(f"{{{W}}}ins")
+    assert ins is not None and ins.get(f"{{{W}}}author") == "A"
+    assert texts_of(ins) == ["neue Wörter"]
+
+
+def test_leading_and_trailing_markers_are_not_sent() -> None:
+    paragraph = paragraph_from(
+        "<w:bookmarkStart w:id='3' w:name='_Toc1'/><w:r><w:t>Heading</w:t></w:r>"
+        "<w:bookmarkEnd w:id='3'/><w:proofErr w:type='spellStart'/>"
+    )
+    assert paragraph.text == "Heading"
+    assert apply_translation(paragraph, "Überschrift") == "translated"
+    tags = [etree.QName(el).localname for el in paragraph.element]
+    assert tags == ["bookmarkStart", "r", "bookmarkEnd"]
+
+
+def test_word_go_back_bookmark_does_not_split_a_word() -> None:
+    paragraph = paragraph_from(
+        "<w:r><w:t>Para</w:t></w:r><w:bookmarkStart w:id='0' w:name='_GoBack'/>"
+        "<w:bookmarkEnd w:id='0'/><w:r><w:t>graph</w:t></w:r>"
+    )
+    assert paragraph.text == "Paragraph"
+
+
+def test_bad_option_value_is_config_error(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph("Text")
+    path = save(document, tmp_path)
+    with pytest.raises(ConfigError):
+        segments(path, include_hidden="sometimes")
+    assert segments(path, include_hidden="false") == segments(path)
