@@ -35,6 +35,8 @@ class Pacer:
     decrease: float = 0.8
     increase: float = 0.02
     floor: float = 0.05
+    #: Longest single sleep before the schedule is looked at again (it may have moved).
+    recheck: float = 0.1
     clock: Clock = time.monotonic
     sleep: Sleep = anyio.sleep
     factor: float = field(default=1.0, init=False)
@@ -53,19 +55,25 @@ class Pacer:
         return tokens * 60.0 / (self.tpm * self.headroom * self.factor)
 
     async def acquire(self, tokens: int) -> None:
-        """Wait until a request costing ``tokens`` (prompt + expected completion) may start."""
+        """Wait until a request costing ``tokens`` (prompt + expected completion) may start.
+
+        Callers queue on a lock and the slot is taken only when it is due, so corrections
+        from replies that land meanwhile (``reconcile``, ``on_throttled``) apply to every
+        request still waiting, not only to those scheduled after them.
+        """
         async with self._lock:
-            now = self.clock()
-            start = now
-            if self._next_request is not None:
-                start = max(start, self._next_request)
-            if self._next_token is not None:
-                start = max(start, self._next_token)
-            self._next_request = start + self._request_interval()
-            self._next_token = start + self._token_interval(tokens)
-        delay = start - self.clock()
-        if delay > 0:
-            await self.sleep(delay)
+            while True:
+                now = self.clock()
+                start = now
+                if self._next_request is not None:
+                    start = max(start, self._next_request)
+                if self._next_token is not None:
+                    start = max(start, self._next_token)
+                if start <= now:
+                    break
+                await self.sleep(min(start - now, self.recheck))
+            self._next_request = now + self._request_interval()
+            self._next_token = max(now, self._next_token or now) + self._token_interval(tokens)
 
     def reconcile(self, estimated: int, actual: int) -> None:
         """Correct the token schedule once a reply reports the real usage."""

@@ -2,16 +2,17 @@
 
 A packed request is one line per segment, each starting with a self-closing marker tag::
 
-    <seg id="1"/>Open file
-    <seg id="2"/>Save %s as…
+    <m1/>Open file
+    <m2/>Save %s as…
 
 MT engines keep XML tags and line breaks and translate the words around them (DESIGN.md),
 so the reply splits back on the markers. The split is accepted only when the markers come
 back exactly ``1..n`` in order; anything else (merged lines, a lost or duplicated marker) is a
 misalignment and the caller bisects the batch. A single segment is sent bare, without marker.
 
-The pack size follows the configured limits: about TPM/RPM tokens per request uses the token
-budget without passing the request limit, within the model's input limit and a segment cap.
+The pack size follows the configured limits: about 1.5 x TPM/RPM billed tokens per request uses
+the whole token budget while staying under the request limit, within the model's input limit
+and a segment cap.
 """
 
 from __future__ import annotations
@@ -25,15 +26,21 @@ from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 
 T = TypeVar("T")
 
-_MARKER = '<seg id="{}"/>'
-_MARKER_RE = re.compile(r'<seg id="(\d+)"/>')
+# Short on purpose: markers are billed twice (prompt and completion) for every segment.
+_MARKER = "<m{}/>"
+_MARKER_RE = re.compile(r"<m(\d+)/>")
 #: Estimated tokens one marker and its line break add to a request (each way).
-MARKER_TOKENS = estimate_tokens('\n<seg id="99"/>')
+MARKER_TOKENS = estimate_tokens("\n<m99/>")
 
 
 def can_pack(text: str) -> bool:
     """False for a text that could be confused with the packing markers (sent alone)."""
-    return "<seg" not in text
+    return _MARKER_RE.search(text) is None
+
+
+def marker_count(content: str) -> int:
+    """How many packing markers ``content`` holds (0 for a bare single segment)."""
+    return len(_MARKER_RE.findall(content))
 
 
 def join(texts: Sequence[str]) -> str:
@@ -75,7 +82,7 @@ class PackLimits:
         output_ratio: float = 1.3,
         packing: bool = True,
     ) -> PackLimits:
-        """Size requests from the rate limits: ~TPM/RPM billed tokens per request.
+        """Size requests from the rate limits: ~1.5 x TPM/RPM billed tokens per request.
 
         A request is billed for its prompt (text + overhead) and its completion (about
         ``output_ratio`` × the text), so the text budget is (TPM/RPM − overhead) / (1 + ratio),
@@ -85,7 +92,9 @@ class PackLimits:
             return cls(token_budget=max_input_tokens, max_segments=1)
         ceiling = int(max_input_tokens * 0.4)
         if rpm and tpm:
-            per_request = tpm / rpm
+            # 1.5x TPM/RPM: the token limit binds before the request limit, so estimates
+            # that turn out pessimistic do not leave the token budget unused.
+            per_request = 1.5 * tpm / rpm
             budget = int((per_request - REQUEST_OVERHEAD_TOKENS) / (1.0 + output_ratio))
         else:
             budget = ceiling

@@ -13,7 +13,7 @@ import time
 import uuid
 
 from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.packing import join, split
+from pipeline.engine.packing import join, marker_count, split
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 from pipeline.protect import Span, split_protected
 
@@ -49,7 +49,8 @@ class PseudoClient:
         """Pseudo-localize every segment of a (packed) request."""
         started = time.monotonic()
         content = request.text
-        parts = split(content, content.count('<seg id="')) if '<seg id="' in content else None
+        count = marker_count(content)
+        parts = split(content, count) if count else None
         if parts is None:
             translated = pseudo_localize(content)
         else:

@@ -12,7 +12,7 @@ import pytest
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, join, split
+from pipeline.engine.packing import PackLimits, can_pack, join, split
 from pipeline.engine.pool import EndpointUnhealthy, PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
 from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, ServerError
@@ -93,7 +93,7 @@ def test_packs_and_commits_every_unit(tmp_path: Path) -> None:
 def test_merged_lines_bisect_down_to_alignment(tmp_path: Path) -> None:
     def merge_first(text: str) -> str:
         out = upper(text)
-        return out.replace('\n<seg id="2"/>', " ", 1) if '<seg id="2"/>' in out else out
+        return out.replace("\n<m2/>", " ", 1) if "<m2/>" in out else out
 
     client = FakeClient(merge_first)
     pool, cache = make_pool(tmp_path, client)
@@ -183,6 +183,8 @@ def test_ledger_lines_have_the_documented_fields(tmp_path: Path) -> None:
 def test_join_split_round_trip() -> None:
     texts = ["a", "b\nc", "d %s"]
     assert split(join(texts), 3) == texts
-    assert split(join(texts).replace('<seg id="3"/>', ""), 3) is None
-    assert split(join(texts).replace('<seg id="2"/>', '<seg id="3"/>'), 3) is None
+    assert split(join(texts).replace("<m3/>", ""), 3) is None
+    assert split(join(texts).replace("<m2/>", "<m3/>"), 3) is None
+    assert join(["a", "b"]) == "<m1/>a\n<m2/>b"
+    assert not can_pack("see <m3/> here") and can_pack("<b>bold</b> <x1/>")
     assert split("x", 1) == ["x"]
