@@ -1,0 +1,347 @@
+"""gettext catalogs (.po, .pot): translate entries, write catalogs ``msgfmt -c`` accepts.
+
+What is sent
+    A ``.pot`` is a template: every entry is sent and the output is a new catalog
+    (``<stem>.po``) for the target language. In a ``.po``, untranslated entries are sent;
+    ``retranslate`` also sends translated ones; fuzzy entries are sent only with ``fuzzy``
+    (otherwise left exactly as they are); obsolete (``#~``) entries and the header never are.
+    Each entry gives one segment for its msgid and, for a plural entry, one for its
+    msgid_plural (unless both are the same text). The segment's ``context`` is the msgctxt, so
+    the same msgid in two contexts is two units; an entry with a msgctxt gets ``domains``, a
+    short English hint built from the msgctxt and its extracted ``#.`` comments (entries
+    without msgctxt send no hint, so they pack together: comments alone are mostly unique per
+    entry and would cost a request each); its ``place`` is the line of the msgid (or msgid_plural).
+
+Placeholders checked (a translation that breaks them is not written)
+    ``url`` and ``email`` always; ``tags`` when the source text has tags; and from the flags:
+    ``c-format``, ``objc-format``, ``php-format``, ``javascript-format``, ``lua-format``...
+    -> printf; ``python-format`` -> printf + python (``%(name)s``); ``python-brace-format``,
+    ``perl-brace-format``, ``csharp-format``, ``java-format`` -> brace (and dollar: protect
+    reads ``${name}`` as a dollar span, msgfmt sees ``{name}`` in it); ``sh-format`` ->
+    dollar. A flag cancelled by its ``no-`` form (``no-c-format``) adds nothing. Entries
+    without a format flag get no printf/brace/dollar check (``100% done`` is not a
+    directive), as msgfmt does.
+
+What is written
+    Plural entries get one msgstr per form of the target's rule (see
+    :mod:`pipeline.formats.po_plural`). A msgid starting or ending with ``\\n`` gets a msgstr
+    that does too. The header gets ``Language`` (when empty), ``Plural-Forms``, ``Content-Type:
+    text/plain; charset=UTF-8``, ``Content-Transfer-Encoding: 8bit``, ``PO-Revision-Date``
+    and ``X-Generator``; its other fields and their order stay, its ``fuzzy`` flag goes.
+    ``Plural-Forms``: a ``.po`` whose header already has a valid rule keeps it (its existing
+    translations are indexed by it); a template, or a ``.po`` with a placeholder/missing rule,
+    gets the target language's rule, and every plural entry is padded or cut to its number of
+    forms (with empty forms when untranslated; a translated one repeats its last form and
+    becomes fuzzy). A ``.po`` whose ``Language`` is another language than the target is
+    refused with an InputError (:meth:`PoFormat.check_target` tells before translating).
+
+Marking (``mark``)
+    ``fuzzy`` (default): machine-translated entries get the ``fuzzy`` flag, the gettext
+    convention for "needs review". ``msgfmt`` leaves fuzzy entries out of the ``.mo`` (unless
+    ``--use-fuzzy``), so the program keeps showing the source text until a reviewer clears the
+    flag; previous-msgid lines (``#|``) of a retranslated fuzzy entry stay with it.
+    ``comment``: entries are final (compiled into the ``.mo``) and carry the extracted comment
+    ``#. Machine-translated by mtpipe (<engine label>)``; ``msgmerge`` replaces ``#.`` comments
+    with the template's on the next update, so the note lasts until then. ``none``: entries are
+    final and unmarked. With ``comment`` and ``none`` the ``fuzzy`` flag and ``#|`` lines of a
+    retranslated fuzzy entry are removed (they described the old translation). A retranslation
+    identical to the existing (non-fuzzy) msgstr leaves the entry untouched.
+
+Layout
+    Entries that are not changed keep their exact lines; changed entries keep their comments,
+    references and msgid lines and get new msgstr lines wrapped the way the file wraps (see
+    :mod:`pipeline.formats.po_wrap`). A catalog in which nothing changes is copied byte for
+    byte. Output is UTF-8 whenever anything changed (a Latin-1 catalog is converted, a UTF-8
+    byte order mark, which msgfmt rejects, is dropped).
+
+Options read: ``retranslate``, ``fuzzy`` (bool), ``mark`` (fuzzy | comment | none),
+``engine_label`` (str), ``compile`` (bool: also write ``<name>.mo`` beside the output, through
+polib, atomically), ``generator`` (str, default ``mtpipe <version>``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polib
+
+from pipeline import languages
+from pipeline.errors import InputError
+from pipeline.formats.base import Format, Options, WriteReport, atomic_output
+from pipeline.formats.po_edit import (
+    EntryChange,
+    assemble,
+    entry_lines,
+    header_fields,
+    header_lines,
+    set_fields,
+)
+from pipeline.formats.po_layout import Block, Catalog, load_catalog
+from pipeline.formats.po_plural import (
+    PluralRule,
+    fit_forms,
+    make_rule,
+    parse_plural_forms,
+    plural_msgstrs,
+    uses_singular,
+)
+from pipeline.formats.po_units import Settings, Unit, checks_for, domains_for, units
+from pipeline.languages import Language
+from pipeline.segments import Segment, Translations
+
+__all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines"]
+
+
+def match_newlines(source: str, text: str) -> str:
+    """``text`` made to start/end with a newline exactly when ``source`` does (msgfmt -c)."""
+    if source.endswith("\n") and not text.endswith("\n"):
+        text += "\n"
+    elif not source.endswith("\n") and text.endswith("\n"):
+        text = text.rstrip("\n")
+    if source.startswith("\n") and not text.startswith("\n"):
+        text = "\n" + text
+    elif not source.startswith("\n") and text.startswith("\n"):
+        text = text.lstrip("\n")
+    return text
+
+
+def _base(code: str) -> str:
+    return re.split(r"[_\-@.]", code.strip(), maxsplit=1)[0].lower()
+
+
+def _field_value(fields: Sequence[str], key: str) -> str | None:
+    for text in fields:
+        name, _, value = text.partition(":")
+        if name.strip().lower() == key.lower():
+            return value.strip()
+    return None
+
+
+def _now() -> str:
+    return datetime.now().astimezone().strftime("%Y-%m-%d %H:%M%z")
+
+
+class PoFormat(Format):
+    """gettext .po / .pot catalogs (see the module docstring for every rule)."""
+
+    name = "po"
+    extensions = (".po", ".pot")
+    multi_target = False
+
+    def output_name(self, path: Path, target: Language | None) -> str:
+        """``<stem>.po`` for a template, the same name for a catalog."""
+        return path.stem + ".po" if path.suffix.lower() == ".pot" else path.name
+
+    def read(self, path: Path, options: Options) -> Iterator[Segment]:
+        """The segments of the entries to translate, in file order."""
+        settings = Settings.of(options)
+        catalog = load_catalog(path)
+        for unit in units(catalog, settings, _is_template(path)):
+            yield unit.singular
+            if unit.plural is not None:
+                yield unit.plural
+
+    def write(
+        self,
+        path: Path,
+        dest: Path,
+        targets: Sequence[Language],
+        translations: Translations,
+        options: Options,
+    ) -> WriteReport:
+        """Write the translated catalog for ``targets[0]`` to ``dest`` (and ``.mo`` if asked)."""
+        settings = Settings.of(options)
+        target = targets[0]
+        template = _is_template(path)
+        catalog = load_catalog(path)
+        report = WriteReport(dest)
+        fields = header_fields(catalog)
+        language = _field_value(fields, "Language")
+        self._check_language(path, language, target, template)
+        rule, replace_rule = self._rule(catalog, fields, target, template, report)
+        writer = _Writer(catalog, settings, target, rule, report)
+        for unit in units(catalog, settings, template):
+            writer.translate(unit, translations, template)
+        if replace_rule and (writer.edits or template):
+            writer.fit_plurals()
+        changed = bool(writer.edits) or template
+        if changed:
+            changes = {
+                "PO-Revision-Date": _now(),
+                "X-Generator": settings.generator,
+            }
+            if not language:
+                changes["Language"] = target.code
+            content_type = _field_value(fields, "Content-Type") or ""
+            if not re.search(r"charset=utf-?8\b", content_type, re.IGNORECASE):
+                changes["Content-Type"] = "text/plain; charset=UTF-8"
+            if (_field_value(fields, "Content-Transfer-Encoding") or "").lower() != "8bit":
+                changes["Content-Transfer-Encoding"] = "8bit"
+            if replace_rule:
+                changes["Plural-Forms"] = rule.header_value()
+            new_fields = set_fields(fields, changes)
+            header = catalog.header
+            start, end = (header.start, header.end) if header is not None else (0, 0)
+            writer.edits.append(
+                (start, end, header_lines(catalog, new_fields, catalog.wrap_style()))
+            )
+            # polib reads a UTF-8 byte order mark; msgfmt calls it a syntax error.
+            data = assemble(catalog, writer.edits).removeprefix("\ufeff").encode("utf-8")
+        else:
+            data = catalog.data
+        with atomic_output(dest) as tmp:
+            tmp.write_bytes(data)
+        if settings.compile:
+            _compile(dest, "utf-8" if changed else catalog.encoding)
+        return report
+
+    def skip_target(self, path: Path, target: Language) -> str | None:
+        """A ``.po`` whose header names another language is not translated into ``target``."""
+        try:
+            self.check_target(path, target)
+        except InputError as exc:
+            return exc.reason
+        return None
+
+    def check_target(self, path: Path, target: Language) -> None:
+        """InputError when ``path`` is a catalog for another language than ``target`` (its
+        header's ``Language``); callers may check before paying for a translation."""
+        if not _is_template(path):
+            language = _field_value(header_fields(load_catalog(path)), "Language")
+            self._check_language(path, language, target, template=False)
+
+    @staticmethod
+    def _check_language(path: Path, language: str | None, target: Language, template: bool) -> None:
+        if language and not template and _base(language) != _base(target.code):
+            raise InputError(
+                path,
+                f"the catalog is for {language!r} (header Language) but the target is "
+                f"{target.code!r}; translate its .pot template instead",
+            )
+
+    @staticmethod
+    def _rule(
+        catalog: Catalog,
+        fields: Sequence[str],
+        target: Language,
+        template: bool,
+        report: WriteReport,
+    ) -> tuple[PluralRule, bool]:
+        nplurals, expression = languages.plural_forms(target)
+        own = make_rule(nplurals, expression)
+        found = None if template else parse_plural_forms(_field_value(fields, "Plural-Forms"))
+        if found is None:
+            return own, True
+        if found.nplurals != own.nplurals:
+            report.notes.append(
+                f"kept the catalog's Plural-Forms (nplurals={found.nplurals}); mtpipe's rule for "
+                f"{target.code} has nplurals={own.nplurals}"
+            )
+        return found, False
+
+
+class _Writer:
+    """Collects the line edits of one output catalog."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: Settings,
+        target: Language,
+        rule: PluralRule,
+        report: WriteReport,
+    ) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.target = target
+        self.rule = rule
+        self.report = report
+        self.edits: list[tuple[int, int, list[str]]] = []
+        self.edited: set[int] = set()
+
+    def translate(self, unit: Unit, translations: Translations, template: bool) -> None:
+        """Ask for the unit's translations and record the entry's edit (or count a failure)."""
+        entry = unit.entry
+        single = translations.get(unit.singular, self.target)
+        plural = single if unit.plural is None else translations.get(unit.plural, self.target)
+        results = [single] if unit.plural is None else [single, plural]
+        forms = self._forms(unit, single, plural, template)
+        if forms is None:
+            self.report.failed += max(1, sum(not result for result in results))
+            return
+        self.report.translated += len(results)
+        old_values = tuple(f.value for f in unit.block.msgstr_fields())
+        if tuple(forms) == old_values and "fuzzy" not in entry.flags:
+            return  # the engine agrees with the existing translation: nothing to review
+        mark = self.settings.mark
+        change = EntryChange(
+            tuple(forms),
+            plural=bool(entry.msgid_plural),
+            fuzzy=mark == "fuzzy",
+            note=self.settings.note() if mark == "comment" else "",
+            drop_previous=mark != "fuzzy",
+        )
+        self._edit(unit.block, change)
+
+    def _forms(
+        self, unit: Unit, single: str | None, plural: str | None, template: bool
+    ) -> list[str] | None:
+        """The entry's new msgstr values, or None when a translation it needs failed."""
+        entry = unit.entry
+        if not entry.msgid_plural:
+            return [match_newlines(entry.msgid, single)] if single else None
+        index = uses_singular(self.rule, entry.msgid, entry.msgid_plural)
+        if not plural or (index is not None and not single):
+            return None
+        forms = [
+            match_newlines(entry.msgid, form)
+            for form in plural_msgstrs(self.rule, index, single, plural)
+        ]
+        if not (template or self.settings.retranslate or "fuzzy" in entry.flags):
+            # A partly translated plural entry keeps the forms a translator already wrote.
+            old = [entry.msgstr_plural.get(i, "") for i in range(len(entry.msgstr_plural))]
+            forms = [kept or new for kept, new in zip(fit_forms(old, self.rule.nplurals), forms)]
+        return forms
+
+    def fit_plurals(self) -> None:
+        """Give every other live plural entry the rule's number of forms (the catalog had no
+        valid rule). Untranslated entries get empty forms; a translated one gets its last
+        form repeated (or its extra forms cut) and the fuzzy flag, for a reviewer to check."""
+        for block, entry in self.catalog.entries:
+            if entry.obsolete or not entry.msgid_plural or block.start in self.edited:
+                continue
+            values = [f.value for f in block.msgstr_fields()]
+            if len(values) == self.rule.nplurals:
+                continue
+            translated = any(values)
+            if translated:
+                values += [values[-1]] * (self.rule.nplurals - len(values))
+            change = EntryChange(
+                tuple(fit_forms(values, self.rule.nplurals)),
+                plural=True,
+                fuzzy=True if translated else None,
+                note=None,
+                drop_previous=False,
+            )
+            self._edit(block, change)
+
+    def _edit(self, block: Block, change: EntryChange) -> None:
+        lines = entry_lines(self.catalog, block, change, self.catalog.wrap_style())
+        if lines != self.catalog.lines[block.start : block.end]:
+            self.edits.append((block.start, block.end, lines))
+            self.edited.add(block.start)
+
+
+def _is_template(path: Path) -> bool:
+    return path.suffix.lower() == ".pot"
+
+
+def _compile(po_path: Path, encoding: str) -> None:
+    """Write ``<po_path minus .po>.mo`` from the written catalog, atomically."""
+    catalog: Any = polib.pofile(str(po_path), encoding=encoding)
+    with atomic_output(po_path.with_suffix(".mo")) as tmp:
+        catalog.save_as_mofile(str(tmp))
