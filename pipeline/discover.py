@@ -27,6 +27,8 @@ class FileTask:
     relpath: Path
     fmt: Format
     options: dict[str, Any]
+    #: The run's targets that apply to this file (set when the run starts).
+    targets: list[Language] = field(default_factory=list)
 
 
 @dataclass

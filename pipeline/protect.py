@@ -2,7 +2,7 @@
 
 The families (see ``pipeline.segments.ALL_CHECKS``):
 
-- ``printf``  C/printf directives: ``%s``, ``%1$s``, ``%5.2f``, ``%lld``, ``%%``
+- ``printf``  C/printf and Python %-directives: ``%s``, ``%1$s``, ``%5.2f``, ``%lld``, ``%r``, ``%%``
 - ``python``  Python named directives: ``%(name)s``
 - ``brace``   curly-brace placeholders: ``{}``, ``{0}``, ``{name}``, ``{n:>3}``
 - ``dollar``  shell/JS-style variables: ``$var``, ``${var}``
@@ -33,7 +33,7 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "printf",
         r"%%|%(?:[1-9][0-9]*\$)?[-+#0']*(?:[0-9]+|\*)?(?:\.(?:[0-9]+|\*))?"
-        r"(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspn]",
+        r"(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspnr]",
     ),
     ("brace", r"\{(?:[A-Za-z_][\w.\[\]]*|[0-9]+)?(?:![rsa])?(?::[^{}\s]*)?\}"),
     ("dollar", r"\$\{[A-Za-z_]\w*\}|\$[A-Za-z_]\w*"),

@@ -149,7 +149,7 @@ class _Planner:
             if self.job.domains and not segment.domains:
                 segment = _with_domains(segment, self.job.domains)
             parts = split_for_sending(segment)
-            for target in self.job.targets:
+            for target in task.targets:
                 result.segments += 1
                 self.estimate.segments += 1
                 counts = result.by_target.setdefault(target.code, TargetCounts())
@@ -246,6 +246,7 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
     if not discovery.files:
         raise ConfigError("no input file to translate" + ("" if not discovery.skipped else " (all skipped)"))
     _check_outputs(job, discovery.files)
+    _narrow_columns(job, discovery.files)
     glossary = load_glossary(job.glossary) if job.glossary else Glossary()
     identity = EngineIdentity(job.engine, "pseudo" if job.engine == "pseudo" else job.model)
     cache = Cache((job.cache or default_cache_path()) if job.use_cache else None)
@@ -256,6 +257,9 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
             file_result = FileResult(task.path)
             result.files.append(file_result)
             try:
+                if not _choose_targets(job, task, result, progress):
+                    result.files.pop()
+                    continue
                 planner.add_file(task, file_result)
             except InputError as exc:
                 file_result.error = str(exc)
@@ -287,12 +291,55 @@ def _settle(cache: Cache, files: list[FileResult]) -> None:
             counts.pending.clear()
 
 
+def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progress) -> bool:
+    """Set ``task.targets``; False (file skipped, with a note) when no target applies."""
+    task.targets = []
+    for target in job.targets:
+        reason = task.fmt.skip_target(task.path, target)
+        if reason is None:
+            task.targets.append(target)
+        elif len(job.targets) == 1:
+            raise InputError(task.path, reason)
+    if not task.targets:
+        result.skipped.append((task.path, f"no target language applies ({reason})"))
+        progress.log(f"skipped {task.path}: no target language applies")
+        return False
+    return True
+
+
 def _check_outputs(job: Job, files: list[FileTask]) -> None:
     if job.in_place and len(job.targets) > 1 and any(not f.fmt.multi_target for f in files):
         raise ConfigError("--in-place takes a single --to language for document formats")
     for task in files:
         for target in ([None] if task.fmt.multi_target else job.targets):
             output_path(job, task, target)
+
+
+def _narrow_columns(job: Job, files: list[FileTask]) -> None:
+    """With several tabular files, run-wide ``columns`` mean "those of them each file has".
+
+    A column no file has is still a ConfigError, and so is a file that has none of them; a
+    single file keeps the strict check of its format.
+    """
+    wanted = job.options.get("columns")
+    tabular = [f for f in files if f.fmt.multi_target and f.options.get("columns") == wanted]
+    if not wanted or len(tabular) < 2:
+        return
+    names = [c.strip() for c in wanted.split(",")] if isinstance(wanted, str) else list(wanted)
+    seen: set[str] = set()
+    for task in tabular:
+        try:
+            present = task.fmt.columns(task.path, task.options) or []
+        except InputError:
+            continue  # reported when the file is read
+        mine = [c for c in names if c in present]
+        seen.update(mine)
+        if not mine:
+            raise ConfigError(f"{task.path}: none of the columns {', '.join(names)}; it has: {', '.join(present)}")
+        task.options = {**task.options, "columns": mine}
+    missing = [c for c in names if c not in seen]
+    if missing:
+        raise ConfigError(f"no input has the column(s) {', '.join(missing)}")
 
 
 def _estimate(planner: _Planner, job: Job, limits: PackLimits) -> Estimate:
@@ -434,7 +481,7 @@ def _write_outputs(
             "engine_label": planner.identity.model,
             "generator": f"mtpipe {__version__}",
         }
-        targets: list[list[Language]] = [job.targets] if task.fmt.multi_target else [[t] for t in job.targets]
+        targets: list[list[Language]] = [task.targets] if task.fmt.multi_target else [[t] for t in task.targets]
         for group in targets:
             dest = output_path(job, task, None if task.fmt.multi_target else group[0])
             try:

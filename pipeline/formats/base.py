@@ -75,6 +75,18 @@ class Format(ABC):
         the format's convention says) and counts it in ``WriteReport.failed``.
         """
 
+    def skip_target(self, path: Path, target: Language) -> str | None:
+        """Why ``path`` should not be translated into ``target`` (None: it should).
+
+        A gettext catalog is for one language: translating a directory of catalogs into
+        several languages fills each catalog only for its own.
+        """
+        return None
+
+    def columns(self, path: Path, options: Options) -> list[str] | None:
+        """A tabular file's column names (InputError when unreadable); None for documents."""
+        return None
+
     def output_name(self, path: Path, target: Language | None) -> str:
         """The output file name for ``path`` (``.pot`` becomes ``.po``, for instance)."""
         return path.name

@@ -101,6 +101,10 @@ class CsvFormat(Format):
     extensions: ClassVar[tuple[str, ...]] = (".csv", ".tsv")
     multi_target: ClassVar[bool] = True
 
+    def columns(self, path: Path, options: Options) -> list[str] | None:
+        """The header's column names."""
+        return columns_of(path, options)
+
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """Yield a segment per non-empty selected cell, streaming (one record in memory).
 

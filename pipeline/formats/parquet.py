@@ -60,6 +60,11 @@ class ParquetFormat(Format):
     extensions = (".parquet",)
     multi_target = True
 
+    def columns(self, path: Path, options: Options) -> list[str] | None:
+        """The top-level column names of the schema."""
+        with _open(path) as pf:
+            return list(pf.schema_arrow.names)
+
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """Yield a segment per non-null, non-empty value of the selected columns, row by row.
 
