@@ -196,3 +196,4 @@ def fake_server(host: str, port: int, key: str, rpm: int, tpm: int) -> None:
 
     click.echo(f"Qwen-MT emulator on http://{host}:{port}/compatible-mode/v1 (key {key!r}); Ctrl-C stops it", err=True)
     serve_forever(host, port, EmulatorConfig(api_key=key, rpm=rpm, tpm=tpm))
+from pipeline.cli_jobs import register; register(main)  # noqa: I001  (mtpipe run, mtpipe status)

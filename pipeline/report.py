@@ -1,0 +1,274 @@
+"""The JSON run report of a job, and running a job under its lock.
+
+:func:`run_job` takes the job's lock, runs it, and writes a report (atomically) whether the
+run succeeded, failed some segments, was aborted, or stopped on a configuration error found
+while running (e.g. a missing API key); :func:`format_report` renders it for ``mtpipe status``.
+
+The report (``version`` 1) holds, per input file and target language, the segments total /
+unchanged (nothing to translate) / from cache / translated / failed, and the tokens and cost of
+this run's requests; per language and in total the same plus requests; the outputs written;
+the failures with file and place; duration, status and exit code. Token and cost figures come
+from the run's own ledger lines: a request is charged to its target language exactly, and split
+evenly over the files it carried (as ``mtpipe ledger summary`` does). Paths are relative to
+the job file's directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError, PipelineError
+from pipeline.formats.base import atomic_output
+from pipeline.jobfile import JobFile
+from pipeline.ledger import utc_now
+from pipeline.lock import RunLock
+from pipeline.progress import Progress
+from pipeline.run import RunResult, TargetCounts, translate
+
+REPORT_VERSION = 1
+#: Failures listed in a report; the rest are counted in ``failures_omitted``.
+MAX_FAILURES = 1000
+_STATUS = {0: "ok", 1: "failed", 2: "error", 3: "aborted", 130: "interrupted"}
+_COUNTS = [f.name for f in fields(TargetCounts) if f.name != "pending"]
+_USAGE = ("requests", "prompt_tokens", "completion_tokens", "cost_usd")
+
+
+@dataclass
+class JobRun:
+    """What :func:`run_job` did: the run's result and the report written (None on a dry run)."""
+
+    result: RunResult
+    report: dict[str, Any] | None
+    exit_code: int
+
+
+def job_exit_code(result: RunResult) -> int:
+    """The run's exit code, never 0 when any segment failed (whatever a writer reported)."""
+    code = result.exit_code
+    if code == 0 and any(
+        f.failed or any(c.failed for c in f.by_target.values()) for f in result.files
+    ):
+        return 1
+    return code
+
+
+def run_job(spec: JobFile, progress: Progress | None = None) -> JobRun:
+    """Run ``spec`` under its lock and write its report; a dry run takes no lock, writes none.
+
+    Raises RunLocked (exit 3) when another run holds the lock, and re-raises a PipelineError
+    raised by the run after recording it in the report.
+    """
+    job = spec.job
+    if job.dry_run:
+        result = translate(job, progress)
+        return JobRun(result, None, result.exit_code)
+    with RunLock(spec.lock_path):
+        assert job.ledger is not None  # job files always have one
+        offset = job.ledger.stat().st_size if job.ledger.exists() else 0
+        started, clock = utc_now(), time.monotonic()
+        try:
+            result = translate(job, progress)
+        except PipelineError as exc:
+            write_report(spec.report_path, error_report(spec, exc, started, time.monotonic() - clock))
+            raise
+        requests = ledger_requests(job.ledger, offset, result.run_id)
+        report = build_report(spec, result, requests, started)
+        write_report(spec.report_path, report)
+        return JobRun(result, report, report["exit_code"])
+
+
+def ledger_requests(ledger: Path, offset: int, run_id: str) -> list[dict[str, Any]]:
+    """The ``request`` lines of run ``run_id`` appended to ``ledger`` after byte ``offset``."""
+    if not ledger.exists():
+        return []
+    found = []
+    with open(ledger, "rb") as handle:
+        handle.seek(offset if offset <= ledger.stat().st_size else 0)
+        for raw in handle:
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue  # a torn line
+            if isinstance(record, dict) and record.get("run_id") == run_id and record.get("event") == "request":
+                found.append(record)
+    return found
+
+
+def _header(spec: JobFile, started: str, duration: float, code: int) -> dict[str, Any]:
+    job = spec.job
+    return {
+        "version": REPORT_VERSION,
+        "job": str(spec.path),
+        "name": job.name,
+        "started": started,
+        "finished": utc_now(),
+        "duration_s": round(duration, 3),
+        "status": _STATUS.get(code, "failed"),
+        "exit_code": code,
+        "engine": job.engine,
+        "model": "pseudo" if job.engine == "pseudo" else job.model,
+        "source_lang": job.source.code,
+        "target_langs": [t.code for t in job.targets],
+        "ledger": _rel(job.ledger, spec) if job.ledger else None,
+    }
+
+
+def error_report(spec: JobFile, error: PipelineError, started: str, duration: float) -> dict[str, Any]:
+    """The report of a run that stopped on ``error`` before translating anything."""
+    report = _header(spec, started, duration, error.exit_code)
+    report.update(run_id=None, error=str(error), totals={}, languages={}, files=[], skipped=[], failures=[])
+    return report
+
+
+def build_report(
+    spec: JobFile, result: RunResult, requests: list[dict[str, Any]], started: str
+) -> dict[str, Any]:
+    """The report of a finished run (see the module docstring for the figures)."""
+    code = job_exit_code(result)
+    report = _header(spec, started, result.duration_s, code)
+    usage_by_file: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: dict.fromkeys(_USAGE, 0.0))
+    usage_by_lang: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_USAGE, 0.0))
+    for record in requests:
+        lang = str(record.get("target_lang", "?"))
+        carried = [str(f) for f in record.get("files") or ["?"]]
+        _add_usage(usage_by_lang[lang], record, 1.0)
+        for name in carried:
+            _add_usage(usage_by_file[(name, lang)], record, 1.0 / len(carried))
+    languages: dict[str, dict[str, Any]] = {t.code: dict.fromkeys(_COUNTS, 0) for t in spec.job.targets}
+    files: list[dict[str, Any]] = []
+    for file_result in result.files:
+        per_lang = {}
+        for lang, counts in file_result.by_target.items():
+            entry: dict[str, Any] = {k: v for k, v in asdict(counts).items() if k != "pending"}
+            for key in _COUNTS:
+                languages.setdefault(lang, dict.fromkeys(_COUNTS, 0))[key] += entry[key]
+            entry.update(_rounded(usage_by_file.get((str(file_result.path), lang))))
+            entry.pop("requests")  # a request spanning files is not a whole request of each
+            per_lang[lang] = entry
+        files.append({
+            "path": _rel(file_result.path, spec),
+            "error": file_result.error,
+            "outputs": [_rel(p, spec) for p in file_result.outputs],
+            "languages": per_lang,
+        })
+    for lang, entry in languages.items():
+        entry.update(_rounded(usage_by_lang.get(lang)))
+    stats = result.stats
+    totals = {key: sum(entry[key] for entry in languages.values()) for key in _COUNTS}
+    totals.update(
+        unique=result.estimate.unique,
+        requests=stats.requests,
+        failed_requests=stats.failed_requests,
+        prompt_tokens=stats.prompt_tokens,
+        completion_tokens=stats.completion_tokens,
+        total_tokens=stats.prompt_tokens + stats.completion_tokens,
+        cost_usd=round(stats.cost_usd, 8),
+        files=len(result.files),
+        files_failed=sum(1 for f in result.files if f.error),
+        outputs=sum(len(f.outputs) for f in result.files),
+    )
+    failures = [
+        {"file": _rel(Path(f.file), spec) if f.file else "", "place": f.place, "reason": f.reason}
+        for f in result.failures[:MAX_FAILURES]
+    ]
+    report.update(
+        run_id=result.run_id,
+        error=result.aborted,
+        totals=totals,
+        languages=languages,
+        files=files,
+        skipped=[{"path": _rel(p, spec), "reason": why} for p, why in result.skipped],
+        failures=failures,
+        failures_omitted=max(0, len(result.failures) - MAX_FAILURES),
+    )
+    return report
+
+
+def _add_usage(into: dict[str, float], record: dict[str, Any], share: float) -> None:
+    into["requests"] += share
+    into["prompt_tokens"] += int(record.get("prompt_tokens") or 0) * share
+    into["completion_tokens"] += int(record.get("completion_tokens") or 0) * share
+    into["cost_usd"] += float(record.get("cost_usd") or 0.0) * share
+
+
+def _rounded(usage: dict[str, float] | None) -> dict[str, Any]:
+    usage = usage or dict.fromkeys(_USAGE, 0.0)
+    return {
+        "requests": round(usage["requests"]),
+        "prompt_tokens": round(usage["prompt_tokens"]),
+        "completion_tokens": round(usage["completion_tokens"]),
+        "cost_usd": round(usage["cost_usd"], 8),
+    }
+
+
+def _rel(path: Path | str, spec: JobFile) -> str:
+    return os.path.relpath(Path(path).resolve(), spec.path.parent)
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """Write ``report`` as JSON to ``path`` atomically (readable by its owner only, like the ledger)."""
+    with atomic_output(path, mode=0o600) as tmp:
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """The report at ``path``; ConfigError when there is none yet or it is unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no run report yet ({path} does not exist): run the job with 'mtpipe run' first") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the run report {path}: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != REPORT_VERSION:
+        raise ConfigError(f"{path} is not an mtpipe run report (version {REPORT_VERSION})")
+    return data
+
+
+def format_report(report: dict[str, Any], max_failures: int = 20) -> str:
+    """A few lines for humans: status, totals, per language, per file, failures."""
+    lines = [
+        f"job {report.get('name') or '?'} ({report.get('job')})",
+        (
+            f"last run {report.get('run_id') or '-'}: {report['status']} (exit {report['exit_code']}), "
+            f"started {report['started']}, took {report['duration_s']:.1f}s"
+        ),
+    ]
+    if report.get("error"):
+        lines.append(f"stopped: {report['error']}")
+    totals = report.get("totals") or {}
+    if totals:
+        lines.append(
+            f"{totals['segments']} segments: {totals['translated']} translated, {totals['from_cache']} "
+            f"from cache, {totals['failed']} failed, {totals['unchanged']} with nothing to translate; "
+            f"{totals['requests']} requests ({totals['failed_requests']} failed), "
+            f"{totals['total_tokens']} tokens, ${totals['cost_usd']:.4f}; {totals['outputs']} outputs written"
+        )
+    for lang, entry in (report.get("languages") or {}).items():
+        lines.append(f"  {lang:<8}{_counts(entry)}, {entry['requests']} requests, ${entry['cost_usd']:.4f}")
+    for item in report.get("files") or []:
+        state = f"error: {item['error']}" if item.get("error") else f"{len(item['outputs'])} outputs"
+        lines.append(f"  {item['path']}: {state}")
+        for lang, entry in item["languages"].items():
+            lines.append(f"    {lang:<8}{_counts(entry)}")
+    failures = report.get("failures") or []
+    if failures:
+        lines.append(f"failures ({len(failures) + int(report.get('failures_omitted', 0))}):")
+        for failure in failures[:max_failures]:
+            place = f"{failure['place']}: " if failure.get("place") else ""
+            lines.append(f"  {failure['file']}: {place}{failure['reason']}")
+        if len(failures) > max_failures:
+            lines.append(f"  ... {len(failures) - max_failures} more in the report")
+    return "\n".join(lines)
+
+
+def _counts(entry: dict[str, Any]) -> str:
+    return (
+        f"{entry['segments']:>7} segments {entry['translated']:>6} translated "
+        f"{entry['from_cache']:>6} from cache {entry['failed']:>5} failed"
+    )
