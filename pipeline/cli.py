@@ -80,6 +80,11 @@ def translate_cmd(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_lang
     except PipelineError as error:
         _fail(error)
         return
+    except KeyboardInterrupt:
+        # Interrupted before or after the requests (while reading or writing files): nothing
+        # paid for is lost, the cache and ledger are committed request by request.
+        click.echo("mtpipe: interrupted; run the same command again to resume", err=True)
+        sys.exit(130)
     report_result(result, quiet=opts["quiet"])
     sys.exit(result.exit_code)
 

@@ -109,8 +109,11 @@ def output_path(job: Job, task: FileTask, target: Language | None) -> Path:
     rel = task.relpath.with_name(name)
     lang = target.code if target is not None else ""
     if job.output_template:
+        template = job.output_template
+        if target is None:  # one output for every language: a {lang} directory level vanishes
+            template = template.replace("{lang}/", "").replace("/{lang}", "")
         try:
-            text = job.output_template.format(
+            text = template.format(
                 lang=lang,
                 name=name,
                 stem=Path(name).stem,

@@ -107,3 +107,17 @@ def test_languages_and_ledger_summary(tmp_path: Path, products: Path) -> None:
     summary = runner.invoke(main, ["ledger", "summary", str(tmp_path / "ledger.jsonl")])
     assert summary.exit_code == 0
     assert "by model:" in summary.output and "pseudo" in summary.output and "auto->de" in summary.output
+
+
+def test_lang_template_level_vanishes_for_tabular_outputs(tmp_path: Path, products: Path) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo", "--output-template", "{lang}/{stem}.mt{ext}")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "products.mt.csv").exists()
+
+
+def test_catalog_for_another_language_is_skipped_for_that_target(tmp_path: Path) -> None:
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    result = invoke(tmp_path, "translate", str(samples / "app-de.po"), str(samples / "app.pot"), "--to", "de", "--to", "ja", "--engine", "pseudo")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "de" / "app-de.po").exists() and (tmp_path / "out" / "ja" / "app.po").exists()
+    assert not (tmp_path / "out" / "ja" / "app-de.po").exists()
