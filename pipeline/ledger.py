@@ -140,10 +140,12 @@ def summarize(records: Iterable[dict[str, Any]]) -> Summary:
 def format_summary(summary: Summary) -> str:
     """A plain-text table of the summary."""
     lines = [
-        f"runs: {summary.runs}  requests: {summary.total.requests} "
-        f"(failed {summary.total.failed})  segments: {summary.total.segments}  "
-        f"tokens: {summary.total.prompt_tokens} in / {summary.total.completion_tokens} out  "
-        f"cost: ${summary.total.cost_usd:.4f}"
+        (
+            f"runs: {summary.runs}  requests: {summary.total.requests} "
+            f"(failed {summary.total.failed})  segments: {summary.total.segments}  "
+            f"tokens: {summary.total.prompt_tokens} in / {summary.total.completion_tokens} out  "
+            f"cost: ${summary.total.cost_usd:.4f}"
+        )
     ]
     for name, rows in summary.by.items():
         lines.append("")

@@ -13,8 +13,8 @@ import pytest
 from pipeline.job import InputSpec, Job
 from pipeline.languages import resolve
 from pipeline.ledger import read_ledger
-from pipeline.run import RunResult, translate
-from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from pipeline.run import translate
+from pipeline.testing import Emulator, EmulatorConfig, Fault, fake_translate
 from tests.conftest import KEY, KEY_ENV, corpus
 
 ROWS = [
@@ -64,6 +64,11 @@ def expected(text: str, target: str = "German") -> str:
 
 def output_rows(tmp_path: Path, name: str = "data.csv") -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO((tmp_path / "out" / name).read_text(encoding="utf-8"), newline="")))
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def check_all_right(tmp_path: Path, rows: list[tuple[str, str, str]] = ROWS) -> None:
@@ -233,8 +238,8 @@ def test_corpus_csv_every_row_right(tmp_path: Path, emulator: Emulator) -> None:
     source = corpus("tabular/multi30k-val.csv")
     result = translate(make_job(tmp_path, emulator, [source], options={"columns": ["en"]}))
     assert result.exit_code == 0, result.failures[:3]
-    out = list(csv.DictReader(open(tmp_path / "out" / source.name, encoding="utf-8", newline="")))
-    original = list(csv.DictReader(open(source, encoding="utf-8", newline="")))
+    out = read_rows(tmp_path / "out" / source.name)
+    original = read_rows(source)
     assert len(out) == len(original) == 1014
     for before, after in zip(original, out, strict=True):
         assert {k: after[k] for k in before} == before
@@ -248,14 +253,14 @@ def test_corpus_csv_through_pseudo(tmp_path: Path) -> None:
               ledger=tmp_path / "l.jsonl", cache=tmp_path / "c.sqlite", options={"columns": "en"})
     result = translate(job)
     assert result.exit_code == 0
-    rows = list(csv.DictReader(open(tmp_path / "out" / source.name, encoding="utf-8", newline="")))
+    rows = read_rows(tmp_path / "out" / source.name)
     assert len(rows) == 1014 and all(r["en_de"].startswith("[") and r["en_de"].endswith("]") for r in rows)
 
 
 def test_run_end_totals(tmp_path: Path, emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv")
     translate(make_job(tmp_path, emulator, [data]))
-    end = [r for r in read_ledger(tmp_path / "ledger.jsonl") if r["event"] == "run_end"][0]
+    end = next(r for r in read_ledger(tmp_path / "ledger.jsonl") if r["event"] == "run_end")
     assert end["requests"] == emulator.stats.ok and end["segments"] == 9 and end["unique"] == 7
     assert end["total_tokens"] == emulator.stats.prompt_tokens + emulator.stats.completion_tokens
     json.dumps(end)
