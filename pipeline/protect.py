@@ -3,6 +3,7 @@
 The families (see ``pipeline.segments.ALL_CHECKS``):
 
 - ``printf``  C/printf and Python %-directives: ``%s``, ``%1$s``, ``%5.2f``, ``%lld``, ``%r``, ``%%``
+- ``strftime`` date directives printf does not know: ``%Y``, ``%B``, ``%H``, ``%-d``
 - ``python``  Python named directives: ``%(name)s``
 - ``brace``   curly-brace placeholders: ``{}``, ``{0}``, ``{name}``, ``{n:>3}``
 - ``dollar``  shell/JS-style variables: ``$var``, ``${var}``
@@ -39,6 +40,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
             r"(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspnr]"
         ),
     ),
+    # strftime directives printf does not know (%Y, %B, %H, %-d...): dates in UI strings.
+    ("strftime", r"%[-_0^#]?[bBCDhHIjklmMPRSTUVwWyYzZ]"),
     ("brace", r"\{(?:[A-Za-z_][\w.\[\]]*|[0-9]+)?(?:![rsa])?(?::[^{}\s]*)?\}"),
     ("dollar", r"\$\{[A-Za-z_]\w*\}|\$[A-Za-z_]\w*"),
 )

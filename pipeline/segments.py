@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from pipeline.languages import Language
 
 #: Placeholder families checked after translation (see pipeline.protect).
-ALL_CHECKS: frozenset[str] = frozenset({"printf", "python", "brace", "dollar", "tags", "url", "email"})
+ALL_CHECKS: frozenset[str] = frozenset(
+    {"printf", "strftime", "python", "brace", "dollar", "tags", "url", "email"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ polib, atomically), ``generator`` (str, default ``mtpipe <version>``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -211,7 +212,11 @@ class PoFormat(Format):
         """InputError when ``path`` is a catalog for another language than ``target`` (its
         header's ``Language``); callers may check before paying for a translation."""
         if not _is_template(path):
-            language = _field_value(header_fields(load_catalog(path)), "Language")
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+            language = _declared_language(path, (stat.st_mtime_ns, stat.st_size))
             self._check_language(path, language, target, template=False)
 
     @staticmethod
@@ -334,6 +339,13 @@ class _Writer:
         if lines != self.catalog.lines[block.start : block.end]:
             self.edits.append((block.start, block.end, lines))
             self.edited.add(block.start)
+
+
+@functools.lru_cache(maxsize=512)
+def _declared_language(path: Path, stamp: tuple[int, int]) -> str | None:
+    """The header's Language of ``path``; ``stamp`` (mtime, size) keys the cache, so a run
+    asking once per target parses each catalog once, not once per target."""
+    return _field_value(header_fields(load_catalog(path)), "Language")
 
 
 def _is_template(path: Path) -> bool:

@@ -192,6 +192,9 @@ def load_catalog(path: Path) -> Catalog:
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     text, encoding = _decode(path, data)
+    if "\0" in text:  # polib keeps it; in a .mo a NUL separates plural forms
+        line = text[: text.index("\0")].count("\n") + 1
+        raise InputError(path, "NUL byte in the file", place=f"line {line}")
     try:
         po = polib.pofile(str(path), encoding=encoding, wrapwidth=0)
     except (OSError, ValueError, KeyError, IndexError) as exc:

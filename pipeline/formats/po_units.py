@@ -27,8 +27,8 @@ _PRINTF_FLAGS = (
     "object-pascal-format",
 )  # fmt: skip
 _FLAG_FAMILIES: dict[str, frozenset[str]] = {
-    **{flag: frozenset({"printf"}) for flag in _PRINTF_FLAGS},
-    "python-format": frozenset({"printf", "python"}),
+    **{flag: frozenset({"printf", "strftime"}) for flag in _PRINTF_FLAGS},
+    "python-format": frozenset({"printf", "strftime", "python"}),
     # protect.py reads "${name}" as one dollar span; msgfmt sees the brace directive in it.
     "python-brace-format": frozenset({"brace", "dollar"}),
     "perl-brace-format": frozenset({"brace", "dollar"}),

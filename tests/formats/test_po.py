@@ -215,13 +215,13 @@ def test_msgctxt_pair_gets_two_translations(tmp_path: Path) -> None:
     ("flags", "text", "expected"),
     [
         ([], "Plain text", {"url", "email"}),
-        (["c-format"], "%d files", {"printf", "url", "email"}),
-        (["python-format"], "%(n)d files", {"printf", "python", "url", "email"}),
+        (["c-format"], "%d files", {"printf", "strftime", "url", "email"}),
+        (["python-format"], "%(n)d files", {"printf", "strftime", "python", "url", "email"}),
         (["python-brace-format"], "{n} files", {"brace", "dollar", "url", "email"}),
         (["sh-format"], "$HOME", {"dollar", "url", "email"}),
         (["no-c-format"], "100% offline", {"url", "email"}),
         (["c-format", "no-c-format"], "100% offline", {"url", "email"}),
-        (["fuzzy", "c-format"], "<b>%s</b>", {"printf", "tags", "url", "email"}),
+        (["fuzzy", "c-format"], "<b>%s</b>", {"printf", "strftime", "tags", "url", "email"}),
     ],
 )
 def test_checks_follow_flags(flags: list[str], text: str, expected: set[str]) -> None:
