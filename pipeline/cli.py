@@ -7,7 +7,6 @@ to a one-line message and an exit code (0 ok, 1 some segments failed, 2 usage/in
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,12 @@ from typing import Any
 import click
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.cli_jobs import run_cmd, status_cmd
+from pipeline.cli_output import guarded, report_result, setup_logging
 from pipeline.job import ENGINES, InputSpec, Job, base_url_for
 from pipeline.languages import AUTO, all_languages, resolve
 from pipeline.progress import Progress
-from pipeline.run import RunResult, translate
-
-_MAX_FAILURES_SHOWN = 50
-
-
-def _fail(error: PipelineError) -> None:
-    click.echo(f"mtpipe: error: {error}", err=True)
-    sys.exit(error.exit_code)
+from pipeline.run import translate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,7 +43,7 @@ def main() -> None:
 @click.option("--concurrency", type=int, default=None, help="Requests in flight (default: sized to --rpm).")
 @click.option("--rpm", type=float, default=60.0, show_default=True, help="Requests per minute allowed by the account.")
 @click.option("--tpm", type=float, default=100_000.0, show_default=True, help="Tokens per minute allowed by the account.")
-@click.option("--max-retries", type=int, default=6, show_default=True, help="Retries per request on 429/5xx/timeouts.")
+@click.option("--max-retries", type=int, default=8, show_default=True, help="Retries per request on 429/5xx/timeouts.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")
 @click.option("--ledger", type=click.Path(path_type=Path), default=Path("mtpipe-ledger.jsonl"), show_default=True, help="JSONL ledger of requests, tokens and cost.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help="SQLite cache (default: $MTPIPE_CACHE or the user cache dir).")
@@ -72,19 +65,10 @@ def main() -> None:
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: HTTP requests).")
 def translate_cmd(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_lang: str, **opts: Any) -> None:
     """Translate INPUT files or directories into every --to language."""
-    _logging(opts["verbose"], opts["quiet"])
-    try:
+    setup_logging(opts["verbose"], opts["quiet"])
+    with guarded():
         job = _job_from_options(inputs, to_langs, from_lang, opts)
-        progress = Progress(quiet=opts["quiet"])
-        result = translate(job, progress)
-    except PipelineError as error:
-        _fail(error)
-        return
-    except KeyboardInterrupt:
-        # Interrupted before or after the requests (while reading or writing files): nothing
-        # paid for is lost, the cache and ledger are committed request by request.
-        click.echo("mtpipe: interrupted; run the same command again to resume", err=True)
-        sys.exit(130)
+        result = translate(job, Progress(quiet=opts["quiet"]))
     report_result(result, quiet=opts["quiet"])
     sys.exit(result.exit_code)
 
@@ -131,43 +115,6 @@ def _job_from_options(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_
     )
 
 
-def _logging(verbose: int, quiet: bool) -> None:
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if verbose < 2:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-def report_result(result: RunResult, quiet: bool = False) -> None:
-    """Print the run summary (stdout) and the failures (stderr)."""
-    est = result.estimate
-    if result.dry_run:
-        click.echo(
-            f"dry run: {est.segments} segments, {est.unique} unique, {est.cache_hits} from cache, "
-            f"{est.requests} requests, ~{est.prompt_tokens} prompt + ~{est.completion_tokens} "
-            f"completion tokens, ~${est.cost_usd:.4f}, ~{est.minutes:.1f} min at the configured limits"
-        )
-    elif not quiet:
-        stats = result.stats
-        outputs = sum(len(f.outputs) for f in result.files)
-        click.echo(
-            f"{est.segments} segments ({est.unique} unique, {est.cache_hits} from cache): "
-            f"{stats.units_done} translated, {len(result.failures)} failed; "
-            f"{stats.requests} requests, {stats.prompt_tokens + stats.completion_tokens} tokens, "
-            f"${stats.cost_usd:.4f}; {outputs} files written in {result.duration_s:.1f}s"
-        )
-        simplified = sum(f.simplified for f in result.files)
-        if simplified:
-            click.echo(f"{simplified} Word paragraphs had their inline formatting simplified")
-    for failure in result.failures[:_MAX_FAILURES_SHOWN]:
-        where = f"{failure.file}: {failure.place}: " if failure.place else f"{failure.file}: "
-        click.echo(f"failed: {where}{failure.reason}", err=True)
-    if len(result.failures) > _MAX_FAILURES_SHOWN:
-        click.echo(f"... and {len(result.failures) - _MAX_FAILURES_SHOWN} more failures", err=True)
-    if result.aborted:
-        click.echo(f"mtpipe: stopped: {result.aborted}", err=True)
-
-
 @main.command("languages")
 def languages_cmd() -> None:
     """List the languages Qwen-MT accepts (code and the English name sent)."""
@@ -201,4 +148,7 @@ def fake_server(host: str, port: int, key: str, rpm: int, tpm: int) -> None:
 
     click.echo(f"Qwen-MT emulator on http://{host}:{port}/compatible-mode/v1 (key {key!r}); Ctrl-C stops it", err=True)
     serve_forever(host, port, EmulatorConfig(api_key=key, rpm=rpm, tpm=tpm))
-from pipeline.cli_jobs import register; register(main)  # noqa: I001  (mtpipe run, mtpipe status)
+
+
+main.add_command(run_cmd)
+main.add_command(status_cmd)

@@ -9,15 +9,14 @@ Exit codes are the ones of ``mtpipe translate``; another run holding the job's l
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from pipeline.cli_output import guarded, report_result, setup_logging
 from pipeline.engine.client import REGIONS
-from pipeline.errors import PipelineError
 from pipeline.job import ENGINES
 from pipeline.jobfile import load_job, report_location
 from pipeline.lock import is_stale, read_holder
@@ -25,11 +24,6 @@ from pipeline.progress import Progress
 from pipeline.report import format_report, read_report, run_job
 
 _JOB = click.argument("jobfile", metavar="JOB.toml", type=click.Path(path_type=Path, dir_okay=False))
-
-
-def _fail(error: PipelineError) -> None:
-    click.echo(f"mtpipe: error: {error}", err=True)
-    sys.exit(error.exit_code)
 
 
 def _absolute(path: Path | None) -> str | None:
@@ -92,16 +86,11 @@ def overrides_from(opts: dict[str, Any]) -> dict[str, Any]:
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: HTTP requests).")
 def run_cmd(jobfile: Path, dry_run: bool, quiet: bool, verbose: int, **opts: Any) -> None:
     """Run the job file JOB.toml (options given here override the file)."""
-    from pipeline.cli import report_result  # here: pipeline.cli imports this module
-
-    _logging(verbose, quiet)
-    try:
+    setup_logging(verbose, quiet)
+    with guarded():
         spec = load_job(jobfile, overrides_from(opts))
         spec.job.dry_run = dry_run
         outcome = run_job(spec, Progress(quiet=quiet))
-    except PipelineError as error:
-        _fail(error)
-        return
     report_result(outcome.result, quiet=quiet)
     if outcome.report is not None and not quiet:
         click.echo(f"report: {spec.report_path}")
@@ -115,14 +104,11 @@ def run_cmd(jobfile: Path, dry_run: bool, quiet: bool, verbose: int, **opts: Any
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def status_cmd(jobfile: Path, ledger: Path | None, report: Path | None, as_json: bool) -> None:
     """Print the last run's report of JOB.toml (exit 2 when there is none yet)."""
-    try:
+    with guarded():
         report_path, lock_path = report_location(
             jobfile, {"ledger": _absolute(ledger), "report": _absolute(report)}
         )
         data = read_report(report_path)
-    except PipelineError as error:
-        _fail(error)
-        return
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -130,16 +116,3 @@ def status_cmd(jobfile: Path, ledger: Path | None, report: Path | None, as_json:
     holder = read_holder(lock_path)
     if lock_path.exists() and not is_stale(lock_path, holder):
         click.echo(f"a run is in progress: {holder.describe() if holder else 'starting'}")
-
-
-def _logging(verbose: int, quiet: bool) -> None:
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if verbose < 2:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-def register(main: click.Group) -> None:
-    """Add ``run`` and ``status`` to the ``mtpipe`` command group."""
-    main.add_command(run_cmd)
-    main.add_command(status_cmd)

@@ -1,8 +1,10 @@
 """Inputs to files, and files to output paths.
 
 Directory inputs are walked for supported extensions (other files are reported as skipped);
-globs are expanded. Each file keeps its path relative to the directory it was found in, so a
-directory (hive-partitioned Parquet, a locale tree) comes out in the same layout under OUT.
+globs are expanded. When the output directory lies inside a walked directory, the files in it
+(earlier runs' outputs) are not inputs. Each file keeps its path relative to the directory it
+was found in, so a directory (hive-partitioned Parquet, a locale tree) comes out in the same
+layout under OUT.
 """
 
 from __future__ import annotations
@@ -47,12 +49,16 @@ def discover(job: Job) -> Discovery:
     """Expand every input into FileTasks; ConfigError for an input that does not exist."""
     found = Discovery()
     seen: set[Path] = set()
+    out_root = job.out.resolve()
     for spec in job.inputs:
         options = {**job.options, **spec.options}
+        walked = _walk_root(spec)
         for path, relpath in _expand(spec):
             resolved = path.resolve()
             if resolved in seen:
                 continue
+            if not job.in_place and walked is not None and _inside(resolved, out_root, walked):
+                continue  # an earlier run's output: translating it would nest outputs every run
             fmt = format_for(path)
             if fmt is None:
                 exts = ", ".join(supported_extensions())
@@ -63,18 +69,37 @@ def discover(job: Job) -> Discovery:
     return found
 
 
+def _walk_root(spec: InputSpec) -> Path | None:
+    """The directory a directory or glob input walks (resolved); None for a single file."""
+    raw = str(spec.path)
+    if _is_glob(raw):
+        return _glob_root(raw).resolve()
+    return spec.path.resolve() if spec.path.is_dir() else None
+
+
+def _glob_root(pattern: str) -> Path:
+    """The directory a glob starts from: its leading parts without wildcards."""
+    fixed = []
+    for part in Path(pattern).parts:
+        if _is_glob(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _inside(path: Path, out_root: Path, walked: Path) -> bool:
+    """True when ``path`` lies in the output directory and that directory is strictly inside
+    the walked one (an output directory that *is* the input directory excludes nothing)."""
+    return out_root != walked and walked in out_root.parents and out_root in path.parents
+
+
 def _expand(spec: InputSpec) -> list[tuple[Path, Path]]:
     raw = str(spec.path)
     if _is_glob(raw):
         matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
         if not matches:
             raise ConfigError(f"input {raw!r} matches no file")
-        fixed = []
-        for part in Path(raw).parts:
-            if _is_glob(part):
-                break
-            fixed.append(part)
-        root = Path(*fixed) if fixed else Path(".")
+        root = _glob_root(raw)
         return [(m, _relative(m, root)) for m in matches if m.is_file()]
     path = spec.path
     if path.is_dir():

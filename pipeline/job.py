@@ -49,7 +49,7 @@ class Job:
     concurrency: int | None = None
     rpm: float | None = DEFAULT_LIMITS["rpm"]
     tpm: float | None = DEFAULT_LIMITS["tpm"]
-    max_retries: int = 6
+    max_retries: int = 8
     timeout: float = 120.0
     ledger: Path | None = Path("mtpipe-ledger.jsonl")
     cache: Path | None = None  # None: the default user cache

@@ -143,6 +143,14 @@ def classify_error(status: int, payload: Any, headers: httpx.Headers) -> Provide
         return QuotaError(f"{detail}: no quota for this model; check the account's plan", **kwargs)
     if status == 413:
         return TooLarge(detail, **kwargs)
+    if 300 <= status < 400:
+        # Never followed: the key would go with the request to wherever it points.
+        target = headers.get("location", "?")
+        return BadRequest(
+            f"HTTP {status}: the endpoint redirects to {target[:200]}; redirects are not followed "
+            "(the key would go along): set --base-url to the final address",
+            **kwargs,
+        )
     if status == 429:
         if any(c in text for c in _BILLING_CODES):
             return QuotaError(f"{detail}: billing problem; check the account", **kwargs)

@@ -31,9 +31,14 @@ T = TypeVar("T")
 
 @dataclass
 class RetryBudget:
-    """Allows a retry while retries < ``minimum`` + ``ratio`` × first attempts."""
+    """Allows a retry while retries < ``minimum`` + ``ratio`` × first attempts.
 
-    ratio: float = 0.2
+    ``ratio`` 1.0: an endpoint failing a third of the attempts (p / (1 - p) ≈ 0.5 retries per
+    request) is ridden out, while a dead one sees at most about twice the run's first attempts
+    plus ``minimum`` before the run stops (0.2 aborted a run under 36% transient failures).
+    """
+
+    ratio: float = 1.0
     minimum: int = 10
     attempts: int = 0
     retries: int = 0

@@ -218,8 +218,8 @@ class CsvSource:
                     return InputError(
                         self.path,
                         f"byte 0x{bad} at byte offset {offset + exc.start} is not valid "
-                        f"{self._override or 'UTF-8'}; set the 'encoding' option if the file "
-                        "uses another encoding (e.g. latin-1)",
+                        f"{self._override or 'UTF-8'}; if the file uses another encoding, set the "
+                        "'encoding' option (--encoding latin-1, or encoding in a job file)",
                         place=f"line {line}",
                     )
                 offset += len(chunk)

@@ -64,8 +64,13 @@ PART_KINDS: tuple[tuple[str, str], ...] = (
 )
 
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
-#: What zipfile raises on damaged entry data (bad CRC, truncated or invalid deflate stream).
-_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError)
+#: What zipfile raises on damaged entry data (bad CRC, truncated or invalid deflate stream,
+#: a local header offset that points outside the file: OSError EINVAL from seek).
+_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError)
+#: Entries are decompressed this much at a time: ``ZipFile.read`` inflates the whole compressed
+#: stream at once, so an entry lying about its size would be expanded in memory before the size
+#: check (a 1 MB deflate stream can hold 1 GB).
+_CHUNK = 1 << 20
 
 #: Case-insensitive zip entry lookup: part name -> the entry's real name, or None.
 _Lookup = Callable[[str], "str | None"]
@@ -97,9 +102,17 @@ class Package:
 
 
 def read_entry(archive: zipfile.ZipFile, path: Path, name: str) -> bytes:
-    """The bytes of zip entry ``name``; InputError when its data is corrupt."""
+    """The bytes of zip entry ``name``; InputError when its data is corrupt.
+
+    Never holds more than the entry's declared size plus one chunk: reading stops at the
+    declared size and the CRC check then refuses an entry that holds more.
+    """
     try:
-        return archive.read(name)
+        with archive.open(name) as handle:
+            chunks = []
+            while chunk := handle.read(_CHUNK):
+                chunks.append(chunk)
+            return b"".join(chunks)
     except _CORRUPT as exc:
         raise InputError(path, f"corrupt zip entry: {_one_line(str(exc))}", place=name) from None
 

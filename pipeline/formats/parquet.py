@@ -77,7 +77,10 @@ class ParquetFormat(Format):
             is_list = [_is_list(pf.schema_arrow.field(name).type) for name in columns]
             row = 0
             for batch in _batches(path, pf, columns):
-                values = [batch.column(name).to_pylist() for name in columns]
+                try:  # decoding happens here: a damaged dictionary page fails only now
+                    values = [batch.column(name).to_pylist() for name in columns]
+                except pa.ArrowException as exc:
+                    raise InputError(path, f"corrupt Parquet data: {_one_line(exc)}") from exc
                 for offset, cells in enumerate(zip(*values, strict=True)):
                     for name, listed, cell in zip(columns, is_list, cells, strict=True):
                         if listed:
@@ -129,14 +132,19 @@ class ParquetFormat(Format):
                     first_row = 0
                     for index in range(pf.num_row_groups):
                         table = _read_row_group(path, pf, index)
-                        out = _translate_table(
-                            table,
-                            schema,
-                            columns,
-                            in_place,
-                            first_row,
-                            RowGroupTranslator(translations, targets, counts),
-                        )
+                        try:
+                            out = _translate_table(
+                                table,
+                                schema,
+                                columns,
+                                in_place,
+                                first_row,
+                                RowGroupTranslator(translations, targets, counts),
+                            )
+                        except pa.ArrowException as exc:
+                            raise InputError(
+                                path, f"corrupt Parquet data: {_one_line(exc)}"
+                            ) from exc
                         writer.write_table(out, row_group_size=out.num_rows or None)
                         first_row += table.num_rows
                 finally:
