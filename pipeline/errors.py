@@ -12,7 +12,7 @@
         ├── RateLimited           429 throttling                           retried
         ├── ServerError           5xx, timeouts, resets, torn bodies       retried
         ├── ContentRejected       DataInspectionFailed, content-related 400  fatal for the segment
-        ├── BadRequest            other 400s                               fatal for the request
+        ├── BadRequest            other 400s (model, language, fields)     fatal for the run  exit 3
         ├── TooLarge              413 / input too long                     split the request
         └── Truncated             finish_reason "length"                   split, then fail the segment
 
@@ -110,7 +110,9 @@ class ContentRejected(ProviderError):
 
 
 class BadRequest(ProviderError):
-    """Any other 400: do not retry; the configuration needs fixing."""
+    """Any other 400 (model, language, fields): no request can succeed until it is fixed."""
+
+    fatal_for_run = True
 
 
 class TooLarge(ProviderError):

@@ -89,7 +89,7 @@ def error(status: int, code: str, message: str = "", headers: dict[str, str] | N
         (400, "InvalidParameter", "Range of input length should be [1, 8192]", TooLarge, False, False),
         (400, "DataInspectionFailed", "Input data may contain inappropriate content.", ContentRejected, False, False),
         (400, "data_inspection_failed", "inappropriate", ContentRejected, False, False),
-        (400, "InvalidParameter", "target_lang Klingon is not supported", BadRequest, False, False),
+        (400, "InvalidParameter", "target_lang Klingon is not supported", BadRequest, False, True),
         (401, "InvalidApiKey", "Invalid API-key provided.", AuthError, False, True),
         (403, "AllocationQuota.FreeTierOnly", "free tier exhausted", QuotaError, False, True),
         (413, "RequestTooLarge", "", TooLarge, False, False),
