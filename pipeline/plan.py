@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pipeline.engine.packing import MARKER_TOKENS, PackLimits
 from pipeline.engine.tokens import estimate_tokens
 from pipeline.languages import Language
 from pipeline.protect import needs_translation, split_outer_whitespace
 from pipeline.segments import Segment
+
+T = TypeVar("T")
+
+# Every protected family of pipeline.protect needs one of these to match (URLs "://" or
+# "www.", e-mail "@", tags "<" "&", printf and Python "%", brace "{", dollar "$"): text without
+# any has no protected span. tests/test_dataset_pipeline.py checks this against protect.
+_MAYBE_PROTECTED = re.compile(r"[@<&%{$]|://|www\.", re.IGNORECASE)
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(slots=True)
@@ -74,7 +86,12 @@ def unit_key(
 def split_for_sending(segment: Segment) -> tuple[str, str, str] | None:
     """(leading ws, core, trailing ws), or None when the segment is not sent at all."""
     lead, core, trail = split_outer_whitespace(segment.text)
-    if not core or not needs_translation(core):
+    if not core:
+        return None
+    if _MAYBE_PROTECTED.search(core) is None:
+        # No protected span can occur, so needs_translation(core) is "has a letter" (fast path).
+        return (lead, core, trail) if _LETTER.search(core) else None
+    if not needs_translation(core):
         return None
     return lead, core, trail
 
@@ -102,3 +119,34 @@ def make_unit(
         place=segment.place,
         tokens=estimate_tokens(core),
     )
+
+
+def pack_by_group(
+    items: Iterable[T],
+    group_of: Callable[[T], Hashable],
+    size_of: Callable[[T], int | None],
+    limits: PackLimits,
+) -> Iterator[list[T]]:
+    """Stream ``items`` into request batches, each of one group, within ``limits``.
+
+    Only items of the same group (source, target, domains) share a request. One batch per group
+    is open at a time, so memory is bounded by the number of groups, not of items; within a
+    group, batches are what :func:`pipeline.engine.packing.pack` makes of that group's items in
+    order. An item that cannot share a request (``size_of`` None) goes alone at once.
+    """
+    open_batches: dict[Hashable, tuple[list[T], int]] = {}
+    for item in items:
+        size = size_of(item)
+        if size is None:
+            yield [item]
+            continue
+        group = group_of(item)
+        cost = size + MARKER_TOKENS
+        batch, used = open_batches.get(group, ([], 0))
+        if batch and (used + cost > limits.token_budget or len(batch) >= limits.max_segments):
+            yield batch
+            batch, used = [], 0
+        batch.append(item)
+        open_batches[group] = (batch, used + cost)
+    for batch, _ in open_batches.values():
+        yield batch

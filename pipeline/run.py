@@ -7,14 +7,11 @@ settings that cannot work, before any request is sent.
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import time
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import anyio
@@ -24,190 +21,45 @@ from pipeline.cache import Cache, default_cache_path
 from pipeline.discover import FileTask, discover, output_path
 from pipeline.engine.client import QwenClient
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, can_pack, pack
-from pipeline.engine.pool import PoolSettings, PoolStats, TranslationPool
+from pipeline.engine.packing import PackLimits
+from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
 from pipeline.errors import BudgetExceeded, ConfigError, InputError, PipelineError, ProviderError
 from pipeline.glossary import Glossary, load_glossary
 from pipeline.job import Job
 from pipeline.languages import Language
 from pipeline.ledger import Ledger
-from pipeline.plan import EngineIdentity, Unit, make_unit, split_for_sending, unit_key
+from pipeline.plan import EngineIdentity, Unit
+from pipeline.planner import Planner, RunTranslations, estimate
 from pipeline.pricing import price_for
 from pipeline.progress import Progress
-from pipeline.segments import Segment
+from pipeline.results import (
+    EXIT_ABORTED,
+    EXIT_CONFIG,
+    EXIT_FAILURES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Estimate,
+    Failure,
+    FileResult,
+    RunResult,
+    TargetCounts,
+)
 
-EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-@dataclass
-class Failure:
-    """A segment (or a whole file) that was not translated, and why."""
-
-    file: str
-    place: str
-    reason: str
-
-
-@dataclass
-class TargetCounts:
-    """Per (input file, target language): every segment read, and how it ended up.
-
-    ``segments`` = ``unchanged`` (nothing to translate: empty or placeholders only) +
-    ``from_cache`` (already in the cache when the run started) + ``translated`` (by this run's
-    requests) + ``failed`` (no translation), once the run has translated. Duplicates count
-    each time they occur (FileResult.from_cache counts unique cache hits instead).
-    """
-
-    segments: int = 0
-    unchanged: int = 0
-    from_cache: int = 0
-    translated: int = 0
-    failed: int = 0
-    #: unit key -> occurrences waiting for the pool; settled into translated / failed.
-    pending: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
-
-
-@dataclass
-class FileResult:
-    """Per input file: what was planned and written."""
-
-    path: Path
-    segments: int = 0
-    from_cache: int = 0
-    translated: int = 0
-    failed: int = 0
-    simplified: int = 0
-    outputs: list[Path] = field(default_factory=list)
-    error: str | None = None
-    #: target language code -> counts (filled by the planner, settled after translating).
-    by_target: dict[str, TargetCounts] = field(default_factory=dict)
-
-
-@dataclass
-class Estimate:
-    """What a run would send (``--dry-run``), at the configured limits."""
-
-    segments: int = 0
-    unique: int = 0
-    cache_hits: int = 0
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    minutes: float = 0.0
-
-
-@dataclass
-class RunResult:
-    """Everything a caller (CLI, job runner, tests) needs to report on a run."""
-
-    run_id: str
-    files: list[FileResult] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    estimate: Estimate = field(default_factory=Estimate)
-    stats: PoolStats = field(default_factory=PoolStats)
-    aborted: str | None = None
-    aborted_code: int = EXIT_ABORTED
-    duration_s: float = 0.0
-    dry_run: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        """0 all translated; 1 some failed; 2 every input unreadable; 3 aborted; 130 interrupted."""
-        if self.aborted:
-            return self.aborted_code
-        if self.files and all(f.error for f in self.files):
-            return EXIT_CONFIG
-        if self.failures or any(f.error for f in self.files):
-            return EXIT_FAILURES
-        return EXIT_OK
-
-
-class _Planner:
-    """Reads segments, deduplicates them into units and looks them up in the cache."""
-
-    def __init__(self, job: Job, identity: EngineIdentity, cache: Cache, glossary: Glossary) -> None:
-        self.job = job
-        self.identity = identity
-        self.cache = cache
-        self.glossary = glossary
-        self.seen: set[str] = set()
-        self.cached: set[str] = set()  # keys already in the cache when planned
-        self.units: list[Unit] = []
-        self.estimate = Estimate()
-
-    def key(self, segment: Segment, core: str, target: Language) -> tuple[str, tuple[tuple[str, str], ...]]:
-        terms = self.glossary.relevant(core, target)
-        return unit_key(self.identity, self.job.source, target, segment, core, terms), terms
-
-    def add_file(self, task: FileTask, result: FileResult) -> None:
-        for segment in task.fmt.read(task.path, task.options):
-            if self.job.domains and not segment.domains:
-                segment = _with_domains(segment, self.job.domains)
-            parts = split_for_sending(segment)
-            for target in task.targets:
-                result.segments += 1
-                self.estimate.segments += 1
-                counts = result.by_target.setdefault(target.code, TargetCounts())
-                counts.segments += 1
-                if parts is None:
-                    counts.unchanged += 1
-                    continue
-                key, terms = self.key(segment, parts[1], target)
-                if key in self.seen:
-                    if key in self.cached:
-                        counts.from_cache += 1
-                    else:
-                        counts.pending[key] += 1
-                    continue
-                self.seen.add(key)
-                self.estimate.unique += 1
-                if key in self.cache:
-                    self.cached.add(key)
-                    counts.from_cache += 1
-                    result.from_cache += 1
-                    self.estimate.cache_hits += 1
-                    continue
-                counts.pending[key] += 1
-                self.units.append(
-                    make_unit(key, parts[1], segment, self.job.source, target, terms, str(task.path))
-                )
-
-
-def _with_domains(segment: Segment, domains: str) -> Segment:
-    return Segment(
-        segment.text, segment.place, segment.context, domains, segment.checks, segment.soft_checks
-    )
-
-
-class RunTranslations:
-    """The writers' view of the run: translations by segment, failures recorded by place."""
-
-    def __init__(self, planner: _Planner, failures: dict[str, str], result: RunResult) -> None:
-        self.planner = planner
-        self.failures = failures
-        self.result = result
-        self.current_file = ""
-
-    def get(self, segment: Segment, target: Language) -> str | None:
-        """The translation of ``segment`` with its outer whitespace, or None when it failed."""
-        if self.planner.job.domains and not segment.domains:
-            segment = _with_domains(segment, self.planner.job.domains)
-        parts = split_for_sending(segment)
-        if parts is None:
-            return segment.text
-        lead, core, trail = parts
-        key, _ = self.planner.key(segment, core, target)
-        text = self.planner.cache.get(key)
-        if text is None:
-            reason = self.failures.get(key, "not translated")
-            self.result.failures.append(Failure(self.current_file, f"{segment.place} [{target.code}]", reason))
-            return None
-        return lead + text + trail
+__all__ = [
+    "EXIT_ABORTED",
+    "EXIT_CONFIG",
+    "EXIT_FAILURES",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "Estimate",
+    "Failure",
+    "FileResult",
+    "RunResult",
+    "TargetCounts",
+    "translate",
+]
 
 
 def _client(job: Job) -> Any:
@@ -251,44 +103,43 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
     identity = EngineIdentity(job.engine, "pseudo" if job.engine == "pseudo" else job.model)
     cache = Cache((job.cache or default_cache_path()) if job.use_cache else None)
     try:
-        planner = _Planner(job, identity, cache, glossary)
-        readable: list[tuple[FileTask, FileResult]] = []
-        for task in discovery.files:
-            file_result = FileResult(task.path)
-            result.files.append(file_result)
-            try:
-                if not _choose_targets(job, task, result, progress):
-                    result.files.pop()
-                    continue
-                planner.add_file(task, file_result)
-            except InputError as exc:
-                file_result.error = str(exc)
-                result.failures.append(Failure(str(task.path), exc.place or "", exc.reason))
-                progress.log(f"error: {exc}")
-                continue
-            readable.append((task, file_result))
-        limits = PackLimits.for_limits(job.rpm, job.tpm, packing=job.packing)
-        result.estimate = _estimate(planner, job, limits)
-        if job.dry_run or not readable:
-            return result
-        _translate_and_write(job, planner, limits, readable, result, progress)
-        _settle(planner.cache, result.files)
+        planner = Planner(job, identity, cache, glossary)
+        try:
+            _plan_and_translate(job, planner, discovery.files, result, progress)
+        finally:
+            planner.close()
     finally:
         cache.close()
         result.duration_s = time.monotonic() - started
     return result
 
 
-def _settle(cache: Cache, files: list[FileResult]) -> None:
-    """Per (file, target): the planned segments now translated (cached) and those that are not."""
-    for file_result in files:
-        for counts in file_result.by_target.values():
-            for key, occurrences in counts.pending.items():
-                if key in cache:
-                    counts.translated += occurrences
-                else:
-                    counts.failed += occurrences
-            counts.pending.clear()
+def _plan_and_translate(
+    job: Job, planner: Planner, files: list[FileTask], result: RunResult, progress: Progress
+) -> None:
+    """Plan every file (a bad one is reported, the rest go on), estimate, translate, write."""
+    readable: list[tuple[FileTask, FileResult]] = []
+    for task in files:
+        file_result = FileResult(task.path)
+        result.files.append(file_result)
+        try:
+            if not _choose_targets(job, task, result, progress):
+                result.files.pop()
+                continue
+            planner.add_file(task, file_result)
+        except InputError as exc:
+            file_result.error = str(exc)
+            result.failures.append(Failure(str(task.path), exc.place or "", exc.reason))
+            progress.log(f"error: {exc}")
+            continue
+        readable.append((task, file_result))
+    planner.end_planning()
+    limits = PackLimits.for_limits(job.rpm, job.tpm, packing=job.packing)
+    result.estimate = estimate(planner, job, limits)
+    if job.dry_run or not readable:
+        return
+    _translate_and_write(job, planner, limits, readable, result, progress)
+    planner.settle()
 
 
 def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progress) -> bool:
@@ -342,30 +193,9 @@ def _narrow_columns(job: Job, files: list[FileTask]) -> None:
         raise ConfigError(f"no input has the column(s) {', '.join(missing)}")
 
 
-def _estimate(planner: _Planner, job: Job, limits: PackLimits) -> Estimate:
-    estimate = planner.estimate
-    price = price_for(planner.identity.model, job.price)
-    groups: dict[tuple[str, str, str], list[Unit]] = {}
-    for unit in planner.units:
-        groups.setdefault((unit.source.name, unit.target.name, unit.domains), []).append(unit)
-    for members in groups.values():
-        for batch in pack(members, lambda u: u.tokens if can_pack(u.text) else None, limits):
-            text_tokens = sum(u.tokens for u in batch) + (5 * len(batch) if len(batch) > 1 else 0)
-            estimate.requests += 1
-            estimate.prompt_tokens += text_tokens + REQUEST_OVERHEAD_TOKENS
-            estimate.completion_tokens += math.ceil(text_tokens * 1.3)
-    estimate.cost_usd = price.cost(estimate.prompt_tokens, estimate.completion_tokens)
-    if job.engine != "pseudo":
-        by_requests = estimate.requests / job.rpm if job.rpm else 0.0
-        total = estimate.prompt_tokens + estimate.completion_tokens
-        by_tokens = total / job.tpm if job.tpm else 0.0
-        estimate.minutes = max(by_requests, by_tokens)
-    return estimate
-
-
 def _translate_and_write(
     job: Job,
-    planner: _Planner,
+    planner: Planner,
     limits: PackLimits,
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
@@ -399,7 +229,7 @@ def _translate_and_write(
     )
     write = True
     try:
-        anyio.run(_execute, pool, planner.units, client)
+        anyio.run(_execute, pool, planner.store.units(), planner.store.to_send, client)
     except BudgetExceeded as exc:
         result.aborted = str(exc)
     except ProviderError as exc:
@@ -414,7 +244,7 @@ def _translate_and_write(
         write = False
     try:
         if write:
-            _write_outputs(job, planner, pool.failures, readable, result, progress)
+            _write_outputs(job, planner, pool, readable, result, progress)
     finally:
         ledger.append(
             "run_end",
@@ -435,14 +265,14 @@ def _translate_and_write(
         ledger.close()
 
 
-async def _execute(pool: TranslationPool, units: list[Unit], client: Any) -> None:
+async def _execute(pool: TranslationPool, units: Iterable[Unit], total: int, client: Any) -> None:
     error: PipelineError | None = None
     try:
         async with anyio.create_task_group() as tg:
             if threading.current_thread() is threading.main_thread():
                 tg.start_soon(_watch_signals, pool, tg.cancel_scope)
             try:
-                await pool.run(units)
+                await pool.run(units, total)
             except PipelineError as exc:
                 error = exc  # raised below, outside the task group (no ExceptionGroup)
             tg.cancel_scope.cancel()
@@ -466,13 +296,13 @@ async def _watch_signals(pool: TranslationPool, scope: anyio.CancelScope) -> Non
 
 def _write_outputs(
     job: Job,
-    planner: _Planner,
-    failures: dict[str, str],
+    planner: Planner,
+    pool: TranslationPool,
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
     progress: Progress,
 ) -> None:
-    translations = RunTranslations(planner, failures, result)
+    translations = RunTranslations(planner, pool.failures, result, pool.stopping)
     for task, file_result in readable:
         translations.current_file = str(task.path)
         options = {

@@ -18,7 +18,7 @@ Failure handling per request:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,7 +27,7 @@ import anyio
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, can_pack, join, pack, split
+from pipeline.engine.packing import PackLimits, can_pack, join, split
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 from pipeline.errors import (
@@ -40,7 +40,7 @@ from pipeline.errors import (
     Truncated,
 )
 from pipeline.ledger import Ledger
-from pipeline.plan import Unit
+from pipeline.plan import Unit, pack_by_group
 from pipeline.pricing import Price
 from pipeline.protect import verify
 
@@ -126,20 +126,36 @@ class TranslationPool:
 
     # ---- public ------------------------------------------------------------------------
 
-    async def run(self, units: Sequence[Unit]) -> None:
-        """Translate every unit (raises on a run-fatal provider error)."""
-        self.stats.units_total += len(units)
-        groups: dict[tuple[str, str, str], list[Unit]] = {}
-        for unit in units:
-            groups.setdefault((unit.source.name, unit.target.name, unit.domains), []).append(unit)
+    async def run(self, units: Iterable[Unit], total: int | None = None) -> None:
+        """Translate every unit (raises on a run-fatal provider error).
+
+        ``units`` may be a stream (e.g. read from the run's work store): it is packed as it
+        comes (see :func:`pipeline.plan.pack_by_group`) and read only as fast as requests go
+        out, a few batches ahead of the workers, so memory does not grow with its length.
+        ``total`` (default ``len(units)`` when it has one) is for progress only. Once the run
+        is stopping (budget, interrupt), the rest of the stream is not read: what was not sent
+        is neither in the cache nor in ``failures``.
+        """
+        if total is None and isinstance(units, Sized):
+            total = len(units)
+        self.stats.units_total += total or 0
+        ahead = anyio.Semaphore(2 * max(1, self.settings.concurrency))
         async with anyio.create_task_group() as tg:
-            for members in groups.values():
-                for batch in pack(members, _size_of, self.settings.limits):
-                    tg.start_soon(self._send, batch, tg)
+            for batch in pack_by_group(units, _group_of, _size_of, self.settings.limits):
+                if self.stopping:
+                    break
+                await ahead.acquire()
+                tg.start_soon(self._send_ahead, batch, tg, ahead)
         if self._fatal is not None:
             raise self._fatal
         if self.stopping and self.stopping.startswith("budget"):
             raise BudgetExceeded(self.stopping)
+
+    async def _send_ahead(self, batch: list[Unit], tg: anyio.abc.TaskGroup, ahead: anyio.Semaphore) -> None:
+        try:
+            await self._send(batch, tg)
+        finally:
+            ahead.release()
 
     def stop(self, reason: str) -> None:
         """Stop scheduling new requests; in-flight ones finish."""
@@ -338,6 +354,10 @@ class TranslationPool:
     def _progress(self) -> None:
         if self.on_progress is not None:
             self.on_progress(self.stats)
+
+
+def _group_of(unit: Unit) -> Hashable:
+    return (unit.source.name, unit.target.name, unit.domains)
 
 
 def _size_of(unit: Unit) -> int | None:

@@ -1,0 +1,260 @@
+"""The planning pass of a run: every segment read once, deduplicated into units, looked up.
+
+Memory stays bounded whatever the number of rows, and does not grow past a bound with the
+number of distinct values either:
+
+- distinct unit keys, the units to send and the per-file occurrence tallies live in the
+  :class:`~pipeline.workstore.WorkStore` (temporary SQLite), not in Python sets and lists;
+- a bounded memo (:class:`Memo`, an approximate LRU) maps (text, context, domains, target)
+  to what planning decided for it, so a value repeated a million times is split, hashed and
+  looked up once while it is hot: a repeated row costs one dict look-up and a counter. A value
+  that fell out of the memo is hashed again and found in the work store.
+
+The writers ask :class:`RunTranslations` for each distinct value per row group (tabular
+formats) or per segment; the key computation behind it is memoized the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
+
+from pipeline.cache import Cache
+from pipeline.discover import FileTask
+from pipeline.engine.packing import PackLimits
+from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
+from pipeline.glossary import Glossary
+from pipeline.job import Job
+from pipeline.languages import Language
+from pipeline.plan import EngineIdentity, make_unit, pack_by_group, split_for_sending, unit_key
+from pipeline.pricing import price_for
+from pipeline.results import Estimate, Failure, FileResult, RunResult, TargetCounts
+from pipeline.segments import Segment
+from pipeline.workstore import CACHED, WorkStore
+
+#: Entries of each memo (the planner's, then the writers'): tens of MB at most for short values.
+MEMO_SIZE = 100_000
+_UNSEEN: Any = object()
+V = TypeVar("V")
+#: A value as the writers need it: (leading whitespace length, trailing length, unit key), or
+#: None when it is not sent (its translation is itself).
+_Keyed = tuple[int, int, str] | None
+
+
+class Memo(Generic[V]):
+    """A bounded memo: two generations of plain dicts, an approximate LRU that costs a dict look-up.
+
+    New entries go into the young generation; when it holds ``size / 2`` entries it becomes
+    the old one and the previous old one is dropped. A hit in the old generation moves back
+    into the young one, so what is used often stays.
+    """
+
+    __slots__ = ("_half", "_old", "_young")
+
+    def __init__(self, size: int) -> None:
+        self._young: dict[Hashable, V] = {}
+        self._old: dict[Hashable, V] = {}
+        self._half = max(1, size // 2)
+
+    def get(self, key: Hashable) -> V:
+        """The value for ``key``, or the ``_UNSEEN`` sentinel."""
+        value: V = self._young.get(key, _UNSEEN)
+        if value is _UNSEEN:
+            value = self._old.pop(key, _UNSEEN)
+            if value is not _UNSEEN:
+                self.put(key, value)
+        return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Remember ``value`` for ``key``."""
+        self._young[key] = value
+        if len(self._young) >= self._half:
+            self._old, self._young = self._young, {}
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._young, self._old = {}, {}
+
+
+class Planner:
+    """Reads segments, deduplicates them into units and looks them up in the cache."""
+
+    def __init__(
+        self,
+        job: Job,
+        identity: EngineIdentity,
+        cache: Cache,
+        glossary: Glossary,
+        memo_size: int | None = None,
+        store: WorkStore | None = None,
+    ) -> None:
+        self.job = job
+        self.identity = identity
+        self.cache = cache
+        self.glossary = glossary
+        self.store = store or WorkStore()
+        self.estimate = Estimate()
+        #: (text, context, domains, target code) -> unit number, CACHED, or None (not sent).
+        self._planned: Memo[int | None] = Memo(memo_size or MEMO_SIZE)
+        #: the same key -> what the writers need (filled while writing).
+        self._keyed: Memo[_Keyed] = Memo(memo_size or MEMO_SIZE)
+        self._files: list[FileResult] = []
+
+    def key(
+        self, segment: Segment, core: str, target: Language
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The unit key of ``segment`` (whose text without outer whitespace is ``core``)."""
+        terms = self.glossary.relevant(core, target)
+        return unit_key(self.identity, self.job.source, target, segment, core, terms), terms
+
+    def keyed(self, segment: Segment, domains: str, target: Language) -> _Keyed:
+        """(leading and trailing whitespace lengths, unit key) of ``segment``; None: not sent."""
+        memo_key = (segment.text, segment.context, domains, target.code)
+        found = self._keyed.get(memo_key)
+        if found is _UNSEEN:
+            found = None
+            parts = split_for_sending(segment)
+            if parts is not None:
+                lead, core, trail = parts
+                if segment.domains != domains:
+                    segment = _with_domains(segment, domains)
+                found = (len(lead), len(trail), self.key(segment, core, target)[0])
+            self._keyed.put(memo_key, found)
+        return found
+
+    def add_file(self, task: FileTask, result: FileResult) -> None:
+        """Plan every segment of ``task`` into ``result``'s counts (InputError propagates)."""
+        file = self.store.add_file(str(task.path))
+        self._files.append(result)
+        targets = [(t, result.by_target.setdefault(t.code, TargetCounts())) for t in task.targets]
+        planned, default_domains = self._planned, self.job.domains
+        tally: dict[int, int] = {}  # unit number -> segments waiting for it (handed to the store)
+        segments = 0
+        for segment in task.fmt.read(task.path, task.options):
+            segments += 1
+            domains = segment.domains or default_domains
+            for target, counts in targets:
+                memo_key = (segment.text, segment.context, domains, target.code)
+                seq = planned.get(memo_key)
+                if seq is _UNSEEN:
+                    seq = self._plan(segment, domains, target, file, result, task)
+                    planned.put(memo_key, seq)
+                if seq is None:
+                    counts.unchanged += 1
+                elif seq == CACHED:
+                    counts.from_cache += 1
+                else:
+                    tally[seq] = tally.get(seq, 0) + 1
+                    if len(tally) >= self.store.buffer:
+                        self.store.add_tally(file, tally)
+                        tally.clear()
+        self.store.add_tally(file, tally)
+        for _, counts in targets:
+            counts.segments += segments
+        result.segments += segments * len(targets)
+        self.estimate.segments += segments * len(targets)
+
+    def _plan(
+        self,
+        segment: Segment,
+        domains: str,
+        target: Language,
+        file: int,
+        result: FileResult,
+        task: FileTask,
+    ) -> int | None:
+        """Plan a value the memo does not hold: None (not sent), CACHED or the unit's number."""
+        parts = split_for_sending(segment)
+        if parts is None:
+            return None
+        if segment.domains != domains:
+            segment = _with_domains(segment, domains)
+        key, terms = self.key(segment, parts[1], target)
+        known = self.store.lookup(key)
+        if known is not None:
+            return known
+        self.estimate.unique += 1
+        if key in self.cache:
+            self.store.add_cached(key)
+            result.from_cache += 1
+            self.estimate.cache_hits += 1
+            return CACHED
+        unit = make_unit(key, parts[1], segment, self.job.source, target, terms, str(task.path))
+        return self.store.add_unit(unit, file)
+
+    def end_planning(self) -> None:
+        """Planning is over: drop the planning memo."""
+        self._planned.clear()
+
+    def settle(self) -> None:
+        """Per (file, target): the waiting segments now translated (cached) and those that failed."""
+        for (file, target), settled in self.store.settle(self.cache.__contains__).items():
+            counts = self._files[file].by_target.setdefault(target, TargetCounts())
+            counts.translated += settled.translated
+            counts.failed += settled.failed
+
+    def close(self) -> None:
+        """Drop the work store and the memos."""
+        self._planned.clear()
+        self._keyed.clear()
+        self.store.close()
+
+
+def _with_domains(segment: Segment, domains: str) -> Segment:
+    return Segment(
+        segment.text, segment.place, segment.context, domains, segment.checks, segment.soft_checks
+    )
+
+
+def estimate(planner: Planner, job: Job, limits: PackLimits) -> Estimate:
+    """Fill ``planner.estimate`` with requests, tokens, cost and minutes, packed as the pool packs."""
+    result = planner.estimate
+    price = price_for(planner.identity.model, job.price)
+    sizes = planner.store.sizes()
+    for batch in pack_by_group(sizes, lambda s: s[0], lambda s: s[1] if s[2] else None, limits):
+        text_tokens = sum(s[1] for s in batch) + (5 * len(batch) if len(batch) > 1 else 0)
+        result.requests += 1
+        result.prompt_tokens += text_tokens + REQUEST_OVERHEAD_TOKENS
+        result.completion_tokens += math.ceil(text_tokens * 1.3)
+    result.cost_usd = price.cost(result.prompt_tokens, result.completion_tokens)
+    if job.engine != "pseudo":
+        by_requests = result.requests / job.rpm if job.rpm else 0.0
+        total = result.prompt_tokens + result.completion_tokens
+        by_tokens = total / job.tpm if job.tpm else 0.0
+        result.minutes = max(by_requests, by_tokens)
+    return result
+
+
+class RunTranslations:
+    """The writers' view of the run: translations by segment, failures recorded by place."""
+
+    def __init__(
+        self,
+        planner: Planner,
+        failures: dict[str, str],
+        result: RunResult,
+        not_sent: str | None = None,
+    ) -> None:
+        self.planner = planner
+        self.failures = failures
+        self.result = result
+        self.not_sent = not_sent
+        self.current_file = ""
+
+    def get(self, segment: Segment, target: Language) -> str | None:
+        """The translation of ``segment`` with its outer whitespace, or None when it failed."""
+        keyed = self.planner.keyed(segment, segment.domains or self.planner.job.domains, target)
+        if keyed is None:
+            return segment.text
+        lead, trail, key = keyed
+        text = self.planner.cache.get(key)
+        if text is None:
+            reason = self.failures.get(key) or (
+                f"not sent: {self.not_sent}" if self.not_sent else "not translated"
+            )
+            self.result.failures.append(
+                Failure(self.current_file, f"{segment.place} [{target.code}]", reason)
+            )
+            return None
+        return segment.text[:lead] + text + segment.text[len(segment.text) - trail :]

@@ -1,0 +1,97 @@
+"""What a run reports: per file, per target language, and for the whole run.
+
+``pipeline.run`` re-exports every name here, so ``from pipeline.run import RunResult`` keeps
+working; the planner fills these while it reads, which is why they live outside run.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.engine.pool import PoolStats
+
+EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+@dataclass
+class Failure:
+    """A segment (or a whole file) that was not translated, and why."""
+
+    file: str
+    place: str
+    reason: str
+
+
+@dataclass
+class TargetCounts:
+    """Per (input file, target language): every segment read, and how it ended up.
+
+    ``segments`` = ``unchanged`` (nothing to translate: empty or placeholders only) +
+    ``from_cache`` (already in the cache when the run started) + ``translated`` (by this run's
+    requests) + ``failed`` (no translation), once the run has translated. Duplicates count
+    each time they occur (FileResult.from_cache counts unique cache hits instead).
+    """
+
+    segments: int = 0
+    unchanged: int = 0
+    from_cache: int = 0
+    translated: int = 0
+    failed: int = 0
+
+
+@dataclass
+class FileResult:
+    """Per input file: what was planned and written."""
+
+    path: Path
+    segments: int = 0
+    from_cache: int = 0
+    translated: int = 0
+    failed: int = 0
+    simplified: int = 0
+    outputs: list[Path] = field(default_factory=list)
+    error: str | None = None
+    #: target language code -> counts (filled by the planner, settled after translating).
+    by_target: dict[str, TargetCounts] = field(default_factory=dict)
+
+
+@dataclass
+class Estimate:
+    """What a run would send (``--dry-run``), at the configured limits."""
+
+    segments: int = 0
+    unique: int = 0
+    cache_hits: int = 0
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    minutes: float = 0.0
+
+
+@dataclass
+class RunResult:
+    """Everything a caller (CLI, job runner, tests) needs to report on a run."""
+
+    run_id: str
+    files: list[FileResult] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    estimate: Estimate = field(default_factory=Estimate)
+    stats: PoolStats = field(default_factory=PoolStats)
+    aborted: str | None = None
+    aborted_code: int = EXIT_ABORTED
+    duration_s: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 all translated; 1 some failed; 2 every input unreadable; 3 aborted; 130 interrupted."""
+        if self.aborted:
+            return self.aborted_code
+        if self.files and all(f.error for f in self.files):
+            return EXIT_CONFIG
+        if self.failures or any(f.error for f in self.files):
+            return EXIT_FAILURES
+        return EXIT_OK
