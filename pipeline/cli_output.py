@@ -12,7 +12,9 @@ import contextlib
 import logging
 import signal
 import sys
+import warnings
 from collections.abc import Iterator
+from typing import TextIO
 
 import click
 
@@ -39,11 +41,23 @@ def guarded() -> Iterator[None]:
         sys.exit(130)
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    click.echo(f"mtpipe: warning: {message}", err=True)
+
+
 def setup_logging(verbose: int, quiet: bool) -> None:
     """-q: errors only; default: warnings; -vv: debug, HTTP requests included."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.captureWarnings(True)
+    # Library warnings (a key about to travel over plain http) reach the user even with -q.
+    warnings.showwarning = _show_warning
     if verbose < 2:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("httpcore").setLevel(logging.WARNING)

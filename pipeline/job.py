@@ -72,6 +72,8 @@ class Job:
             raise ConfigError("no target language: give --to LANG (several allowed)")
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine {self.engine!r}: choose {' or '.join(ENGINES)}")
+        if self.in_place and len(self.targets) > 1:
+            raise ConfigError("--in-place takes a single --to language")
         for target in self.targets:
             if target.code == "auto":
                 raise ConfigError("'auto' is only valid as a source language")

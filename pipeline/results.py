@@ -52,6 +52,8 @@ class FileResult:
     simplified: int = 0
     outputs: list[Path] = field(default_factory=list)
     error: str | None = None
+    #: What the writers said worth knowing (an encoding changed, a header kept...).
+    notes: list[str] = field(default_factory=list)
     #: target language code -> counts (filled by the planner, settled after translating).
     by_target: dict[str, TargetCounts] = field(default_factory=dict)
 

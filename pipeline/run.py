@@ -7,12 +7,15 @@ settings that cannot work, before any request is sent.
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 
@@ -65,9 +68,7 @@ __all__ = [
 def _client(job: Job) -> Any:
     if job.engine == "pseudo":
         return PseudoClient()
-    if job.base_url.startswith("http://") and not _is_loopback(job.base_url):
-        import warnings
-
+    if urlsplit(job.base_url).scheme == "http" and not _is_loopback(job.base_url):
         warnings.warn(
             f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
         )
@@ -81,8 +82,14 @@ def _client(job: Job) -> Any:
 
 
 def _is_loopback(url: str) -> bool:
-    host = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """True for localhost and loopback addresses only (not look-alikes such as 127.0.0.1.evil)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def translate(job: Job, progress: Progress | None = None) -> RunResult:
@@ -159,9 +166,12 @@ def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progr
 
 
 def _check_outputs(job: Job, files: list[FileTask]) -> None:
-    if job.in_place and len(job.targets) > 1 and any(not f.fmt.multi_target for f in files):
-        raise ConfigError("--in-place takes a single --to language for document formats")
     for task in files:
+        if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
+            raise ConfigError(
+                f"{task.path}: --in-place would replace it with a file of another kind "
+                f"({task.fmt.output_name(task.path, job.targets[0])}); translate it without --in-place"
+            )
         for target in ([None] if task.fmt.multi_target else job.targets):
             output_path(job, task, target)
 
@@ -324,6 +334,9 @@ def _write_outputs(
             except PipelineError:
                 raise
             file_result.outputs.append(dest)
+            for note in report.notes:
+                file_result.notes.append(note)
+                progress.log(f"note: {dest}: {note}")
             file_result.translated += report.translated
             file_result.failed += report.failed
             file_result.simplified += report.simplified

@@ -121,3 +121,9 @@ def test_catalog_for_another_language_is_skipped_for_that_target(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "de" / "app-de.po").exists() and (tmp_path / "out" / "ja" / "app.po").exists()
     assert not (tmp_path / "out" / "ja" / "app-de.po").exists()
+
+
+def test_in_place_takes_one_target(tmp_path: Path, products: Path) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--to", "fr", "--in-place", "--engine", "pseudo")
+    assert result.exit_code == 2 and "--in-place takes a single --to language" in result.output
+    assert products.read_text(encoding="utf-8") == CSV

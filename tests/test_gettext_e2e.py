@@ -346,14 +346,6 @@ def test_strftime_directives_survive(tmp_path: Path, emulator: Emulator, engine:
         assert directives(entry.msgstr) == directives(entry.msgid), entry.msgstr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "pipeline/discover.py output_path returns task.path for --in-place whatever the format's "
-        "output_name: a .pot is overwritten by the target language's catalog (the template is "
-        "lost); run._check_outputs should refuse --in-place for a template (ConfigError)"
-    ),
-)
 def test_in_place_never_overwrites_a_template(tmp_path: Path) -> None:
     pot = tmp_path / "app.pot"
     shutil.copy(Path(__file__).resolve().parents[1] / "samples" / "app.pot", pot)

@@ -410,11 +410,6 @@ def test_clear_text_warning_by_host(url: str, warns: bool, monkeypatch: pytest.M
         _client(job)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run.py _is_loopback: a host that merely starts with '127.' (127.0.0.1.evil.example) or "
-    "userinfo before the host (http://127.0.0.1@evil.example) counts as loopback: no warning",
-)
 @pytest.mark.parametrize("url", ["http://127.0.0.1.evil.example/v1", "http://127.0.0.1@evil.example/v1"])
 def test_clear_text_warning_is_not_fooled_by_lookalike_hosts(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.run import _client
