@@ -64,6 +64,37 @@ def split(reply: str, count: int) -> list[str] | None:
     return [text.strip() for text in parts[2::2]]
 
 
+def split_partial(reply: str, count: int) -> list[str | None]:
+    """Each segment's translation where the reply kept it in place, None where it broke.
+
+    A segment is taken when its own marker occurs once and is followed directly by the next
+    one (or ends the reply, for the last). An engine that merged two lines loses only those two;
+    the caller resends just them. Anything before the first marker voids the whole reply.
+    """
+    strict = split(reply, count)
+    if strict is not None:
+        return list(strict)
+    found: list[str | None] = [None] * count
+    if count == 1:
+        return found
+    matches = list(_MARKER_RE.finditer(reply))
+    if not matches or reply[: matches[0].start()].strip():
+        return found
+    ids = [int(m.group(1)) for m in matches]
+    for k, match in enumerate(matches):
+        index = ids[k]
+        if not 1 <= index <= count or ids.count(index) != 1:
+            continue
+        if k + 1 < len(matches):
+            in_place = ids[k + 1] == index + 1 <= count and ids.count(index + 1) == 1
+            end = matches[k + 1].start()
+        else:
+            in_place, end = index == count, len(reply)
+        if in_place:
+            found[index - 1] = reply[match.end() : end].strip()
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class PackLimits:
     """How big one request may get."""

@@ -27,7 +27,7 @@ import anyio
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, can_pack, join, split
+from pipeline.engine.packing import PackLimits, can_pack, join, split_partial
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 from pipeline.errors import (
@@ -204,6 +204,9 @@ class TranslationPool:
                     self.pacer.on_throttled()
                 if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body"):
                     lost += 1
+                elif error.status and error.usage is None:
+                    # The server answered with an error: nothing billed, tokens not spent.
+                    self.pacer.reconcile(est_prompt + est_completion, 0)
 
             async def attempt() -> Reply:
                 nonlocal tries
@@ -216,7 +219,7 @@ class TranslationPool:
                 reply, _ = await self.policy.call(attempt, on_error)
             except ProviderError as error:
                 self._in_flight_cost -= est_cost
-                self._record_failure(batch, first, error, tries, lost)
+                self._record_failure(batch, error, tries, lost)
                 await self._handle_error(batch, error, tg)
                 return
             self._in_flight_cost -= est_cost
@@ -232,72 +235,88 @@ class TranslationPool:
             self._output_ratio = 0.8 * self._output_ratio + 0.2 * min(max(observed, 0.3), 4.0)
 
     def _accept(self, batch: list[Unit], reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup) -> None:
-        parts = split(reply.text, len(batch))
+        parts = split_partial(reply.text, len(batch))
         good: list[tuple[Unit, str]] = []
         retry_alone: list[Unit] = []
-        if parts is not None:
-            for unit, translated in zip(batch, parts, strict=True):
-                hard = verify(unit.text, translated, unit.checks - unit.soft_checks)
-                soft = verify(unit.text, translated, unit.soft_checks)
-                if not hard and not soft:
-                    good.append((unit, translated))
-                    continue
-                self.stats.rejected_checks += 1
-                unit.rejections += 1
-                if unit.rejections < 2:
-                    retry_alone.append(unit)
-                elif not hard:
-                    good.append((unit, translated))  # soft checks only: the writer degrades
-                else:
-                    self._fail([unit], "; ".join(hard))
+        resend: list[Unit] = []
+        for unit, translated in zip(batch, parts, strict=True):
+            if translated is None:
+                resend.append(unit)
+                continue
+            hard = verify(unit.text, translated, unit.checks - unit.soft_checks)
+            soft = verify(unit.text, translated, unit.soft_checks)
+            if not hard and not soft:
+                good.append((unit, translated))
+                continue
+            self.stats.rejected_checks += 1
+            unit.rejections += 1
+            if unit.rejections < 2:
+                retry_alone.append(unit)
+            elif not hard:
+                good.append((unit, translated))  # soft checks only: the writer degrades
+            else:
+                self._fail([unit], "; ".join(hard))
         # Cache first, then ledger: an interrupted run keeps what it paid for.
         self.cache.put_many((u.key, text, self.client.name, u.target.code) for u, text in good)
-        cost = self.price.cost(reply.prompt_tokens, reply.completion_tokens)
-        self.stats.requests += 1
-        self.stats.prompt_tokens += reply.prompt_tokens
-        self.stats.completion_tokens += reply.completion_tokens
-        self.stats.cost_usd += cost
-        first = batch[0]
-        self.ledger.append(
-            "request",
-            status="ok",
-            model=self.client.name,
-            source_lang=first.source.code,
-            target_lang=first.target.code,
-            segments=len(batch),
-            files=sorted({u.file for u in batch}),
-            prompt_tokens=reply.prompt_tokens,
-            completion_tokens=reply.completion_tokens,
-            total_tokens=reply.prompt_tokens + reply.completion_tokens,
-            cost_usd=round(cost, 8),
+        self._record(
+            batch,
+            "ok",
+            (reply.prompt_tokens, reply.completion_tokens),
+            attempts,
+            lost,
+            error="misaligned" if resend else None,
             latency_ms=reply.latency_ms,
-            attempts=attempts,
-            lost_attempts=lost,
-            error=None if parts is not None else "misaligned",
-            accepted=len(good),
             response_id=reply.response_id,
+            accepted=len(good),
         )
         self.stats.units_done += len(good)
-        if parts is None:
-            self._bisect(batch, tg)
+        if resend:
+            self._resend_misaligned(resend, whole=len(resend) == len(batch), tg=tg)
         for unit in retry_alone:
             tg.start_soon(self._send, [unit], tg)
         self._progress()
 
-    # ---- failures ------------------------------------------------------------------------
+    def _resend_misaligned(self, units: list[Unit], whole: bool, tg: anyio.abc.TaskGroup) -> None:
+        """Send again what a misaligned reply lost: the lost part as one batch, the whole batch
+        in halves (a smaller batch each time, so this ends with single segments)."""
+        if not whole:
+            tg.start_soon(self._send, units, tg)
+        elif len(units) > 1:
+            self._bisect(units, tg)
+        else:  # a single segment whose reply held a marker: a broken reply, like a check failure
+            unit = units[0]
+            unit.rejections += 1
+            if unit.rejections < 2:
+                tg.start_soon(self._send, units, tg)
+            else:
+                self._fail(units, "the reply did not come back as one translation")
 
-    def _record_failure(
-        self, batch: list[Unit], first: Unit, error: ProviderError, attempts: int, lost: int
+    def _record(
+        self,
+        batch: list[Unit],
+        status: str,
+        usage: tuple[int, int],
+        attempts: int,
+        lost: int,
+        *,
+        error: str | None,
+        latency_ms: int = 0,
+        response_id: str = "",
+        accepted: int = 0,
     ) -> None:
-        usage = error.usage or (0, 0)
+        """Count a finished request and append its ledger line (after the cache commit)."""
         cost = self.price.cost(*usage)
-        self.stats.failed_requests += 1
+        if status == "ok":
+            self.stats.requests += 1
+        else:
+            self.stats.failed_requests += 1
         self.stats.prompt_tokens += usage[0]
         self.stats.completion_tokens += usage[1]
         self.stats.cost_usd += cost
+        first = batch[0]
         self.ledger.append(
             "request",
-            status="failed",
+            status=status,
             model=self.client.name,
             source_lang=first.source.code,
             target_lang=first.target.code,
@@ -307,12 +326,18 @@ class TranslationPool:
             completion_tokens=usage[1],
             total_tokens=sum(usage),
             cost_usd=round(cost, 8),
-            latency_ms=0,
+            latency_ms=latency_ms,
             attempts=attempts,
             lost_attempts=lost,
-            error=error.code or type(error).__name__,
-            response_id="",
+            error=error,
+            accepted=accepted,
+            response_id=response_id,
         )
+
+    # ---- failures ------------------------------------------------------------------------
+
+    def _record_failure(self, batch: list[Unit], error: ProviderError, attempts: int, lost: int) -> None:
+        self._record(batch, "failed", error.usage or (0, 0), attempts, lost, error=error.code or type(error).__name__)
 
     async def _handle_error(self, batch: list[Unit], error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
         if error.fatal_for_run:

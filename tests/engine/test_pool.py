@@ -12,7 +12,7 @@ import pytest
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, can_pack, join, split
+from pipeline.engine.packing import PackLimits, can_pack, join, split, split_partial
 from pipeline.engine.pool import EndpointUnhealthy, PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
 from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, ServerError
@@ -188,3 +188,33 @@ def test_join_split_round_trip() -> None:
     assert join(["a", "b"]) == "<m1/>a\n<m2/>b"
     assert not can_pack("see <m3/> here") and can_pack("<b>bold</b> <x1/>")
     assert split("x", 1) == ["x"]
+
+
+def test_split_partial_keeps_what_stayed_in_place() -> None:
+    reply = "<m1/>A\n<m2/>B C\n<m4/>D\n<m5/>E"  # line 3 merged into line 2
+    assert split_partial(reply, 5) == ["A", None, None, "D", "E"]
+    assert split_partial("<m1/>A\n<m2/>B", 2) == ["A", "B"]
+    assert split_partial("junk <m1/>A\n<m2/>B", 2) == [None, None]
+    assert split_partial("<m1/>A\n<m1/>B", 2) == [None, None]
+    assert split_partial("<m1/>A\n<m2/>B\n<m3/>C", 2) == ["A", None]
+
+
+def test_a_merged_reply_resends_only_the_lost_segments(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def merge_once(text: str) -> str:
+        calls["n"] += 1
+        out = upper(text)
+        return out.replace("\n<m4/>", " ", 1) if calls["n"] == 1 else out
+
+    client = FakeClient(merge_once)
+    pool, cache = make_pool(tmp_path, client)
+    units = [unit(i) for i in range(8)]
+    anyio.run(pool.run, units)
+    assert all(cache.get(u.key) == u.text.upper() for u in units)
+    assert [len(join_count(r.text)) for r in client.requests] == [8, 2]
+    assert pool.stats.bisections == 0
+
+
+def join_count(content: str) -> list[str]:
+    return [p for p in split_partial(content, content.count("<m")) if p is not None]
