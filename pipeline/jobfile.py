@@ -1,6 +1,6 @@
 """TOML job files: parse, validate, and turn into a :class:`~pipeline.job.Job`.
 
-A job file holds what ``mtpipe translate`` takes (see docs/jobs.md for the keys). Everything
+A job file holds what ``mtpipe translate`` takes (the README lists the keys). Everything
 is checked before any file is translated or any request is sent: unknown keys, wrong types,
 missing inputs, unknown languages, an output template that would leave ``out`` or make two
 outputs collide, and anything that looks like a secret. Each problem is one ConfigError line,
@@ -14,161 +14,31 @@ taken as given (the CLI makes them absolute against the working directory).
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import glob
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.discover import _is_glob, discover, output_path
-from pipeline.engine.client import REGIONS
 from pipeline.errors import ConfigError, InputError
-from pipeline.job import ENGINES, InputSpec, Job, base_url_for
-from pipeline.languages import AUTO, Language, resolve
-from pipeline.pricing import price_for
-
-MARKS = ("fuzzy", "comment", "none")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Key names that hold secrets (``api_key``, ``dashscope_api_key``, ``token``, ...); api_key_env is fine.
-_SECRET_NAME = re.compile(r"(^|_)(api_?key|apikey|key|secret|token|password|passwd|credentials?)($|_)")
-_SECRET_VALUE = re.compile(r"^(sk-|Bearer\s)\S{8,}")
-_TEMPLATE_SAMPLES = (
-    {"lang": "xx", "name": "f.ext", "stem": "f", "ext": ".ext", "relpath": "d/f.ext", "reldir": "d"},
-    {"lang": "xx", "name": "f.ext", "stem": "f", "ext": ".ext", "relpath": "f.ext", "reldir": ""},
+from pipeline.job import InputSpec, Job, base_url_for
+from pipeline.jobfile_keys import (
+    INPUT_KEYS,
+    KEYS,
+    SECRET_NAME,
+    SECRET_VALUE,
+    TEMPLATE_SAMPLES,
+    Bad,
+    Check,
+    as_text,
 )
+from pipeline.languages import AUTO, Language, resolve
 
-
-class _Bad(Exception):
-    """A value is wrong; the message says how (the caller adds the file, line and key)."""
-
-
-# ---- value checks: each returns the normalized value or raises _Bad ----------------------------
-
-Check = Callable[[Any], Any]
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Bad(f"must be a string, got {_kind(value)}")
-    return value
-
-
-def _nonempty(value: Any) -> str:
-    if not _str(value).strip():
-        raise _Bad("must not be empty")
-    return str(value)
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Bad(f"must be true or false, got {_kind(value)}")
-    return value
-
-
-def _int(minimum: int) -> Check:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Bad(f"must be an integer, got {_kind(value)}")
-        if value < minimum:
-            raise _Bad(f"must be at least {minimum}")
-        return value
-
-    return check
-
-
-def _number(positive: bool) -> Check:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Bad(f"must be a number, got {_kind(value)}")
-        if value < 0 or (positive and value == 0):
-            raise _Bad("must be positive" if positive else "cannot be negative")
-        return float(value)
-
-    return check
-
-
-def _str_list(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _Bad(f"must be a list of non-empty strings, got {_kind(value)}")
-    if not value:
-        raise _Bad("must not be empty")
-    return [str(v).strip() for v in value]
-
-
-def _choice(*choices: str) -> Check:
-    def check(value: Any) -> str:
-        if _str(value) not in choices:
-            raise _Bad(f"must be one of {', '.join(choices)}, got {value!r}")
-        return str(value)
-
-    return check
-
-
-def _base_url(value: Any) -> str:
-    if not _str(value).startswith(("http://", "https://")):
-        raise _Bad("must start with http:// or https://")
-    return str(value)
-
-
-def _env_name(value: Any) -> str:
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
-        raise _Bad("must be the NAME of an environment variable holding the key (e.g. DASHSCOPE_API_KEY)")
-    return value
-
-
-def _path_or_bool(value: Any) -> Any:
-    return value if isinstance(value, bool) else _path_str(value)
-
-
-def _path_str(value: Any) -> str:
-    if isinstance(value, Path):
-        return str(value)
-    return _nonempty(value)
-
-
-def _price(value: Any) -> str:
-    if isinstance(value, list) and len(value) == 2:
-        numbers = [_number(False)(v) for v in value]
-        return f"{numbers[0]},{numbers[1]}"
-    text = _nonempty(value)
-    try:
-        price_for("", text)
-    except ConfigError:
-        raise _Bad('must be "IN,OUT" or [IN, OUT]: USD per 1M input and output tokens') from None
-    return text
-
-
-def _encoding(value: Any) -> str:
-    try:
-        codecs.lookup(_nonempty(value))
-    except LookupError:
-        raise _Bad(f"unknown encoding {value!r}") from None
-    return str(value)
-
-
-def _kind(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}
-    return names.get(type(value), type(value).__name__)
-
-
-KEYS: dict[str, Check] = {
-    "name": _str, "source_lang": _nonempty, "target_langs": _str_list, "engine": _choice(*ENGINES),
-    "model": _nonempty, "base_url": _base_url, "region": _choice(*REGIONS), "api_key_env": _env_name,
-    "rpm": _number(True), "tpm": _number(True), "concurrency": _int(1), "max_retries": _int(0),
-    "timeout": _number(True), "out": _path_str, "output_template": _nonempty, "in_place": _bool,
-    "ledger": _path_str, "cache": _path_or_bool, "glossary": _path_str, "domains": _str,
-    "max_cost": _number(False), "price": _price, "mark": _choice(*MARKS), "packing": _bool,
-    "report": _path_str,
-}  # fmt: skip
-INPUT_KEYS: dict[str, Check] = {
-    "path": _path_str, "columns": _str_list, "mark": _choice(*MARKS), "retranslate": _bool,
-    "fuzzy": _bool, "compile": _bool, "docx_properties": _bool, "encoding": _encoding,
-}  # fmt: skip
 _OPTION_NAMES = {"target_langs": "--to", "source_lang": "--from"}
 
 
@@ -258,16 +128,16 @@ class _Loader:
 
     def _check_names(self, data: dict[str, Any]) -> None:
         tables = data.get("inputs")
-        scopes: list[tuple[dict[str, Any], dict[str, Check], int | None]] = [(data, {**KEYS, "inputs": _str}, None)]
+        scopes: list[tuple[dict[str, Any], dict[str, Check], int | None]] = [(data, {**KEYS, "inputs": as_text}, None)]
         if isinstance(tables, list):
             scopes += [(t, INPUT_KEYS, i) for i, t in enumerate(tables) if isinstance(t, dict)]
         for table, known, index in scopes:
             for key, value in table.items():
-                if _SECRET_NAME.search(key) and key != "api_key_env":
+                if SECRET_NAME.search(key) and key != "api_key_env":
                     raise self.error(
                         key, "secrets never go in a job file: put the key in an environment "
                         "variable and name that variable with api_key_env", index)
-                if isinstance(value, str) and _SECRET_VALUE.match(value):
+                if isinstance(value, str) and SECRET_VALUE.match(value):
                     raise self.error(key, "this value looks like an API key: secrets never go in a job "
                                      "file; name the environment variable with api_key_env", index)
                 if key not in known:
@@ -280,7 +150,7 @@ class _Loader:
             return default
         try:
             return KEYS[key](self.data[key])
-        except _Bad as exc:
+        except Bad as exc:
             raise self.error(key, str(exc)) from None
 
     def resolve_path(self, value: str) -> Path:
@@ -375,7 +245,7 @@ class _Loader:
             for key, value in table.items():
                 try:
                     options[key] = INPUT_KEYS[key](value)
-                except _Bad as exc:
+                except Bad as exc:
                     raise self.error(key, str(exc), index) from None
             if "path" not in options:
                 raise self.error("path", "missing: every [[inputs]] table needs a path", index)
@@ -391,7 +261,7 @@ class _Loader:
     def _check_template(self, template: str | None) -> None:
         if template is None:
             return
-        for sample in _TEMPLATE_SAMPLES:
+        for sample in TEMPLATE_SAMPLES:
             try:
                 text = template.format(**sample)
             except (KeyError, IndexError, ValueError) as exc:
