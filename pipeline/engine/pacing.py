@@ -47,6 +47,7 @@ class Pacer:
     _next_request: float | None = field(default=None, init=False)
     _next_token: float | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
+    _moved: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
 
     def _request_interval(self) -> float:
         if not self.rpm:
@@ -75,14 +76,37 @@ class Pacer:
                     start = max(start, self._next_token)
                 if start <= now:
                     break
-                await self.sleep(min(start - now, self.recheck))
+                await self._pause(min(start - now, self.recheck))
             self._next_request = now + self._request_interval()
             self._next_token = max(now, self._next_token or now) + self._token_interval(tokens)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the schedule moves earlier meanwhile (a refund)."""
+        if self.sleep is not anyio.sleep:  # an injected clock (tests): plain sleep
+            await self.sleep(seconds)
+            return
+        with anyio.move_on_after(seconds):
+            await self._moved.wait()
+
+    def _schedule_moved(self) -> None:
+        self._moved.set()
+        self._moved = anyio.Event()
 
     def reconcile(self, estimated: int, actual: int) -> None:
         """Correct the token schedule once a reply reports the real usage."""
         if self._next_token is not None and self.tpm:
             self._next_token += self._token_interval(actual) - self._token_interval(estimated)
+            if actual < estimated:
+                self._schedule_moved()
+
+    def refund_request(self) -> None:
+        """Give back a request's slot: the server answered it with an error it did not count.
+
+        Not for 429s: a throttled request is exactly what the limit counts.
+        """
+        if self._next_request is not None and self.rpm:
+            self._next_request -= self._request_interval()
+            self._schedule_moved()
 
     def on_success(self) -> None:
         """Additive increase after a request went through."""

@@ -205,8 +205,11 @@ class TranslationPool:
                 if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body"):
                     lost += 1
                 elif error.status and error.usage is None:
-                    # The server answered with an error: nothing billed, tokens not spent.
+                    # The server answered with an error: nothing billed, tokens not spent, and
+                    # (but for a 429) no request counted against the limit.
                     self.pacer.reconcile(est_prompt + est_completion, 0)
+                    if not isinstance(error, RateLimited):
+                        self.pacer.refund_request()
 
             async def attempt() -> Reply:
                 nonlocal tries

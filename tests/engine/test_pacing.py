@@ -1,0 +1,75 @@
+"""The pacer with a fake clock: even spacing, token budget, reconciliation, AIMD, refunds."""
+
+from __future__ import annotations
+
+import anyio
+
+from pipeline.engine.pacing import Pacer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.starts: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def starts(pacer: Pacer, clock: FakeClock, costs: list[int]) -> list[float]:
+    async def go() -> None:
+        for cost in costs:
+            await pacer.acquire(cost)
+            clock.starts.append(round(clock.now, 6))
+
+    anyio.run(go)
+    return clock.starts
+
+
+def make(rpm: float | None, tpm: float | None) -> tuple[Pacer, FakeClock]:
+    clock = FakeClock()
+    return Pacer(rpm=rpm, tpm=tpm, headroom=1.0, clock=clock, sleep=clock.sleep, recheck=1000), clock
+
+
+def test_requests_are_spread_evenly_with_no_burst_at_start() -> None:
+    pacer, clock = make(rpm=60, tpm=None)
+    assert starts(pacer, clock, [1] * 4) == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_tokens_per_minute_bind_when_requests_are_big() -> None:
+    pacer, clock = make(rpm=600, tpm=6000)  # 100 tokens per second
+    assert starts(pacer, clock, [200, 200, 50]) == [0.0, 2.0, 4.0]
+
+
+def test_reconcile_moves_the_schedule_for_waiting_requests() -> None:
+    pacer, clock = make(rpm=None, tpm=6000)
+    starts(pacer, clock, [600])  # reserves 6 s
+    pacer.reconcile(600, 100)  # the reply said 100 tokens: 5 s given back
+    assert starts(pacer, clock, [100]) == [0.0, 1.0]
+
+
+def test_throttling_slows_down_and_success_recovers() -> None:
+    pacer, clock = make(rpm=60, tpm=None)
+    pacer.on_throttled()
+    assert pacer.factor == 0.85
+    starts(pacer, clock, [1, 1])
+    assert clock.starts[1] == round(1 / 0.85, 6)
+    for _ in range(10):
+        pacer.on_success()
+    assert pacer.factor == 1.0
+
+
+def test_refunded_request_slot_is_reused() -> None:
+    pacer, clock = make(rpm=60, tpm=None)
+    starts(pacer, clock, [1])
+    pacer.refund_request()  # the server answered with an error it did not count
+    assert starts(pacer, clock, [1]) == [0.0, 0.0]
+
+
+def test_unlimited_pacer_never_waits() -> None:
+    pacer, clock = make(rpm=None, tpm=None)
+    assert pacer.unlimited
+    assert starts(pacer, clock, [10_000] * 3) == [0.0, 0.0, 0.0]
