@@ -133,7 +133,7 @@ class ParquetFormat(Format):
                     for index in range(pf.num_row_groups):
                         table = _read_row_group(path, pf, index)
                         try:
-                            out = _translate_table(
+                            out = translate_table(
                                 table,
                                 schema,
                                 columns,
@@ -282,7 +282,7 @@ def _flag(options: Options, key: str) -> bool:
 # ---- writing --------------------------------------------------------------------------------
 
 
-def _translate_table(
+def translate_table(
     table: pa.Table,
     schema: pa.Schema,
     columns: Sequence[str],

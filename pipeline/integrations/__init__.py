@@ -1,0 +1,1 @@
+"""Integrations with distributed engines (optional extras): ``ray_data`` needs ``mtpipe[ray]``."""
