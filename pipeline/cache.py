@@ -37,12 +37,13 @@ def default_cache_path() -> Path:
 
 
 class Cache:
-    """A key -> translation store. ``path=None`` keeps it in memory for this run only."""
+    """A key -> translation store. ``path=None`` keeps it for this run only (a temporary
+    database on disk that SQLite deletes on close: it may hold millions of values)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         if path is None:
-            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            self._db = sqlite3.connect("", check_same_thread=False)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -26,8 +25,6 @@ T = TypeVar("T")
 # Every protected family of pipeline.protect needs one of these to match (URLs "://" or
 # "www.", e-mail "@", tags "<" "&", printf and Python "%", brace "{", dollar "$"): text without
 # any has no protected span. tests/test_dataset_pipeline.py checks this against protect.
-_MAYBE_PROTECTED = re.compile(r"[@<&%{$]|://|www\.", re.IGNORECASE)
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(slots=True)
@@ -88,9 +85,6 @@ def split_for_sending(segment: Segment) -> tuple[str, str, str] | None:
     lead, core, trail = split_outer_whitespace(segment.text)
     if not core:
         return None
-    if _MAYBE_PROTECTED.search(core) is None:
-        # No protected span can occur, so needs_translation(core) is "has a letter" (fast path).
-        return (lead, core, trail) if _LETTER.search(core) else None
     if not needs_translation(core):
         return None
     return lead, core, trail

@@ -46,6 +46,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     ("dollar", r"\$\{[A-Za-z_]\w*\}|\$[A-Za-z_]\w*"),
 )
 
+#: Every protected span holds one of these; a text without any has no span (fast paths).
+_MAYBE_PROTECTED = re.compile(r"[@<&%{$]|://|www\.", re.IGNORECASE)
 _COMBINED = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS))
 _POSITIONAL = re.compile(r"%[1-9][0-9]*\$")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -94,7 +96,7 @@ def verify(source: str, translation: str, families: Iterable[str]) -> list[str]:
     every other family must come back as the same multiset.
     """
     wanted = frozenset(families)
-    if not wanted:
+    if not wanted or (not may_have_spans(source) and not may_have_spans(translation)):
         return []
     src = placeholders(source, wanted)
     dst = placeholders(translation, wanted)
@@ -126,6 +128,13 @@ def split_outer_whitespace(text: str) -> tuple[str, str, str]:
     return text[:start], core, text[start + len(core) :]
 
 
+def may_have_spans(text: str) -> bool:
+    """False when ``text`` certainly holds no protected span (cheaper than splitting it)."""
+    return _MAYBE_PROTECTED.search(text) is not None
+
+
 def needs_translation(text: str) -> bool:
     """True when ``text`` has a letter outside protected spans (else it is sent nowhere)."""
+    if not may_have_spans(text):
+        return _LETTER.search(text) is not None
     return any(isinstance(part, str) and _LETTER.search(part) for part in split_protected(text))

@@ -8,8 +8,10 @@ Writers never write in place of their destination directly: they write into
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +114,7 @@ def atomic_output(dest: Path, mode: int = 0o644) -> Iterator[Path]:
     output never replaces a good one.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(dest)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -125,3 +128,16 @@ def atomic_output(dest: Path, mode: int = 0o644) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+#: A temporary output older than this was left by a killed run, not by a write in progress.
+STALE_PART_SECONDS = 3600.0
+
+
+def _remove_stale_parts(dest: Path) -> None:
+    """Delete temporary files a killed run left beside ``dest`` (never a recent one)."""
+    now = time.time()
+    for leftover in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > STALE_PART_SECONDS:
+                leftover.unlink()
