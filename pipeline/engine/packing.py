@@ -10,7 +10,7 @@ so the reply splits back on the markers. The split is accepted only when the mar
 back exactly ``1..n`` in order; anything else (merged lines, a lost or duplicated marker) is a
 misalignment and the caller bisects the batch. A single segment is sent bare, without marker.
 
-The pack size follows the configured limits: about 1.5 x TPM/RPM billed tokens per request uses
+The pack size follows the configured limits: about 2 x TPM/RPM billed tokens per request uses
 the whole token budget while staying under the request limit, within the model's input limit
 and a segment cap.
 """
@@ -113,19 +113,20 @@ class PackLimits:
         output_ratio: float = 1.3,
         packing: bool = True,
     ) -> PackLimits:
-        """Size requests from the rate limits: ~1.5 x TPM/RPM billed tokens per request.
+        """Size requests from the rate limits: ~2 x TPM/RPM billed tokens per request.
 
         A request is billed for its prompt (text + overhead) and its completion (about
-        ``output_ratio`` × the text), so the text budget is (TPM/RPM − overhead) / (1 + ratio),
+        ``output_ratio`` × the text), so the text budget is (2 x TPM/RPM − overhead) / (1 + ratio),
         kept within 40% of the input limit so the reply stays under the output limit too.
         """
         if not packing:
             return cls(token_budget=max_input_tokens, max_segments=1)
         ceiling = int(max_input_tokens * 0.4)
         if rpm and tpm:
-            # 1.5x TPM/RPM: the token limit binds before the request limit, so estimates
-            # that turn out pessimistic do not leave the token budget unused.
-            per_request = 1.5 * tpm / rpm
+            # 2x TPM/RPM: the token limit binds well before the request limit, so estimates
+            # that turn out pessimistic, and retries (each takes a request slot), do not leave
+            # the token budget unused.
+            per_request = 2.0 * tpm / rpm
             budget = int((per_request - REQUEST_OVERHEAD_TOKENS) / (1.0 + output_ratio))
         else:
             budget = ceiling
