@@ -60,6 +60,8 @@ def main() -> None:
 @click.option("--fuzzy", "fuzzy", is_flag=True, help="gettext: retranslate fuzzy entries.")
 @click.option("--compile", "compile_mo", is_flag=True, help="gettext: also write the .mo next to each .po.")
 @click.option("--no-docx-properties", is_flag=True, help="Word: do not translate the document title and subject.")
+@click.option("--docx-hidden", is_flag=True, help="Word: also translate hidden text.")
+@click.option("--docx-alt-text", is_flag=True, help="Word: also translate image alt text.")
 @click.option("--encoding", default=None, help="CSV: input encoding when not UTF-8 (e.g. latin-1).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: HTTP requests).")
@@ -81,6 +83,8 @@ def _job_from_options(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_
         "fuzzy": opts["fuzzy"],
         "compile": opts["compile_mo"],
         "docx_properties": not opts["no_docx_properties"],
+        "include_hidden": opts["docx_hidden"],
+        "include_alt_text": opts["docx_alt_text"],
     }
     if opts["columns"]:
         format_options["columns"] = opts["columns"]

@@ -153,4 +153,5 @@ KEYS: dict[str, Check] = {
 INPUT_KEYS: dict[str, Check] = {
     "path": _path_str, "columns": _str_list, "mark": _choice(*MARKS), "retranslate": _bool,
     "fuzzy": _bool, "compile": _bool, "docx_properties": _bool, "encoding": _encoding,
+    "include_hidden": _bool, "include_alt_text": _bool,
 }  # fmt: skip

@@ -127,3 +127,22 @@ def test_in_place_takes_one_target(tmp_path: Path, products: Path) -> None:
     result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--to", "fr", "--in-place", "--engine", "pseudo")
     assert result.exit_code == 2 and "--in-place takes a single --to language" in result.output
     assert products.read_text(encoding="utf-8") == CSV
+
+
+def test_docx_hidden_text_only_with_its_flag(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("Visible words. ")
+    hidden = paragraph.add_run("Secret note")
+    hidden.font.hidden = True
+    source = tmp_path / "notes.docx"
+    document.save(str(source))
+
+    def translated_runs(*flags: str) -> list[str]:
+        result = invoke(tmp_path, "translate", str(source), "--to", "de", "--engine", "pseudo", "--no-cache", *flags)
+        assert result.exit_code == 0, result.output
+        return [run.text for run in docx.Document(str(tmp_path / "out" / "de" / "notes.docx")).paragraphs[0].runs]
+
+    assert "Secret note" in translated_runs()
+    assert "Secret note" not in translated_runs("--docx-hidden")
