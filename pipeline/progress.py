@@ -18,7 +18,8 @@ class Progress:
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self.interval = interval if interval is not None else (0.2 if self.live else 10.0)
         self.started = time.monotonic()
-        self._last = 0.0
+        # Logs (not a terminal) get a line per interval, not one the moment the run starts.
+        self._last = 0.0 if self.live else self.started
         self._drawn = False
 
     def line(self, stats: PoolStats) -> str:
