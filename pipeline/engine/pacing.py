@@ -41,6 +41,8 @@ class Pacer:
     floor: float = 0.05
     #: Longest single sleep before the schedule is looked at again (it may have moved).
     recheck: float = 0.1
+    #: 429s within this many seconds of a slow-down count as the same overload.
+    cooldown: float = 1.0
     clock: Clock = time.monotonic
     sleep: Sleep = anyio.sleep
     factor: float = field(default=1.0, init=False)
@@ -48,6 +50,7 @@ class Pacer:
     _next_token: float | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
     _moved: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
+    _last_decrease: float | None = field(default=None, init=False, repr=False)
 
     def _request_interval(self) -> float:
         if not self.rpm:
@@ -113,11 +116,17 @@ class Pacer:
         self.factor = min(1.0, self.factor + self.increase)
 
     def on_throttled(self) -> None:
-        """Multiplicative decrease on a 429.
+        """Multiplicative decrease on a 429, at most once per ``cooldown`` seconds.
 
+        429s that arrive together answer the same overload (requests already in flight when
+        the first came back), so they count once, as TCP cuts its window once per round trip.
         A Retry-After applies to the retried request only (see pipeline.engine.retry): pausing
         every worker for it would turn one throttled request into a stall of the whole run.
         """
+        now = self.clock()
+        if self._last_decrease is not None and now - self._last_decrease < self.cooldown:
+            return
+        self._last_decrease = now
         self.factor = max(self.floor, self.factor * self.decrease)
 
     @property

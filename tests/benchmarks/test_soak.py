@@ -200,7 +200,7 @@ def test_soak_every_segment_right_and_billing_matches(soak: Soak) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "measured 1.7x (23.7 s vs 14.1 s): a third of the attempts fail, each failed attempt "
+        "measured 1.6x (22.7 s vs 14.1 s): a third of the attempts fail, each failed attempt "
         "waits its backoff (Retry-After 1 s on some), lost replies are billed, and 10% injected "
         "429s make the pacer slow down as a real 429 should; see the closing note of issue 7"
     ),

@@ -73,3 +73,13 @@ def test_unlimited_pacer_never_waits() -> None:
     pacer, clock = make(rpm=None, tpm=None)
     assert pacer.unlimited
     assert starts(pacer, clock, [10_000] * 3) == [0.0, 0.0, 0.0]
+
+
+def test_429s_arriving_together_slow_down_once() -> None:
+    pacer, clock = make(rpm=60, tpm=None)
+    pacer.on_throttled()
+    pacer.on_throttled()  # same overload, same instant
+    assert pacer.factor == 0.85
+    clock.now += 1.5
+    pacer.on_throttled()
+    assert round(pacer.factor, 4) == round(0.85 * 0.85, 4)
