@@ -38,9 +38,10 @@ from docx.oxml.ns import qn
 
 from pipeline.errors import ConfigError
 from pipeline.formats.base import Format, Options, WriteReport
-from pipeline.formats.docx_inline import W_P, Element, read_paragraph, strip_tags
+from pipeline.formats.docx_inline import W_P, Element, read_paragraph
 from pipeline.formats.docx_package import Package, open_package, serialize_xml, write_package
 from pipeline.formats.docx_rebuild import Outcome, apply_translation, xml_safe
+from pipeline.formats.docx_tags import strip_tags
 from pipeline.languages import Language
 from pipeline.segments import ALL_CHECKS, Segment, Translations
 

@@ -32,6 +32,8 @@ from typing import Literal, TypeAlias
 from docx.oxml.ns import qn
 from lxml import etree
 
+from pipeline.formats.docx_tags import escape
+
 Element: TypeAlias = etree._Element
 
 W_P, W_PPR, W_R, W_RPR, W_T = qn("w:p"), qn("w:pPr"), qn("w:r"), qn("w:rPr"), qn("w:t")
@@ -59,27 +61,6 @@ _FLD_CHAR_TYPE = qn("w:fldCharType")
 _FALSE = frozenset({"0", "false", "off"})
 
 _LETTER = re.compile(r"[^\W\d_]")
-_ENTITY_AMP = re.compile(r"&(?=(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
-_ESCAPED = re.compile(r"&(lt|gt|amp);")
-#: The tags this module writes; a little whitespace is tolerated on the way back.
-TAG_TOKEN = re.compile(r"<\s*(/?)\s*([gax])(\d+)\s*(/?)\s*>")
-
-
-def escape(text: str) -> str:
-    """Text as sent: ``<`` and entity-like ``&`` escaped so they cannot read as tags."""
-    return _ENTITY_AMP.sub("&amp;", text).replace("<", "&lt;")
-
-
-def unescape(text: str) -> str:
-    """Inverse of :func:`escape` (also accepts ``&gt;``)."""
-    return _ESCAPED.sub(lambda m: {"lt": "<", "gt": ">", "amp": "&"}[m.group(1)], text)
-
-
-def strip_tags(tagged: str) -> str:
-    """The plain text of a tagged string: this module's tags removed, escapes undone."""
-    return unescape(TAG_TOKEN.sub("", tagged))
-
-
 @dataclass(eq=False)
 class TextNode:
     """Merged text of adjacent runs with the same formatting."""

@@ -21,7 +21,6 @@ from lxml import etree
 
 from pipeline.formats.docx_inline import (
     CONTAINER_PROPERTIES,
-    TAG_TOKEN,
     W_PPR,
     W_RPR,
     W_T,
@@ -32,9 +31,8 @@ from pipeline.formats.docx_inline import (
     Paragraph,
     SpanNode,
     TextNode,
-    strip_tags,
-    unescape,
 )
+from pipeline.formats.docx_tags import TAG_TOKEN, strip_tags, unescape
 
 Outcome = Literal["unchanged", "translated", "simplified"]
 
