@@ -3,7 +3,8 @@
 Two ways to ask for them, both per *valid* request (one that passed validation):
 
 - probabilities: ``FaultConfig(rates={Fault.SERVER_ERROR: 0.05, ...})`` drawn from a seeded
-  random generator (one draw per request, so a run is reproducible for a given request order);
+  random generator (one draw per request, so the k-th valid request gets the same fault in every
+  run with the same seed, whatever the content or timing of the others);
 - a script: ``emulator.script(Fault.RESET, n=2)``: the next two valid requests get a reset.
   Scripted faults take precedence over drawn ones.
 
@@ -108,6 +109,9 @@ class FaultPlan:
     def __init__(self, config: FaultConfig, seed: int) -> None:
         self.config = config
         self._rng = random.Random(seed)
+        # Choices (which lines merge) have a stream of their own, so they do not shift the
+        # fault draws of later requests.
+        self._choices = random.Random(seed + 1)
         self._script: deque[Fault] = deque()
         self._lock = threading.Lock()
 
@@ -151,7 +155,7 @@ class FaultPlan:
     def choose(self, count: int) -> int:
         """A seeded choice in ``range(count)``."""
         with self._lock:
-            return self._rng.randrange(count)
+            return self._choices.randrange(count)
 
 
 def fault_error(fault: Fault, config: FaultConfig) -> ApiError:
