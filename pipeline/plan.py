@@ -44,6 +44,8 @@ class Unit:
     tokens: int
     #: How often the checks rejected this unit's translation (a second rejection is final).
     rejections: int = 0
+    #: How often a misaligned reply lost this unit (the first time it joins the next batch).
+    losses: int = 0
 
 
 @dataclass(frozen=True, slots=True)

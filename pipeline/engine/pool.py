@@ -18,7 +18,8 @@ Failure handling per request:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -56,6 +57,12 @@ class Client(Protocol):
     async def translate(self, request: TranslationRequest) -> Reply:
         """Translate one request or raise a ProviderError."""
         ...
+
+
+#: Fresh batches allowed to wait for a pacing slot at once: the next request is ready when its
+#: slot opens, yet a retried batch is not queued behind the rest of the run, and segments that
+#: a misaligned reply lost can still join a batch that is not packed yet.
+WAITING_BATCHES = 2
 
 
 class EndpointUnhealthy(ProviderError):
@@ -123,44 +130,106 @@ class TranslationPool:
         self._fatal: ProviderError | None = None
         self._output_ratio = settings.output_ratio
         self._sem = anyio.Semaphore(max(1, settings.concurrency))
+        #: units a misaligned reply lost, to be packed into the next batch
+        self._requeued: deque[Unit] = deque()
+        #: batches started and not finished / started and not yet past their first pacing slot
+        self._outstanding = 0
+        self._waiting = 0
+        self._changed: anyio.Event | None = None
 
     # ---- public ------------------------------------------------------------------------
 
     async def run(self, units: Iterable[Unit], total: int | None = None) -> None:
         """Translate every unit (raises on a run-fatal provider error).
 
-        ``units`` may be a stream (e.g. read from the run's work store): it is packed as it
-        comes (see :func:`pipeline.plan.pack_by_group`) and read only as fast as requests go
-        out, a few batches ahead of the workers, so memory does not grow with its length.
-        ``total`` (default ``len(units)`` when it has one) is for progress only. Once the run
-        is stopping (budget, interrupt), the rest of the stream is not read: what was not sent
-        is neither in the cache nor in ``failures``.
+        ``units`` may be a stream (e.g. read from the run's work store): a batch is packed from
+        it (see :func:`pipeline.plan.pack_by_group`) only when a pacing slot is about to open,
+        so memory does not grow with its length, retried batches wait behind at most
+        :data:`WAITING_BATCHES` fresh ones, and segments lost by a misaligned reply join the
+        next fresh batch instead of costing a request of their own. ``total`` (default
+        ``len(units)`` when it has one) is for progress only. Once the run is stopping (budget,
+        interrupt), the rest of the stream is not read: what was not sent is neither in the
+        cache nor in ``failures``.
         """
         if total is None and isinstance(units, Sized):
             total = len(units)
         self.stats.units_total += total or 0
-        ahead = anyio.Semaphore(2 * max(1, self.settings.concurrency))
         async with anyio.create_task_group() as tg:
-            for batch in pack_by_group(units, _group_of, _size_of, self.settings.limits):
-                if self.stopping:
-                    break
-                await ahead.acquire()
-                tg.start_soon(self._send_ahead, batch, tg, ahead)
+            fresh = pack_by_group(self._with_requeued(units), _group_of, _size_of, self.settings.limits)
+            await self._dispatch(fresh, tg)
+            # The stream is done; what in-flight requests lose from now on is packed on its own.
+            while not self.stopping and (self._requeued or self._outstanding):
+                if self._requeued:
+                    await self._dispatch(pack_by_group(self._take_requeued(), _group_of, _size_of, self.settings.limits), tg)
+                else:
+                    await self._wait_for_change()
         if self._fatal is not None:
             raise self._fatal
         if self.stopping and self.stopping.startswith("budget"):
             raise BudgetExceeded(self.stopping)
 
-    async def _send_ahead(self, batch: list[Unit], tg: anyio.abc.TaskGroup, ahead: anyio.Semaphore) -> None:
+    async def _dispatch(self, batches: Iterable[list[Unit]], tg: anyio.abc.TaskGroup) -> None:
+        """Start each batch once there is room for it (the batch is packed only then)."""
+        most_outstanding = 2 * max(1, self.settings.concurrency)
+        pending = iter(batches)
+        while True:
+            while not self.stopping and (self._waiting >= WAITING_BATCHES or self._outstanding >= most_outstanding):
+                await self._wait_for_change()
+            if self.stopping:
+                return
+            batch = next(pending, None)
+            if batch is None:
+                return
+            self._spawn(batch, tg)
+
+    def _with_requeued(self, units: Iterable[Unit]) -> Iterator[Unit]:
+        for unit in units:
+            yield from self._take_requeued()
+            yield unit
+
+    def _take_requeued(self) -> Iterator[Unit]:
+        while self._requeued:
+            yield self._requeued.popleft()
+
+    def _spawn(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+        """Start sending ``batch``; it counts as waiting until its first pacing slot."""
+        self._outstanding += 1
+        self._waiting += 1
+        tg.start_soon(self._send_counted, batch, tg)
+
+    async def _send_counted(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+        waiting = True
+
+        def paced() -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                self._waiting -= 1
+                self._notify()
+
         try:
-            await self._send(batch, tg)
+            await self._send(batch, tg, paced)
         finally:
-            ahead.release()
+            paced()
+            self._outstanding -= 1
+            self._notify()
+
+    async def _wait_for_change(self) -> None:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        await self._changed.wait()
+
+    def _notify(self) -> None:
+        """Wake the dispatcher: room for a batch, units requeued, or the run stopping."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def stop(self, reason: str) -> None:
         """Stop scheduling new requests; in-flight ones finish."""
         if self.stopping is None:
             self.stopping = reason
+            self._notify()
 
     # ---- one request ---------------------------------------------------------------------
 
@@ -170,7 +239,7 @@ class TranslationPool:
         prompt = text_tokens + term_tokens + REQUEST_OVERHEAD_TOKENS
         return prompt, math.ceil(text_tokens * self._output_ratio)
 
-    async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+    async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
         async with self._sem:
             if self.stopping:
                 self._fail(batch, f"not sent: {self.stopping}")
@@ -214,6 +283,7 @@ class TranslationPool:
             async def attempt() -> Reply:
                 nonlocal tries
                 await self.pacer.acquire(est_prompt + est_completion)
+                paced()
                 tries += 1
                 self.stats.attempts += 1
                 return await self.client.translate(request)
@@ -276,21 +346,31 @@ class TranslationPool:
         if resend:
             self._resend_misaligned(resend, whole=len(resend) == len(batch), tg=tg)
         for unit in retry_alone:
-            tg.start_soon(self._send, [unit], tg)
+            self._spawn([unit], tg)
         self._progress()
 
     def _resend_misaligned(self, units: list[Unit], whole: bool, tg: anyio.abc.TaskGroup) -> None:
-        """Send again what a misaligned reply lost: the lost part as one batch, the whole batch
-        in halves (a smaller batch each time, so this ends with single segments)."""
+        """Send again what a misaligned reply lost.
+
+        Lost for the first time from a reply that kept others: into the next batch, so it costs
+        no request of its own. Lost again: as one batch, and a wholly misaligned batch in halves
+        (a smaller batch each time, so this ends with single segments).
+        """
         if not whole:
-            tg.start_soon(self._send, units, tg)
+            again = [u for u in units if u.losses]
+            for unit in units:
+                unit.losses += 1
+            self._requeued.extend(u for u in units if u.losses == 1)
+            self._notify()
+            if again:
+                self._spawn(again, tg)
         elif len(units) > 1:
             self._bisect(units, tg)
         else:  # a single segment whose reply held a marker: a broken reply, like a check failure
             unit = units[0]
             unit.rejections += 1
             if unit.rejections < 2:
-                tg.start_soon(self._send, units, tg)
+                self._spawn(units, tg)
             else:
                 self._fail(units, "the reply did not come back as one translation")
 
@@ -370,8 +450,8 @@ class TranslationPool:
     def _bisect(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
         self.stats.bisections += 1
         middle = len(batch) // 2
-        tg.start_soon(self._send, batch[:middle], tg)
-        tg.start_soon(self._send, batch[middle:], tg)
+        self._spawn(batch[:middle], tg)
+        self._spawn(batch[middle:], tg)
 
     def _fail(self, units: Sequence[Unit], reason: str) -> None:
         for unit in units:

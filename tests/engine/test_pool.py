@@ -218,3 +218,43 @@ def test_a_merged_reply_resends_only_the_lost_segments(tmp_path: Path) -> None:
 
 def join_count(content: str) -> list[str]:
     return [p for p in split_partial(content, content.count("<m")) if p is not None]
+
+
+def test_segments_lost_mid_run_join_the_next_fresh_batch(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def merge_first_reply(text: str) -> str:
+        calls["n"] += 1
+        out = upper(text)
+        return out.replace("\n<m4/>", " ", 1) if calls["n"] == 1 else out
+
+    client = FakeClient(merge_first_reply)
+    pool, cache = make_pool(tmp_path, client)
+    units = [unit(i) for i in range(25)]
+    anyio.run(pool.run, units)
+    assert all(cache.get(u.key) == u.text.upper() for u in units)
+    sizes = [len(join_count(r.text)) for r in client.requests]
+    # 10 (two lost) + 10 + the last 5 with the two lost ones: no request of their own.
+    assert sizes == [10, 10, 7]
+    assert sum(int(l["accepted"]) for l in ledger_lines(tmp_path)) == 25
+
+
+def test_a_segment_lost_twice_is_sent_on_its_own_way_down(tmp_path: Path) -> None:
+    def always_merge_unit_3(text: str) -> str:
+        out = upper(text)
+        lines = out.split("\n")
+        # the line of unit 3 merges into the one before it, whenever it has one
+        for i, line in enumerate(lines):
+            if i and line.endswith("NUMBER 3"):
+                return "\n".join(lines[: i - 1] + [lines[i - 1] + " " + line.split("/>", 1)[1]] + lines[i + 1 :])
+        return out
+
+    client = FakeClient(always_merge_unit_3)
+    pool, cache = make_pool(tmp_path, client)
+    units = [unit(i) for i in range(25)]
+    anyio.run(pool.run, units)
+    # Lost with unit 2 from the first batch, the pair joins the third; lost again there, it
+    # goes as a batch of its own, which is bisected down to single segments.
+    assert [max(1, len(join_count(r.text))) for r in client.requests] == [10, 10, 7, 2, 1, 1]
+    assert not pool.failures
+    assert all(cache.get(u.key) == u.text.upper() for u in units)
