@@ -4,6 +4,12 @@ The provider may enforce its per-minute limits per second, so requests are space
 virtual schedule (GCRA / leaky bucket): request ``k`` may start no earlier than the time at
 which the limits would have allowed all requests before it. There is no burst at start.
 
+Each limit has its own schedule. When one limit holds a request back (a 429 takes a request
+slot but gives its tokens back; a short request needs a full request slot), the other limit's
+schedule falls behind the clock; up to ``carry`` seconds of that unused capacity are kept for
+the next requests instead of being lost (GCRA's tolerance). That is far less than the one
+second's worth the provider's per-second buckets hold, so it never makes a burst they refuse.
+
 Token costs are estimated before sending and reconciled with the usage each reply reports.
 On a 429 the rate is cut multiplicatively; each success adds a little back (AIMD), so a user
 who does not know the account's limits converges on them.
@@ -32,6 +38,8 @@ class Pacer:
     rpm: float | None = 60.0
     tpm: float | None = 100_000.0
     headroom: float = 0.97
+    #: Seconds of unused capacity a limit's schedule keeps when the other limit binds.
+    carry: float = 0.25
     # AIMD: a 429 costs 15%, a success gives 3% back. Stable at full speed while fewer than
     # about one request in six is throttled for reasons other than our rate (burst protection
     # under 10% random 429s kept 0.8 / 0.02 at ~60% speed); a configured rate above the
@@ -80,8 +88,14 @@ class Pacer:
                 if start <= now:
                     break
                 await self._pause(min(start - now, self.recheck))
-            self._next_request = now + self._request_interval()
-            self._next_token = max(now, self._next_token or now) + self._token_interval(tokens)
+            self._next_request = self._advance(self._next_request, now, self._request_interval())
+            self._next_token = self._advance(self._next_token, now, self._token_interval(tokens))
+
+    def _advance(self, schedule: float | None, now: float, interval: float) -> float:
+        """A limit's next slot after a request starts at ``now`` (the first starts at ``now``)."""
+        if schedule is None:
+            return now + interval
+        return max(now - self.carry, schedule) + interval
 
     async def _pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less when the schedule moves earlier meanwhile (a refund)."""

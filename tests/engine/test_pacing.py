@@ -69,6 +69,22 @@ def test_refunded_request_slot_is_reused() -> None:
     assert starts(pacer, clock, [1]) == [0.0, 0.0]
 
 
+def test_capacity_a_throttled_request_left_unused_is_carried_over() -> None:
+    pacer, clock = make(rpm=60, tpm=6000)  # 1 request and 100 tokens per second
+    starts(pacer, clock, [150])
+    pacer.reconcile(150, 0)  # a 429: its tokens come back, its request slot does not
+    # The second waits for the request slot (t=1); the token schedule, idle since t=0, keeps
+    # 0.25 s of the unused capacity, so the third starts at 0.75 + 1.5 s, not 1 + 1.5 s.
+    assert starts(pacer, clock, [150, 150]) == [0.0, 1.0, 2.25]
+
+
+def test_after_a_pause_the_carry_over_is_bounded() -> None:
+    pacer, clock = make(rpm=60, tpm=None)
+    starts(pacer, clock, [1])
+    clock.now = 100.0  # long idle: only 0.25 s of it is kept
+    assert starts(pacer, clock, [1, 1, 1]) == [0.0, 100.0, 100.75, 101.75]
+
+
 def test_unlimited_pacer_never_waits() -> None:
     pacer, clock = make(rpm=None, tpm=None)
     assert pacer.unlimited
