@@ -1,8 +1,14 @@
 """Retry policy: exponential backoff with full jitter, Retry-After, and a run-level budget.
 
 Per request: at most ``max_retries`` retries of retryable errors (429, 5xx, timeouts, resets),
-each after ``uniform(0, min(cap, base * 2**n))`` seconds (AWS "full jitter"), or after the
+each after ``uniform(0, min(cap, base * 2**(n-1)))`` seconds (AWS "full jitter"), or after the
 server's Retry-After / retry-after-ms when it sent one (capped in the client).
+
+``n`` is the retry's number, but at most the number of attempts that failed in a row across
+the whole run. While other requests go through, the endpoint is up and a request that keeps
+failing is unlucky: waiting longer and longer would only make it the last one of the run. When
+every request fails (an outage), the run's streak grows with them and the waits grow as usual.
+Either way retries cannot exceed the limits: every attempt takes a pacing slot.
 
 Per run: a :class:`RetryBudget` allows retries only while they stay a bounded share of the
 first attempts (Google SRE "retry budgets"), so a dead endpoint is not hammered: once the
@@ -70,12 +76,17 @@ class RetryPolicy:
     budget: RetryBudget = field(default_factory=RetryBudget)
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    #: Attempts that failed in a row across the run (any success resets it).
+    streak: int = field(default=0, init=False)
 
     def backoff(self, retry_number: int, error: BaseException | None) -> float:
-        """Seconds before retry ``retry_number`` (1-based)."""
+        """Seconds before retry ``retry_number`` (1-based): the server's Retry-After when it
+        sent one, else full jitter up to ``base * 2**(n-1)`` (at most ``cap``), where ``n`` is
+        ``retry_number`` but at most the run's streak of failed attempts."""
         if isinstance(error, ProviderError) and error.retry_after is not None:
             return error.retry_after
-        return self.rng.uniform(0.0, min(self.cap, self.base * 2 ** (retry_number - 1)))
+        n = min(retry_number, max(1, self.streak))
+        return self.rng.uniform(0.0, min(self.cap, self.base * 2 ** (n - 1)))
 
     def _should_retry(self, error: BaseException) -> bool:
         return isinstance(error, ProviderError) and error.retryable and self.budget.try_spend()
@@ -110,7 +121,9 @@ class RetryPolicy:
                 try:
                     result = await attempt()
                 except ProviderError as error:
+                    self.streak += 1
                     if on_error is not None:
                         on_error(error)
                     raise
+                self.streak = 0
         return result, attempts

@@ -1,0 +1,73 @@
+"""The retry policy: full-jitter backoff, Retry-After, the run's failure streak, the budget."""
+
+from __future__ import annotations
+
+import random
+
+import anyio
+import pytest
+
+from pipeline.engine.retry import RetryBudget, RetryPolicy
+from pipeline.errors import RateLimited, ServerError
+
+
+class MaxRandom(random.Random):
+    """Always draws the top of the range, so a backoff shows its bound."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def policy(**kwargs: object) -> tuple[RetryPolicy, list[float]]:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return RetryPolicy(base=1.0, cap=30.0, sleep=sleep, rng=MaxRandom(), **kwargs), waits  # type: ignore[arg-type]
+
+
+def failing(times: int, error: Exception | None = None) -> object:
+    """An attempt that fails ``times`` times with ``error`` (a 503 by default), then succeeds."""
+    calls = {"n": 0}
+
+    async def attempt() -> str:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise error or ServerError("overloaded", status=503)
+        return "ok"
+
+    return attempt
+
+
+def test_waits_double_while_every_attempt_of_the_run_fails() -> None:
+    retry, waits = policy(max_retries=8)
+    result = anyio.run(retry.call, failing(7))
+    assert result == ("ok", 8)
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+def test_waits_stay_short_while_other_requests_succeed() -> None:
+    retry, waits = policy(max_retries=8)
+
+    async def sleep_while_another_request_succeeds(seconds: float) -> None:
+        waits.append(seconds)
+        await retry.call(failing(0))
+
+    retry.sleep = sleep_while_another_request_succeeds
+    assert anyio.run(retry.call, failing(5)) == ("ok", 6)
+    assert waits == [1.0] * 5  # the run's streak never passed 1
+
+
+def test_retry_after_is_honoured_as_sent() -> None:
+    retry, waits = policy(max_retries=2)
+    error = RateLimited("slow down", status=429, retry_after=3.5)
+    anyio.run(retry.call, failing(2, error))
+    assert waits == [3.5, 3.5]
+
+
+def test_an_exhausted_budget_makes_errors_final() -> None:
+    retry, waits = policy(max_retries=5, budget=RetryBudget(ratio=0.0, minimum=2))
+    with pytest.raises(ServerError):
+        anyio.run(retry.call, failing(10))
+    assert len(waits) == 2 and retry.budget.exhausted
