@@ -199,15 +199,20 @@ def test_split_partial_keeps_what_stayed_in_place() -> None:
     assert split_partial("<m1/>A\n<m2/>B\n<m3/>C", 2) == ["A", None]
 
 
-def test_a_merged_reply_resends_only_the_lost_segments(tmp_path: Path) -> None:
+def merging_first_reply() -> Callable[[str], str]:
+    """A translation whose first reply merges lines 3 and 4 (markers 3 and 4 are lost)."""
     calls = {"n": 0}
 
-    def merge_once(text: str) -> str:
+    def translate(text: str) -> str:
         calls["n"] += 1
         out = upper(text)
         return out.replace("\n<m4/>", " ", 1) if calls["n"] == 1 else out
 
-    client = FakeClient(merge_once)
+    return translate
+
+
+def test_a_merged_reply_resends_only_the_lost_segments(tmp_path: Path) -> None:
+    client = FakeClient(merging_first_reply())
     pool, cache = make_pool(tmp_path, client)
     units = [unit(i) for i in range(8)]
     anyio.run(pool.run, units)
@@ -221,14 +226,7 @@ def join_count(content: str) -> list[str]:
 
 
 def test_segments_lost_mid_run_join_the_next_fresh_batch(tmp_path: Path) -> None:
-    calls = {"n": 0}
-
-    def merge_first_reply(text: str) -> str:
-        calls["n"] += 1
-        out = upper(text)
-        return out.replace("\n<m4/>", " ", 1) if calls["n"] == 1 else out
-
-    client = FakeClient(merge_first_reply)
+    client = FakeClient(merging_first_reply())
     pool, cache = make_pool(tmp_path, client)
     units = [unit(i) for i in range(25)]
     anyio.run(pool.run, units)
