@@ -40,14 +40,14 @@ from pipeline.job import InputSpec, Job
 from pipeline.languages import resolve
 from pipeline.ledger import read_ledger
 from pipeline.run import translate
-from pipeline.testing import Emulator, EmulatorConfig
+from pipeline.testing import EmulatorConfig
+from tests.benchmarks.support import RPM, TPM, run_through_emulator
 
 REPO = Path(__file__).resolve().parents[2]
 SIZES = [int(n) for n in os.environ.get("MTPIPE_BENCH_ROWS", "200000,2000000").split(",")]
 DISTINCT_SHARE = 0.10
 ROW_GROUP = 131_072
-RPM, TPM = 600, 1_000_000
-KEY, KEY_ENV = "bench-dataset-key", "MTPIPE_BENCH_KEY"
+KEY = "bench-dataset-key"
 
 SUBJECTS = [
     "A man",
@@ -345,30 +345,10 @@ def test_emulator_sends_each_distinct_value_once(tmp_path: Path) -> None:
     rows = SIZES[0]
     path = tmp_path / f"captions-{rows}.parquet"
     distinct = generate(path, rows)
-    os.environ[KEY_ENV] = KEY
-    with Emulator(EmulatorConfig(api_key=KEY, rpm=RPM, tpm=TPM, record_requests=False)) as emu:
-        job = Job(
-            inputs=[InputSpec(path)],
-            targets=[resolve("de")],
-            source=resolve("en"),
-            out=tmp_path / "out",
-            base_url=emu.base_url,
-            api_key_env=KEY_ENV,
-            ledger=tmp_path / "ledger.jsonl",
-            cache=tmp_path / "cache.sqlite",
-            rpm=RPM,
-            tpm=TPM,
-            options={"columns": ["caption"]},
-        )
-        started = time.monotonic()
-        result = translate(job)
-        wall = time.monotonic() - started
-        stats = emu.stats
-    requests = [
-        r
-        for r in read_ledger(tmp_path / "ledger.jsonl")
-        if r["event"] == "request" and r["status"] == "ok"
-    ]
+    config = EmulatorConfig(api_key=KEY, rpm=RPM, tpm=TPM, record_requests=False)
+    run = run_through_emulator(path, ["caption"], tmp_path, "emulator", config)
+    result, wall, stats = run.result, run.wall_s, run.stats
+    requests = [r for r in read_ledger(run.ledger) if r["event"] == "request" and r["status"] == "ok"]
     sent = sum(int(r["segments"]) for r in requests)
     bound = max(stats.ok / RPM, stats.billed_tokens / TPM) * 60.0
     print(
@@ -379,4 +359,4 @@ def test_emulator_sends_each_distinct_value_once(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.failures[:3]
     assert sent == distinct == result.estimate.unique
     assert stats.throttled_rpm + stats.throttled_tpm == 0
-    check_rows(path, tmp_path / "out" / path.name, lambda text: fake_translate(text, "German"))
+    check_rows(path, run.out, lambda text: fake_translate(text, "German"))

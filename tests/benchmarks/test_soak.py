@@ -24,25 +24,20 @@ from __future__ import annotations
 
 import csv
 import os
-import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
 from pipeline.ledger import read_ledger
-from pipeline.run import translate
-from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate
+from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings, write_strings_csv
 
 SEGMENTS = int(os.environ.get("MTPIPE_SOAK_SEGMENTS", "10000"))
 #: The emulator's seed: which requests get which fault (the k-th request, the same fault).
 SEED = int(os.environ.get("MTPIPE_SOAK_SEED", "5"))
-RPM, TPM = 600, 1_000_000
-KEY, KEY_ENV = "soak-key-0123456789", "MTPIPE_SOAK_KEY"
+KEY = "soak-key-0123456789"
 MERGED_SHARE_OF_REPLIES = 0.30
 ERROR_RATES: dict[Fault | str, float] = {
     Fault.OVERLOADED: 0.15,
@@ -58,22 +53,11 @@ FAULT_RATES: dict[Fault | str, float] = {
     **ERROR_RATES,
     Fault.MERGED_LINES: round(MERGED_SHARE_OF_REPLIES * (1 - _UNDELIVERED), 4),
 }
-WORDS = ["open", "save", "close", "file", "edit", "view", "window", "help", "settings", "account", "profile", "search", "filter", "sort", "delete", "rename", "copy", "paste", "undo", "redo", "export", "import", "print", "share", "upload", "download", "refresh", "cancel", "confirm", "continue", "back", "next", "previous", "new", "recent", "folder", "document", "image", "project"]
 
 
-def ui_strings(n: int, seed: int = 11) -> list[str]:
-    """``n`` distinct short UI strings (2-7 words, a fifth with a placeholder)."""
-    rng = random.Random(seed)
-    out: list[str] = []
-    seen: set[str] = set()
-    while len(out) < n:
-        text = " ".join(rng.sample(WORDS, rng.randint(2, 7))).capitalize()
-        if rng.random() < 0.2:
-            text += rng.choice((" %s", " {count}", " <b>now</b>"))
-        if text not in seen:
-            seen.add(text)
-            out.append(text)
-    return out
+def soak_strings(n: int) -> list[str]:
+    """``n`` distinct short UI strings (2-7 words, a fifth with a placeholder or markup)."""
+    return ui_strings(n, seed=11, most_words=7, suffixes=(" %s", " {count}", " <b>now</b>"))
 
 
 @dataclass
@@ -89,39 +73,15 @@ class Figures:
 
 def run(tmp_path: Path, label: str, strings: list[str], faults: FaultConfig) -> Figures:
     """Translate ``strings`` (one CSV) through a fresh emulator configured with ``faults``."""
-    data = tmp_path / f"{label}.csv"
-    with open(data, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "text"])
-        writer.writerows((i, s) for i, s in enumerate(strings))
-    os.environ[KEY_ENV] = KEY
+    data = write_strings_csv(tmp_path / f"{label}.csv", strings)
     config = EmulatorConfig(api_key=KEY, rpm=RPM, tpm=TPM, faults=faults, seed=SEED, record_requests=False)
-    with Emulator(config) as emu:
-        job = Job(
-            inputs=[InputSpec(data)],
-            targets=[resolve("de")],
-            source=resolve("en"),
-            out=tmp_path / f"out-{label}",
-            base_url=emu.base_url,
-            api_key_env=KEY_ENV,
-            ledger=tmp_path / f"{label}.jsonl",
-            cache=tmp_path / f"{label}.sqlite",
-            rpm=RPM,
-            tpm=TPM,
-            retry_base=0.25,
-            # 7 attempts all failing at 36% is 1 in 1,300 requests: ~15% of soaks would lose
-            # a pack; 11 attempts make it 1 in 77,000.
-            max_retries=10,
-            timeout=10.0,
-            options={"columns": ["text"]},
-        )
-        started = time.monotonic()
-        result = translate(job)
-        wall = time.monotonic() - started
-        stats = emu.stats
+    # 7 attempts all failing at 36% is 1 in 1,300 requests: ~15% of soaks would lose a pack;
+    # 11 attempts make it 1 in 77,000.
+    timed = run_through_emulator(data, ["text"], tmp_path, label, config, retry_base=0.25, max_retries=10, timeout=10.0)
+    result = timed.result
     assert result.exit_code == 0, (result.aborted, result.failures[:3])
-    ledger = [r for r in read_ledger(tmp_path / f"{label}.jsonl") if r["event"] == "request"]
-    return Figures(wall, result.exit_code, stats, ledger, tmp_path / f"out-{label}" / data.name)
+    ledger = [r for r in read_ledger(timed.ledger) if r["event"] == "request"]
+    return Figures(timed.wall_s, result.exit_code, timed.stats, ledger, timed.out)
 
 
 def summary(label: str, figures: Figures) -> str:
@@ -170,7 +130,7 @@ class Soak:
 def soak(tmp_path_factory: pytest.TempPathFactory) -> Soak:
     """Both runs, once for the module; prints their figures."""
     tmp_path = tmp_path_factory.mktemp("soak")
-    strings = ui_strings(SEGMENTS)
+    strings = soak_strings(SEGMENTS)
     clean = run(tmp_path, "clean", strings, FaultConfig(trigger_word=None))
     print("\n" + summary("fault-free", clean))
     faults = FaultConfig(rates=FAULT_RATES, retry_after_s=1, slow_s=1.0, trigger_word=None)
