@@ -18,6 +18,9 @@ A text box in ``mc:AlternateContent`` is stored twice (DrawingML in ``mc:Choice`
 same ``mc:AlternateContent`` is not yielded; it gets the same translation, so both renderings
 agree and the text is counted once.
 
+The runs of a translated paragraph record the target language (``w:lang``, see
+:mod:`docx_language`), so Word proofs them in that language.
+
 Segments carry every placeholder check; ``tags`` is soft: a paragraph whose tags broke twice is
 written with its translation in its first run (see :mod:`pipeline.formats.docx_rebuild`) and
 counted in ``WriteReport.simplified``. A failed segment keeps its source paragraph.
@@ -39,6 +42,7 @@ from docx.oxml.ns import qn
 from pipeline.errors import ConfigError
 from pipeline.formats.base import Format, Options, WriteReport
 from pipeline.formats.docx_inline import W_P, Element, read_paragraph
+from pipeline.formats.docx_language import mark_language
 from pipeline.formats.docx_package import Package, open_package, serialize_xml, write_package
 from pipeline.formats.docx_rebuild import Outcome, apply_translation, xml_safe
 from pipeline.formats.docx_tags import strip_tags
@@ -84,6 +88,15 @@ class _Unit:
     apply: Callable[[str], Outcome]
     #: The mc:Choice unit this mc:Fallback paragraph copies; such units are not yielded.
     source: _Unit | None = None
+    #: The ``w:p`` written, whose runs then record the target language (None: not a paragraph).
+    paragraph: Element | None = None
+
+    def write(self, translation: str, target: Language) -> Outcome:
+        """Apply ``translation``; a changed paragraph's runs record ``target`` as their language."""
+        outcome = self.apply(translation)
+        if outcome != "unchanged" and self.paragraph is not None:
+            mark_language(self.paragraph, target)
+        return outcome
 
 
 class DocxFormat(Format):
@@ -125,14 +138,14 @@ class DocxFormat(Format):
                     if unit.source is not None:
                         copied = done.get(id(unit.source))
                         if copied is not None:
-                            changed |= unit.apply(copied) != "unchanged"
+                            changed |= unit.write(copied, target) != "unchanged"
                         continue
                     translation = translations.get(unit.segment, target)
                     done[id(unit)] = translation
                     if translation is None:
                         report.failed += 1
                         continue
-                    outcome = unit.apply(translation)
+                    outcome = unit.write(translation, target)
                     report.translated += 1
                     report.simplified += outcome == "simplified"
                     changed |= outcome != "unchanged"
@@ -170,7 +183,7 @@ def _paragraph_units(root: Element, part: str, settings: DocxOptions) -> list[_U
         paragraph = read_paragraph(element, settings.include_hidden)
         if not strip_tags(paragraph.text).strip():
             continue
-        unit = _Unit(_segment(paragraph.text, place), partial(apply_translation, paragraph))
+        unit = _Unit(_segment(paragraph.text, place), partial(apply_translation, paragraph), paragraph=element)
         branch = _alternate_branch(element)
         if branch is not None:
             content, is_fallback = branch

@@ -13,7 +13,9 @@ from lxml import etree
 
 from pipeline.errors import ConfigError
 from pipeline.formats.docx_inline import Paragraph, read_paragraph
+from pipeline.formats.docx_language import word_language
 from pipeline.formats.docx_rebuild import apply_translation, parse_tagged
+from pipeline.languages import resolve
 from tests.formats.contract import FormatContract
 from tests.formats.docx_helpers import (
     W,
@@ -353,3 +355,67 @@ def test_bad_option_value_is_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         segments(path, include_hidden="sometimes")
     assert segments(path, include_hidden="false") == segments(path)
+
+
+# ---- the language Word records on translated text ------------------------------------------
+
+
+def _languages(path: Path) -> list[dict[str, str]]:
+    """The w:lang attributes of each text run of the main document, in order."""
+    root = part_xml(path, "word/document.xml")
+    out = []
+    for run in root.iter(f"{{{W}}}r"):
+        if run.find(f"{{{W}}}t") is not None:
+            lang = run.find(f"{{{W}}}rPr/{{{W}}}lang")
+            out.append({etree.QName(k).localname: v for k, v in (lang.attrib.items() if lang is not None else [])})
+    return out
+
+
+def test_translated_runs_record_the_target_language_and_others_keep_theirs(tmp_path: Path) -> None:
+    document = docx.Document()
+    kept = document.add_paragraph().add_run("Keep me")
+    translated = document.add_paragraph()
+    translated.add_run("Save ")
+    translated.add_run("now").bold = True
+    for run in (kept, *translated.runs):
+        lang = etree.SubElement(run._r.get_or_add_rPr(), qn("w:lang"))
+        lang.set(qn("w:val"), "en-US")
+        lang.set(qn("w:eastAsia"), "ja-JP")
+    path = save(document, tmp_path)
+    dest, _, _ = translate(path, lambda t: None if t == "Keep me" else german(t))
+    assert _languages(dest) == [
+        {"val": "en-US", "eastAsia": "ja-JP"},  # failed: the source text, its source language
+        {"val": "de-DE", "eastAsia": "ja-JP"},
+        {"val": "de-DE", "eastAsia": "ja-JP"},
+    ]
+
+
+def test_language_is_added_in_schema_order_to_runs_without_one(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph().add_run("No properties")
+    styled = document.add_paragraph().add_run("Styled")
+    styled.italic = True
+    etree.SubElement(styled._r.get_or_add_rPr(), qn("w:eastAsianLayout"))
+    path = save(document, tmp_path)
+    dest, _, _ = translate(path)
+    assert _languages(dest) == [{"val": "de-DE"}, {"val": "de-DE"}]
+    properties = part_xml(dest, "word/document.xml").findall(f".//{{{W}}}rPr")
+    assert [etree.QName(c).localname for c in properties[-1]] == ["i", "lang", "eastAsianLayout"]
+    docx.Document(str(dest))  # still opens
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("de", ("val", "de-DE")),
+        ("pt-BR", ("val", "pt-BR")),
+        ("zh", ("eastAsia", "zh-CN")),
+        ("zh-TW", ("eastAsia", "zh-TW")),
+        ("ja", ("eastAsia", "ja-JP")),
+        ("ar", ("bidi", "ar-EG")),
+        ("th", ("bidi", "th-TH")),
+        ("sr", ("val", "sr-Cyrl-RS")),
+    ],
+)
+def test_word_language_picks_the_script_class_and_a_region(code: str, expected: tuple[str, str]) -> None:
+    assert word_language(resolve(code)) == expected
