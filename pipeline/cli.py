@@ -40,7 +40,7 @@ def main() -> None:
 @click.option("--base-url", default=None, help="API base URL (default: $MTPIPE_BASE_URL, else the Singapore endpoint).")
 @click.option("--region", type=click.Choice(["intl", "cn", "us"]), default=None, help="Shortcut for the region's base URL.")
 @click.option("--api-key-env", default="DASHSCOPE_API_KEY", show_default=True, help="Environment variable holding the API key.")
-@click.option("--concurrency", type=int, default=None, help="Requests in flight (default: sized to --rpm).")
+@click.option("--concurrency", type=int, default=None, help="Requests in flight at most (default: sized to --rpm, grows with the reply latency).")
 @click.option("--rpm", type=float, default=60.0, show_default=True, help="Requests per minute allowed by the account.")
 @click.option("--tpm", type=float, default=100_000.0, show_default=True, help="Tokens per minute allowed by the account.")
 @click.option("--max-retries", type=int, default=8, show_default=True, help="Retries per request on 429/5xx/timeouts.")

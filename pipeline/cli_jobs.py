@@ -78,7 +78,7 @@ def overrides_from(opts: dict[str, Any]) -> dict[str, Any]:
 @click.option("--price", default=None, metavar="IN,OUT", help="USD per 1M input,output tokens.")
 @click.option("--rpm", type=float, default=None, help="Requests per minute.")
 @click.option("--tpm", type=float, default=None, help="Tokens per minute.")
-@click.option("--concurrency", type=int, default=None, help="Requests in flight.")
+@click.option("--concurrency", type=int, default=None, help="Requests in flight at most (fixed; default adaptive).")
 @click.option("--max-retries", type=int, default=None, help="Retries per request.")
 @click.option("--timeout", type=float, default=None, help="Seconds per request.")
 @click.option("--packing/--no-packing", default=None, help="Several segments per request (default) or one.")

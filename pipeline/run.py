@@ -221,7 +221,12 @@ def _translate_and_write(
         cache=planner.cache,
         ledger=ledger,
         price=price_for(planner.identity.model, job.price),
-        settings=PoolSettings(concurrency=job.effective_concurrency(), limits=limits, max_cost=job.max_cost),
+        settings=PoolSettings(
+            concurrency=job.effective_concurrency(),
+            adaptive=job.concurrency is None and not pseudo,
+            limits=limits,
+            max_cost=job.max_cost,
+        ),
         on_progress=progress.update,
     )
     ledger.append(

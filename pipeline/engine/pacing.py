@@ -147,3 +147,14 @@ class Pacer:
     def unlimited(self) -> bool:
         """True when neither limit is set (offline engines)."""
         return not self.rpm and not self.tpm
+
+
+def request_rate(rpm: float | None, tpm: float | None, tokens: float) -> float | None:
+    """Requests per second that ``rpm`` and ``tpm`` allow for requests of ``tokens`` each
+    (prompt + completion); None when neither limit is set."""
+    rates = []
+    if rpm:
+        rates.append(rpm / 60.0)
+    if tpm and tokens > 0:
+        rates.append(tpm / 60.0 / tokens)
+    return min(rates) if rates else None

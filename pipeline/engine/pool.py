@@ -18,6 +18,7 @@ Failure handling per request:
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import anyio
 
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.pacing import Pacer
+from pipeline.engine.pacing import Pacer, request_rate
 from pipeline.engine.packing import PackLimits, can_pack, join, split_partial
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
@@ -63,6 +64,10 @@ class Client(Protocol):
 #: slot opens, yet a retried batch is not queued behind the rest of the run, and segments that
 #: a misaligned reply lost can still join a batch that is not packed yet.
 WAITING_BATCHES = 2
+#: The most requests in flight an adaptive pool allows (the HTTP client's connection limit).
+MOST_IN_FLIGHT = 256
+#: In flight = rate x latency x this: room for latencies above the average.
+LATENCY_MARGIN = 1.5
 
 
 class EndpointUnhealthy(ProviderError):
@@ -91,9 +96,16 @@ class PoolStats:
 
 @dataclass
 class PoolSettings:
-    """Knobs of the pool (the CLI and job files fill them)."""
+    """Knobs of the pool (the CLI and job files fill them).
+
+    ``concurrency`` caps the requests in flight. With ``adaptive``, the cap grows (up to
+    :data:`MOST_IN_FLIGHT`) to what the pacing rate needs at the latency the replies show
+    (Little's law: in flight = rate x latency), so slow replies do not leave the limits unused;
+    it never drops below ``concurrency``.
+    """
 
     concurrency: int = 8
+    adaptive: bool = False
     limits: PackLimits = field(default_factory=PackLimits)
     max_cost: float | None = None
     output_ratio: float = 1.3
@@ -129,7 +141,10 @@ class TranslationPool:
         self._in_flight_cost = 0.0
         self._fatal: ProviderError | None = None
         self._output_ratio = settings.output_ratio
-        self._sem = anyio.Semaphore(max(1, settings.concurrency))
+        self._in_flight = anyio.CapacityLimiter(max(1, settings.concurrency))
+        #: smoothed reply latency (s), and when each request now in flight was sent
+        self._latency: float | None = None
+        self._sent_at: dict[int, float] = {}
         #: units a misaligned reply lost, to be packed into the next batch
         self._requeued: deque[Unit] = deque()
         #: batches started and not finished / started and not yet past their first pacing slot
@@ -170,10 +185,11 @@ class TranslationPool:
 
     async def _dispatch(self, batches: Iterable[list[Unit]], tg: anyio.abc.TaskGroup) -> None:
         """Start each batch once there is room for it (the batch is packed only then)."""
-        most_outstanding = 2 * max(1, self.settings.concurrency)
         pending = iter(batches)
         while True:
-            while not self.stopping and (self._waiting >= WAITING_BATCHES or self._outstanding >= most_outstanding):
+            while not self.stopping and (
+                self._waiting >= WAITING_BATCHES or self._outstanding >= 2 * self.concurrency
+            ):
                 await self._wait_for_change()
             if self.stopping:
                 return
@@ -225,6 +241,11 @@ class TranslationPool:
             self._changed.set()
             self._changed = None
 
+    @property
+    def concurrency(self) -> int:
+        """Requests allowed in flight now (grows with the latency when adaptive)."""
+        return int(self._in_flight.total_tokens)
+
     def stop(self, reason: str) -> None:
         """Stop scheduling new requests; in-flight ones finish."""
         if self.stopping is None:
@@ -240,66 +261,106 @@ class TranslationPool:
         return prompt, math.ceil(text_tokens * self._output_ratio)
 
     async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
-        async with self._sem:
-            if self.stopping:
-                self._fail(batch, f"not sent: {self.stopping}")
+        await self._take_slot()
+        try:
+            await self._send_in_slot(batch, tg, paced)
+        finally:
+            self._in_flight.release()
+
+    async def _take_slot(self) -> None:
+        """Enter the in-flight limit. While a batch waits for it, the age of the oldest request
+        in flight is a lower bound of the latency, so an adaptive pool grows before the first
+        slow reply comes back (instead of idling the limits until then)."""
+        while True:
+            with anyio.move_on_after(1.0):
+                await self._in_flight.acquire()
                 return
-            texts = [u.text for u in batch]
-            content = join(texts)
-            terms = tuple(dict.fromkeys(t for u in batch for t in u.terms))
-            est_prompt, est_completion = self._estimate(batch, content, terms)
-            est_cost = self.price.cost(est_prompt, est_completion)
-            limit = self.settings.max_cost
-            if limit is not None and self.stats.cost_usd + self._in_flight_cost + est_cost > limit:
-                self.stop(f"budget: --max-cost ${limit:g} reached (spent ${self.stats.cost_usd:.4f})")
-                self._fail(batch, f"not sent: {self.stopping}")
-                return
-            first = batch[0]
-            request = TranslationRequest(
-                text=content,
-                source_lang=first.source.name,
-                target_lang=first.target.name,
-                terms=terms,
-                domains=first.domains,
-            )
-            self._in_flight_cost += est_cost
-            lost = 0
-            tries = 0
+            if self._sent_at:
+                oldest = time.monotonic() - min(self._sent_at.values())
+                self._size_for(max(oldest, self._latency or 0.0), self.settings.limits.token_budget)
 
-            def on_error(error: ProviderError) -> None:
-                nonlocal lost
-                if isinstance(error, RateLimited):
-                    self.stats.throttled += 1
-                    self.pacer.on_throttled()
-                if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body"):
-                    lost += 1
-                elif error.status and error.usage is None:
-                    # The server answered with an error: nothing billed, tokens not spent, and
-                    # (but for a 429) no request counted against the limit.
-                    self.pacer.reconcile(est_prompt + est_completion, 0)
-                    if not isinstance(error, RateLimited):
-                        self.pacer.refund_request()
+    async def _send_in_slot(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
+        if self.stopping:
+            self._fail(batch, f"not sent: {self.stopping}")
+            return
+        texts = [u.text for u in batch]
+        content = join(texts)
+        terms = tuple(dict.fromkeys(t for u in batch for t in u.terms))
+        est_prompt, est_completion = self._estimate(batch, content, terms)
+        est_cost = self.price.cost(est_prompt, est_completion)
+        limit = self.settings.max_cost
+        if limit is not None and self.stats.cost_usd + self._in_flight_cost + est_cost > limit:
+            self.stop(f"budget: --max-cost ${limit:g} reached (spent ${self.stats.cost_usd:.4f})")
+            self._fail(batch, f"not sent: {self.stopping}")
+            return
+        first = batch[0]
+        request = TranslationRequest(
+            text=content,
+            source_lang=first.source.name,
+            target_lang=first.target.name,
+            terms=terms,
+            domains=first.domains,
+        )
+        self._in_flight_cost += est_cost
+        lost = 0
+        tries = 0
 
-            async def attempt() -> Reply:
-                nonlocal tries
-                await self.pacer.acquire(est_prompt + est_completion)
-                paced()
-                tries += 1
-                self.stats.attempts += 1
-                return await self.client.translate(request)
+        def on_error(error: ProviderError) -> None:
+            nonlocal lost
+            if isinstance(error, RateLimited):
+                self.stats.throttled += 1
+                self.pacer.on_throttled()
+            if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body"):
+                lost += 1
+            elif error.status and error.usage is None:
+                # The server answered with an error: nothing billed, tokens not spent, and
+                # (but for a 429) no request counted against the limit.
+                self.pacer.reconcile(est_prompt + est_completion, 0)
+                if not isinstance(error, RateLimited):
+                    self.pacer.refund_request()
 
+        async def attempt() -> Reply:
+            nonlocal tries
+            await self.pacer.acquire(est_prompt + est_completion)
+            paced()
+            tries += 1
+            self.stats.attempts += 1
+            ticket = self.stats.attempts
+            self._sent_at[ticket] = time.monotonic()
             try:
-                reply, _ = await self.policy.call(attempt, on_error)
-            except ProviderError as error:
-                self._in_flight_cost -= est_cost
-                self._record_failure(batch, error, tries, lost)
-                await self._handle_error(batch, error, tg)
-                return
+                return await self.client.translate(request)
+            finally:
+                del self._sent_at[ticket]
+
+        try:
+            reply, _ = await self.policy.call(attempt, on_error)
+        except ProviderError as error:
             self._in_flight_cost -= est_cost
-            self.pacer.on_success()
-            self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
-            self._learn_ratio(content, reply)
+            self._record_failure(batch, error, tries, lost)
+            await self._handle_error(batch, error, tg)
+            return
+        self._in_flight_cost -= est_cost
+        self.pacer.on_success()
+        self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
+        self._learn_ratio(content, reply)
+        self._fit_concurrency(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
         self._accept(batch, reply, tries, lost, tg)
+
+    def _fit_concurrency(self, latency_s: float, tokens: int) -> None:
+        """Adaptive pools: in flight = pacing rate x smoothed latency x margin (Little's law)."""
+        if latency_s <= 0:
+            return
+        self._latency = latency_s if self._latency is None else 0.8 * self._latency + 0.2 * latency_s
+        self._size_for(self._latency, tokens)
+
+    def _size_for(self, latency_s: float, tokens: int) -> None:
+        rate = request_rate(self.pacer.rpm, self.pacer.tpm, tokens)
+        if not self.settings.adaptive or rate is None:
+            return
+        needed = math.ceil(rate * latency_s * LATENCY_MARGIN)
+        total = min(MOST_IN_FLIGHT, max(self.settings.concurrency, needed))
+        if total != self._in_flight.total_tokens:
+            self._in_flight.total_tokens = total
 
     def _learn_ratio(self, content: str, reply: Reply) -> None:
         sent = estimate_tokens(content)

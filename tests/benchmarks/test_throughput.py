@@ -8,7 +8,9 @@ Prints, with packing and with --no-packing: wall time, the bound the limits allo
 sent (max(requests / RPM, billed tokens / TPM)), their ratio, requests, 429s, and billed tokens
 per segment; then the throughput ratio packing / no packing. The no-packing run translates a
 subset (MTPIPE_BENCH_NOPACK, default 600 strings: one minute at 600 RPM) since it is bounded by
-the request limit alone.
+the request limit alone. A third run sends 20,000 strings through an emulator whose replies
+take 20 s (MTPIPE_BENCH_LATENCY): the in-flight limit must grow with the latency for the run
+to stay near the bound (which then adds one latency for the last reply).
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ from pipeline.testing import EmulatorConfig
 from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings, write_strings_csv
 
 
-def run_case(tmp_path: Path, strings: list[str], packing: bool) -> dict[str, float]:
-    label = "packing" if packing else "no-packing"
+def run_case(tmp_path: Path, strings: list[str], packing: bool, latency_s: float = 0.0) -> dict[str, float]:
+    label = ("packing" if packing else "no-packing") + (f"-{latency_s:g}s-replies" if latency_s else "")
     data = write_strings_csv(tmp_path / f"ui-{label}.csv", strings)
-    config = EmulatorConfig(api_key="bench-key", rpm=RPM, tpm=TPM, record_requests=False)
+    config = EmulatorConfig(api_key="bench-key", rpm=RPM, tpm=TPM, latency_s=latency_s, record_requests=False)
     run = run_through_emulator(data, ["text"], tmp_path, label, config, use_cache=False, packing=packing)
     result, wall, stats = run.result, run.wall_s, run.stats
     assert result.exit_code == 0, result.failures[:3]
     billed = stats.billed_tokens
-    bound = max(stats.ok / RPM, billed / TPM) * 60.0
+    # What the limits allow, plus one reply's latency for the last request to come back.
+    bound = max(stats.ok / RPM, billed / TPM) * 60.0 + latency_s
     figures = {
         "segments": len(strings),
         "wall_s": wall,
@@ -60,3 +63,11 @@ def test_packing_throughput(tmp_path: Path) -> None:
     assert packed["throttled"] == 0
     assert packed["ratio"] >= 0.9
     assert speedup >= 20
+
+
+@pytest.mark.benchmark
+def test_slow_replies_do_not_leave_the_limits_unused(tmp_path: Path) -> None:
+    latency = float(os.environ.get("MTPIPE_BENCH_LATENCY", "20"))
+    slow = run_case(tmp_path, ui_strings(20000, seed=7, most_words=6, suffixes=(" %s",)), True, latency)
+    assert slow["throttled"] == 0
+    assert slow["ratio"] >= 0.85

@@ -34,9 +34,17 @@ def upper(text: str) -> str:
 class FakeClient:
     name = "fake-model"
 
-    def __init__(self, translate: Callable[[str], str] = upper, fail: Callable[[TranslationRequest, int], Exception | None] | None = None) -> None:
+    def __init__(
+        self,
+        translate: Callable[[str], str] = upper,
+        fail: Callable[[TranslationRequest, int], Exception | None] | None = None,
+        latency_s: float = 0.0,
+        sleep_s: float = 0.0,
+    ) -> None:
         self.fn = translate
         self.fail = fail
+        self.latency_s = latency_s  # reported in the reply
+        self.sleep_s = sleep_s  # really waited
         self.requests: list[TranslationRequest] = []
 
     async def translate(self, request: TranslationRequest) -> Reply:
@@ -45,8 +53,11 @@ class FakeClient:
             error = self.fail(request, len(self.requests))
             if error is not None:
                 raise error
+        if self.sleep_s:
+            await anyio.sleep(self.sleep_s)
         text = self.fn(request.text)
-        return Reply(text, len(request.text) // 4 + 45, len(text) // 4, f"r{len(self.requests)}")
+        latency_ms = int(1000 * (self.latency_s or self.sleep_s))
+        return Reply(text, len(request.text) // 4 + 45, len(text) // 4, f"r{len(self.requests)}", latency_ms)
 
 
 def unit(i: int, text: str | None = None, soft: frozenset[str] = frozenset()) -> Unit:
@@ -58,12 +69,12 @@ async def nosleep(_: float) -> None:
     return None
 
 
-def make_pool(tmp_path: Path, client: FakeClient, **settings: object) -> tuple[TranslationPool, Cache]:
+def make_pool(tmp_path: Path, client: FakeClient, pacer: Pacer | None = None, **settings: object) -> tuple[TranslationPool, Cache]:
     cache = Cache(None)
     ledger = Ledger(tmp_path / "ledger.jsonl", "run1")
     pool = TranslationPool(
         client,
-        Pacer(rpm=None, tpm=None),
+        pacer or Pacer(rpm=None, tpm=None),
         RetryPolicy(max_retries=3, base=0.0, sleep=nosleep, budget=RetryBudget(minimum=5, ratio=0.5)),
         cache,
         ledger,
@@ -256,3 +267,27 @@ def test_a_segment_lost_twice_is_sent_on_its_own_way_down(tmp_path: Path) -> Non
     assert [max(1, len(join_count(r.text))) for r in client.requests] == [10, 10, 7, 2, 1, 1]
     assert not pool.failures
     assert all(cache.get(u.key) == u.text.upper() for u in units)
+
+
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_in_flight_limit_grows_with_the_reply_latency_when_adaptive(tmp_path: Path, adaptive: bool) -> None:
+    # 6,000 RPM is 100 requests/s: at 2 s per reply that needs 200 in flight (x 1.5 margin).
+    client = FakeClient(latency_s=2.0)
+    pool, cache = make_pool(tmp_path, client, Pacer(rpm=6000, tpm=None), adaptive=adaptive)
+    anyio.run(pool.run, [unit(i) for i in range(30)])
+    assert pool.concurrency == (256 if adaptive else 4)  # capped at the HTTP client's connections
+
+
+def test_in_flight_limit_grows_before_the_first_slow_reply(tmp_path: Path) -> None:
+    # One slot, replies that take 1.5 s: the batches waiting for the slot see the request in
+    # flight age past a second, a lower bound of the latency, and the limit grows to let them go.
+    client = FakeClient(sleep_s=1.5)
+    pool, cache = make_pool(tmp_path, client, Pacer(rpm=6000, tpm=None), adaptive=True, concurrency=1)
+
+    async def bounded() -> None:
+        with anyio.fail_after(10):
+            await pool.run([unit(i) for i in range(30)])
+
+    anyio.run(bounded)
+    assert pool.concurrency > 1
+    assert all(cache.get(f"k{i}") for i in range(30))
