@@ -36,7 +36,7 @@ _COMPLEX = frozenset(
 _WITH_SCRIPT = frozenset({"sr", "bs", "uz", "az"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def word_language(language: Language) -> tuple[str, str]:
     """(``w:lang`` attribute, language tag) for text in ``language``: ``("val", "de-DE")``,
     ``("eastAsia", "zh-TW")``, ``("bidi", "ar-EG")``. The region is the user's (``pt_BR``) or

@@ -273,7 +273,7 @@ def test_a_segment_lost_twice_is_sent_on_its_own_way_down(tmp_path: Path) -> Non
 def test_in_flight_limit_grows_with_the_reply_latency_when_adaptive(tmp_path: Path, adaptive: bool) -> None:
     # 6,000 RPM is 100 requests/s: at 2 s per reply that needs 200 in flight (x 1.5 margin).
     client = FakeClient(latency_s=2.0)
-    pool, cache = make_pool(tmp_path, client, Pacer(rpm=6000, tpm=None), adaptive=adaptive)
+    pool, _ = make_pool(tmp_path, client, Pacer(rpm=6000, tpm=None), adaptive=adaptive)
     anyio.run(pool.run, [unit(i) for i in range(30)])
     assert pool.concurrency == (256 if adaptive else 4)  # capped at the HTTP client's connections
 
