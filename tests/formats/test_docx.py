@@ -13,11 +13,12 @@ from lxml import etree
 
 from pipeline.errors import ConfigError
 from pipeline.formats.docx_inline import Paragraph, read_paragraph
-from pipeline.formats.docx_language import word_language
+from pipeline.formats.docx_language import WordLanguage, word_language
 from pipeline.formats.docx_rebuild import apply_translation, parse_tagged
 from pipeline.languages import resolve
-from tests.formats.contract import FormatContract
+from tests.formats.contract import FormatContract, FuncTranslations
 from tests.formats.docx_helpers import (
+    FMT,
     W,
     assert_same_package,
     german,
@@ -400,22 +401,66 @@ def test_language_is_added_in_schema_order_to_runs_without_one(tmp_path: Path) -
     dest, _, _ = translate(path)
     assert _languages(dest) == [{"val": "de-DE"}, {"val": "de-DE"}]
     properties = part_xml(dest, "word/document.xml").findall(f".//{{{W}}}rPr")
-    assert [etree.QName(c).localname for c in properties[-1]] == ["i", "lang", "eastAsianLayout"]
+    assert _children(properties[-1]) == ["i", "lang", "eastAsianLayout"]
     docx.Document(str(dest))  # still opens
 
 
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        ("de", ("val", "de-DE")),
-        ("pt-BR", ("val", "pt-BR")),
-        ("zh", ("eastAsia", "zh-CN")),
-        ("zh-TW", ("eastAsia", "zh-TW")),
-        ("ja", ("eastAsia", "ja-JP")),
-        ("ar", ("bidi", "ar-EG")),
-        ("th", ("bidi", "th-TH")),
-        ("sr", ("val", "sr-Cyrl-RS")),
+        ("de", WordLanguage("val", "de-DE")),
+        ("pt-BR", WordLanguage("val", "pt-BR")),
+        ("zh", WordLanguage("eastAsia", "zh-CN")),
+        ("zh-TW", WordLanguage("eastAsia", "zh-TW")),
+        ("ja", WordLanguage("eastAsia", "ja-JP")),
+        ("ar", WordLanguage("bidi", "ar-EG", right_to_left=True)),
+        ("he", WordLanguage("bidi", "he-IL", right_to_left=True)),
+        ("th", WordLanguage("bidi", "th-TH")),
+        ("sr", WordLanguage("val", "sr-Cyrl-RS")),
     ],
 )
-def test_word_language_picks_the_script_class_and_a_region(code: str, expected: tuple[str, str]) -> None:
+def test_word_language_picks_the_script_class_and_a_region(code: str, expected: WordLanguage) -> None:
     assert word_language(resolve(code)) == expected
+
+
+def _heading_document(tmp_path: Path) -> Path:
+    document = docx.Document()
+    paragraph = document.add_paragraph()
+    paragraph.paragraph_format.space_after = docx.shared.Pt(6)  # a pPr child after w:bidi
+    run = paragraph.add_run("Big bold title")
+    run.bold, run.font.size = True, docx.shared.Pt(20)
+    return save(document, tmp_path)
+
+
+def _children(element: etree._Element) -> list[str]:
+    return [etree.QName(c).localname for c in element]
+
+
+def _write_into(path: Path, code: str) -> etree._Element:
+    dest = path.parent / code / path.name
+    FMT.write(path, dest, [resolve(code)], FuncTranslations(german), {})
+    return part_xml(dest, "word/document.xml").find(f".//{{{W}}}p")
+
+
+def test_right_to_left_target_turns_the_paragraph_and_keeps_bold_and_size(tmp_path: Path) -> None:
+    paragraph = _write_into(_heading_document(tmp_path), "ar")
+    names = lambda element: [etree.QName(c).localname for c in element]
+    ppr = paragraph.find(f"{{{W}}}pPr")
+    assert names(ppr) == ["bidi", "spacing"]
+    rpr = paragraph.find(f"{{{W}}}r/{{{W}}}rPr")
+    assert names(rpr) == ["b", "bCs", "sz", "szCs", "lang"]
+    assert rpr.find(f"{{{W}}}szCs").get(f"{{{W}}}val") == "40"
+    assert rpr.find(f"{{{W}}}lang").get(f"{{{W}}}bidi") == "ar-EG"
+
+
+def test_complex_left_to_right_script_keeps_bold_and_size_but_not_direction(tmp_path: Path) -> None:
+    paragraph = _write_into(_heading_document(tmp_path), "th")
+    assert paragraph.find(f"{{{W}}}pPr/{{{W}}}bidi") is None
+    rpr = paragraph.find(f"{{{W}}}r/{{{W}}}rPr")
+    assert _children(rpr) == ["b", "bCs", "sz", "szCs", "lang"]
+
+
+def test_simple_script_target_adds_no_complex_script_properties(tmp_path: Path) -> None:
+    paragraph = _write_into(_heading_document(tmp_path), "de")
+    rpr = paragraph.find(f"{{{W}}}r/{{{W}}}rPr")
+    assert _children(rpr) == ["b", "sz", "lang"]

@@ -14,6 +14,7 @@ from lxml import etree
 
 from pipeline.formats.docx import DocxFormat
 from pipeline.formats.docx_inline import format_key
+from pipeline.languages import resolve
 from pipeline.protect import needs_translation
 from pipeline.testing.fake_translate import fake_translate
 from tests.formats.contract import GERMAN, FuncTranslations
@@ -154,3 +155,55 @@ def test_libreoffice_converts_an_output_to_pdf(tmp_path: Path) -> None:
     )
     pdf = tmp_path / "pdf" / (dest.stem + ".pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+#: CT_RPr and CT_PPr children in schema order (as far as this test looks): Word refuses a
+#: document whose properties are out of order.
+_RPR_ORDER = [
+    "rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike",
+    "outline", "shadow", "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden",
+    "color", "spacing", "w", "kern", "position", "sz", "szCs", "highlight", "u", "effect", "bdr",
+    "shd", "fitText", "vertAlign", "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish",
+    "oMath", "rPrChange",
+]
+_PPR_ORDER = [
+    "pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+    "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+    "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+    "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+    "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle",
+    "rPr", "sectPr", "pPrChange",
+]
+
+
+def _in_schema_order(element: etree._Element, order: list[str]) -> bool:
+    positions = [order.index(etree.QName(c).localname) for c in element if etree.QName(c).localname in order]
+    return positions == sorted(positions)
+
+
+def _properties_in_order(root: etree._Element) -> bool:
+    return all(_in_schema_order(e, _RPR_ORDER) for e in root.iter(f"{W}rPr")) and all(
+        _in_schema_order(e, _PPR_ORDER) for e in root.iter(f"{W}pPr")
+    )
+
+
+@pytest.mark.parametrize("source", FILES, ids=[p.name for p in FILES])
+def test_arabic_output_is_right_to_left_and_properties_stay_in_schema_order(source: Path, tmp_path: Path) -> None:
+    arabic = resolve("ar")
+    dest = tmp_path / source.name
+    FMT.write(source, dest, [arabic], FuncTranslations(lambda t: fake_translate(t, arabic.name)), {})
+    docx.Document(str(dest))  # reopens
+    marked = 0
+    with zipfile.ZipFile(source) as before, zipfile.ZipFile(dest) as after:
+        for name in filter(TRANSLATED_PARTS.match, after.namelist()):
+            root = etree.fromstring(after.read(name))
+            # Some sources have properties out of order already (sphinx writes w:iCs before w:i).
+            if _properties_in_order(etree.fromstring(before.read(name))):
+                assert _properties_in_order(root), name
+            for lang in root.iter(f"{W}lang"):
+                if lang.get(f"{W}bidi") == "ar-EG":
+                    paragraph = next(lang.iterancestors(f"{W}p"))
+                    assert paragraph.find(f"{W}pPr/{W}bidi") is not None
+                    marked += 1
+    changed = any(fake_translate(s.text, arabic.name) != s.text for s in FMT.read(source, {}))
+    assert (marked > 0) == changed
