@@ -15,6 +15,8 @@ from pathlib import Path
 
 import platformdirs
 
+from pipeline.errors import RecordError
+
 ENV_CACHE = "MTPIPE_CACHE"
 
 _SCHEMA = """
@@ -42,18 +44,25 @@ class Cache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        if path is None:
-            self._db = sqlite3.connect("", check_same_thread=False)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
-                # Created readable by its owner only: it holds the user's texts.
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        try:
+            if path is None:
+                self._db = sqlite3.connect("", check_same_thread=False)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    # Created readable by its owner only: it holds the user's texts.
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+                self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise RecordError(self._name, exc) from None
+
+    @property
+    def _name(self) -> str:
+        return f"the cache {self.path}" if self.path is not None else "the run's temporary cache"
 
     def get(self, key: str) -> str | None:
         """The cached translation for ``key``, or None."""
@@ -68,14 +77,18 @@ class Cache:
         )
 
     def put_many(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
-        """Store (key, text, model, target) rows and commit before returning."""
+        """Store (key, text, model, target) rows and commit before returning (RecordError if
+        they cannot be: nothing of them is stored then)."""
         now = time.time()
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO translations (key, text, model, target, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(k, t, m, g, now) for k, t, m, g in rows],
-            )
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO translations (key, text, model, target, created) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(k, t, m, g, now) for k, t, m, g in rows],
+                )
+        except sqlite3.Error as exc:
+            raise RecordError(self._name, exc) from None
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0])

@@ -6,6 +6,7 @@
     ├── InputError                a file cannot be read / is malformed (file, place, what)  exit 2*
     ├── ConfigError               bad option, job file, language, template                  exit 2
     ├── BudgetExceeded            --max-cost would be passed                                exit 3
+    ├── RecordError               the cache, ledger or work store cannot be written         exit 3
     └── ProviderError             the translation endpoint said no
         ├── AuthError             401: wrong key or region                 fatal for the run  exit 3
         ├── QuotaError            403 / billing 429s: no quota left        fatal for the run  exit 3
@@ -52,6 +53,18 @@ class BudgetExceeded(PipelineError):
     """Scheduling stopped because --max-cost would be passed."""
 
     exit_code = 3
+
+
+class RecordError(PipelineError):
+    """The cache, the ledger or the run's work store cannot be written (disk full, permissions,
+    I/O error). A reply that cannot be recorded would be paid for again by the next run, so the
+    run stops sending at once."""
+
+    exit_code = 3
+
+    def __init__(self, what: str, error: BaseException) -> None:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        super().__init__(f"cannot write {what}: {reason} (free space or fix the path, then run again)")
 
 
 class ProviderError(PipelineError):

@@ -11,6 +11,7 @@ one; reading tolerates a torn last line (a run killed mid-write).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import defaultdict
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from pipeline.errors import RecordError
 
 SCHEMA_VERSION = 1
 
@@ -36,10 +39,13 @@ class Ledger:
         self.run_id = run_id
         self._handle: TextIO | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._handle = os.fdopen(fd, "a", encoding="utf-8")
-            self._repair_torn_tail(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                self._handle = os.fdopen(fd, "a", encoding="utf-8")
+                self._repair_torn_tail(path)
+            except OSError as exc:
+                raise RecordError(f"the ledger {path}", exc) from None
 
     def _repair_torn_tail(self, path: Path) -> None:
         """Start on a fresh line if a killed run left a partial last line."""
@@ -53,22 +59,32 @@ class Ledger:
                     self._handle.flush()
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Write one line (and flush it); returns the record written."""
+        """Write one line (and flush it); returns the record written. RecordError when it
+        cannot be written."""
         record: dict[str, Any] = {"v": SCHEMA_VERSION, "ts": utc_now(), "run_id": self.run_id}
         record["event"] = event
         record.update(fields)
         if self._handle is not None:
-            self._handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-            self._handle.flush()
+            try:
+                self._handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+                self._handle.flush()
+            except OSError as exc:
+                raise RecordError(f"the ledger {self.path}", exc) from None
         return record
 
     def close(self) -> None:
-        """Flush to disk and close."""
-        if self._handle is not None:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+        """Flush to disk and close (the file is closed even when that fails: RecordError)."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as exc:
+            raise RecordError(f"the ledger {self.path}", exc) from None
+        finally:
+            with contextlib.suppress(OSError):
+                handle.close()
 
 
 def read_ledger(path: Path) -> Iterator[dict[str, Any]]:

@@ -28,7 +28,14 @@ from pipeline.engine.packing import PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
-from pipeline.errors import BudgetExceeded, ConfigError, InputError, PipelineError, ProviderError
+from pipeline.errors import (
+    BudgetExceeded,
+    ConfigError,
+    InputError,
+    PipelineError,
+    ProviderError,
+    RecordError,
+)
 from pipeline.glossary import Glossary, load_glossary
 from pipeline.job import Job
 from pipeline.languages import Language
@@ -247,7 +254,7 @@ def _translate_and_write(
         anyio.run(_execute, pool, planner.store.units(), planner.store.to_send, client)
     except BudgetExceeded as exc:
         result.aborted = str(exc)
-    except ProviderError as exc:
+    except (ProviderError, RecordError) as exc:
         result.aborted = str(exc)
         write = False
     finally:
@@ -261,6 +268,13 @@ def _translate_and_write(
         if write:
             _write_outputs(job, planner, pool, readable, result, progress)
     finally:
+        _end_ledger(ledger, pool, result)
+
+
+def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> None:
+    """Append the ``run_end`` line and close the ledger; when the run already stopped because
+    its records could not be written, a second such failure is not reported over the first."""
+    try:
         ledger.append(
             "run_end",
             status="aborted" if result.aborted else ("failed" if result.failures else "ok"),
@@ -277,7 +291,15 @@ def _translate_and_write(
             simplified=sum(f.simplified for f in result.files),
             error=result.aborted,
         )
-        ledger.close()
+    except RecordError:
+        if not result.aborted:
+            raise
+    finally:
+        try:
+            ledger.close()
+        except RecordError:
+            if not result.aborted:
+                raise
 
 
 async def _execute(pool: TranslationPool, units: Iterable[Unit], total: int, client: Any) -> None:
@@ -338,6 +360,12 @@ def _write_outputs(
                 break
             except PipelineError:
                 raise
+            except OSError as exc:  # disk full, permissions: this output is not written
+                reason = f"cannot write {dest}: {exc.strerror or exc}"
+                file_result.error = f"{task.path}: {reason}"
+                result.failures.append(Failure(str(task.path), "", reason))
+                progress.log(f"error: {file_result.error}")
+                break
             file_result.outputs.append(dest)
             for note in report.notes:
                 file_result.notes.append(note)

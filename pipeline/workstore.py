@@ -18,12 +18,17 @@ stream (:meth:`WorkStore.units`), a page at a time.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.engine.packing import can_pack
+from pipeline.errors import RecordError
 from pipeline.languages import Language
 from pipeline.plan import Unit
 
@@ -93,11 +98,52 @@ class Settled:
     failed: int = 0
 
 
+class _Connection:
+    """The store's SQLite connection, whose failures (no room left in the temporary directory)
+    are a RecordError naming where the store lives, not a traceback."""
+
+    def __init__(self) -> None:
+        with self._recorded():
+            self._db = sqlite3.connect("", check_same_thread=False)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _recorded() -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise RecordError(f"the run's work store in {_temp_dir()} (set TMPDIR)", exc) from None
+
+    def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run one statement (its first step included)."""
+        with self._recorded():
+            return self._db.execute(sql, parameters)
+
+    def executemany(self, sql: str, rows: Iterable[Any]) -> None:
+        """Run one statement per row."""
+        with self._recorded():
+            self._db.executemany(sql, rows)
+
+    def executescript(self, script: str) -> None:
+        """Run several statements."""
+        with self._recorded():
+            self._db.executescript(script)
+
+    def close(self) -> None:
+        """Close (and so delete) the database."""
+        self._db.close()
+
+
+def _temp_dir() -> str:
+    """Where SQLite puts temporary databases (its own order of environment variables)."""
+    return os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR") or tempfile.gettempdir()
+
+
 class WorkStore:
     """Distinct units of a run, numbered by first occurrence; see the module docstring."""
 
     def __init__(self, buffer: int | None = None, cache_mb: int | None = None) -> None:
-        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db = _Connection()
         pages = (cache_mb or CACHE_MB) * 1024
         self._db.executescript(
             f"PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-{pages};"

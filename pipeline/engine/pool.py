@@ -11,6 +11,8 @@ Failure handling per request:
 - a segment whose placeholders came back broken: sent alone once more, then failed (hard
   checks) or accepted (soft checks: the writer degrades, e.g. drops inline formatting);
 - auth / quota / bad request: abort the run (the error propagates);
+- the cache or the ledger cannot be written (RecordError): abort the run, since what is not
+  recorded would be paid for again;
 - retryable errors: retried by the RetryPolicy; once the run's retry budget is spent the
   endpoint is declared unhealthy and the run aborts.
 """
@@ -35,8 +37,10 @@ from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 from pipeline.errors import (
     BudgetExceeded,
     ContentRejected,
+    PipelineError,
     ProviderError,
     RateLimited,
+    RecordError,
     ServerError,
     TooLarge,
     Truncated,
@@ -139,7 +143,7 @@ class TranslationPool:
         #: set when scheduling must stop (budget reached, interrupted)
         self.stopping: str | None = None
         self._in_flight_cost = 0.0
-        self._fatal: ProviderError | None = None
+        self._fatal: PipelineError | None = None
         self._output_ratio = settings.output_ratio
         self._in_flight = anyio.CapacityLimiter(max(1, settings.concurrency))
         #: smoothed reply latency (s), and when each request now in flight was sent
@@ -193,7 +197,11 @@ class TranslationPool:
                 await self._wait_for_change()
             if self.stopping:
                 return
-            batch = next(pending, None)
+            try:
+                batch = next(pending, None)
+            except RecordError as unreadable:  # the run's work store failed
+                self._abort(unreadable, tg)
+                return
             if batch is None:
                 return
             self._spawn(batch, tg)
@@ -336,7 +344,11 @@ class TranslationPool:
             reply, _ = await self.policy.call(attempt, on_error)
         except ProviderError as error:
             self._in_flight_cost -= est_cost
-            self._record_failure(batch, error, tries, lost)
+            try:
+                self._record_failure(batch, error, tries, lost)
+            except RecordError as unrecorded:
+                self._abort(unrecorded, tg)
+                return
             await self._handle_error(batch, error, tg)
             return
         self._in_flight_cost -= est_cost
@@ -344,7 +356,10 @@ class TranslationPool:
         self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
         self._learn_ratio(content, reply)
         self._fit_concurrency(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
-        self._accept(batch, reply, tries, lost, tg)
+        try:
+            self._accept(batch, reply, tries, lost, tg)
+        except RecordError as unrecorded:  # a reply we could not record: send nothing more
+            self._abort(unrecorded, tg)
 
     def _fit_concurrency(self, latency_s: float, tokens: int) -> None:
         """Adaptive pools: in flight = pacing rate x smoothed latency x margin (Little's law)."""
@@ -501,7 +516,7 @@ class TranslationPool:
             return
         self._fail(batch, str(error))
 
-    def _abort(self, error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
+    def _abort(self, error: PipelineError, tg: anyio.abc.TaskGroup) -> None:
         """Stop the run: the first fatal error wins and is raised by run()."""
         if self._fatal is None:
             self._fatal = error
