@@ -13,6 +13,7 @@ aborted run, not like a broken job file (exit 2).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -23,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, RecordError
 from pipeline.ledger import utc_now
 
 #: Seconds an empty or garbled lock file is given to be completed by its creator.
@@ -104,18 +105,25 @@ class RunLock:
 
     def acquire(self) -> None:
         """Take the lock, breaking a stale one; RunLocked when a live run holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         content = json.dumps(asdict(self.holder))
         for _ in range(_ATTEMPTS):
             try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 self._handle_existing()
                 continue
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
+            except OSError as exc:
+                raise RecordError(f"the run lock {self.path}", exc) from None
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(content)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:  # an empty lock left behind would block the next runs
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                raise RecordError(f"the run lock {self.path}", exc) from None
             self._held = True
             return
         raise RunLocked(f"could not take the run lock {self.path}: it keeps being recreated")

@@ -15,6 +15,7 @@ the job file's directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, PipelineError, RecordError
 from pipeline.formats.base import atomic_output
 from pipeline.jobfile import JobFile
 from pipeline.ledger import utc_now
@@ -75,7 +76,9 @@ def run_job(spec: JobFile, progress: Progress | None = None) -> JobRun:
         try:
             result = translate(job, progress)
         except PipelineError as exc:
-            write_report(spec.report_path, error_report(spec, exc, started, time.monotonic() - clock))
+            # The run's own error is the one to report, even when the report cannot be written.
+            with contextlib.suppress(RecordError):
+                write_report(spec.report_path, error_report(spec, exc, started, time.monotonic() - clock))
             raise
         requests = ledger_requests(job.ledger, offset, result.run_id)
         report = build_report(spec, result, requests, started)
@@ -212,9 +215,13 @@ def _rel(path: Path | str, spec: JobFile) -> str:
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
-    """Write ``report`` as JSON to ``path`` atomically (readable by its owner only, like the ledger)."""
-    with atomic_output(path, mode=0o600) as tmp:
-        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write ``report`` as JSON to ``path`` atomically (readable by its owner only, like the
+    ledger); RecordError when it cannot be written (the previous report stays)."""
+    try:
+        with atomic_output(path, mode=0o600) as tmp:
+            tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RecordError(f"the run report {path}", exc) from None
 
 
 def read_report(path: Path) -> dict[str, Any]:

@@ -3,6 +3,8 @@ store, an output. Each ends in one line naming what could not be written; a run 
 record what it pays for stops sending at once (exit 3); an output that cannot be written fails
 only its file (exit 1) and leaves no partial file behind.
 
+The run report and the run lock of job files too: one line, and no empty lock left behind.
+
 The failures are injected where the OS would raise them (SQLite's "database or disk is full",
 ``OSError(ENOSPC)``), since a test cannot count on a small file system to fill.
 """
@@ -23,6 +25,8 @@ from pipeline.cli import main
 from pipeline.errors import RecordError
 from pipeline.formats.csv import CsvFormat
 from pipeline.ledger import Ledger, read_ledger
+from pipeline.lock import RunLock
+from pipeline.report import write_report
 from pipeline.workstore import WorkStore
 from tests.reliability.test_bad_input import mtpipe, write_csv
 
@@ -142,3 +146,22 @@ def test_output_without_room_fails_its_file_and_the_others_are_written(
     assert f"cannot write {tmp_path / 'out' / first.name}: No space left on device" in result.output
     assert (tmp_path / "out" / second.name).exists()
     assert not (tmp_path / "out" / first.name).exists()
+
+
+def test_report_that_cannot_be_written_is_one_line_and_keeps_the_old_one(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the report's folder should be")
+    with pytest.raises(RecordError, match="cannot write the run report"):
+        write_report(blocker / "report.json", {"version": 1})
+
+
+def test_lock_that_cannot_be_written_is_removed_not_left_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = tmp_path / "job.lock"
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pipeline.lock.os.fsync", no_space)
+    with pytest.raises(RecordError, match="cannot write the run lock .*No space left on device"):
+        RunLock(lock).acquire()
+    assert not lock.exists()  # an empty lock would block the next runs as "a run that is starting"
