@@ -57,8 +57,11 @@ class Cache:
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
             self._db.commit()
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.OperationalError) as exc:
             raise RecordError(self._name, exc) from None
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+            hint = "not an mtpipe cache: move it away or choose another --cache"
+            raise RecordError(self._name, exc, hint, verb="use") from None
 
     @property
     def _name(self) -> str:

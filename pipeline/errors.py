@@ -62,9 +62,15 @@ class RecordError(PipelineError):
 
     exit_code = 3
 
-    def __init__(self, what: str, error: BaseException) -> None:
+    def __init__(
+        self,
+        what: str,
+        error: BaseException,
+        hint: str = "free space or fix the path, then run again",
+        verb: str = "write",
+    ) -> None:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        super().__init__(f"cannot write {what}: {reason} (free space or fix the path, then run again)")
+        super().__init__(f"cannot {verb} {what}: {reason} ({hint})")
 
 
 class ProviderError(PipelineError):

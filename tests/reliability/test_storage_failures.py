@@ -165,3 +165,12 @@ def test_lock_that_cannot_be_written_is_removed_not_left_empty(tmp_path: Path, m
     with pytest.raises(RecordError, match="cannot write the run lock .*No space left on device"):
         RunLock(lock).acquire()
     assert not lock.exists()  # an empty lock would block the next runs as "a run that is starting"
+
+
+def test_a_cache_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path: Path) -> None:
+    inputs = csv_inputs(tmp_path, rows=5)
+    (tmp_path / "cache.sqlite").write_text("not a database")
+    result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text")
+    assert result.exit_code == 3, result.output
+    assert f"cannot use the cache {tmp_path / 'cache.sqlite'}: file is not a database" in result.output
+    assert "move it away or choose another --cache" in result.output
