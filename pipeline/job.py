@@ -104,7 +104,8 @@ class Job:
         return key
 
     def effective_concurrency(self) -> int:
-        """In-flight requests: explicit, or sized to the pacing (≈20 s of requests)."""
+        """In-flight requests: explicit (fixed), or sized to the pacing (≈20 s of requests), a
+        start the pool grows from when replies are slow (see PoolSettings.adaptive)."""
         if self.concurrency is not None:
             return self.concurrency
         if self.engine == "pseudo":
