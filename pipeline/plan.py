@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pipeline.engine.packing import MARKER_TOKENS, PackLimits
+from pipeline.engine.packing import MARKER_TOKENS, BatchLimits
 from pipeline.engine.tokens import estimate_tokens
 from pipeline.languages import Language
 from pipeline.protect import needs_translation, split_outer_whitespace
@@ -121,7 +121,7 @@ def pack_by_group(
     items: Iterable[T],
     group_of: Callable[[T], Hashable],
     size_of: Callable[[T], int | None],
-    limits: PackLimits,
+    limits: BatchLimits,
 ) -> Iterator[list[T]]:
     """Stream ``items`` into request batches, each of one group, within ``limits``.
 

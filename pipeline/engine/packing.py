@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 
@@ -95,6 +95,56 @@ def split_partial(reply: str, count: int) -> list[str | None]:
     return found
 
 
+class BatchLimits(Protocol):
+    """What packing reads: :class:`PackLimits`, or the pool's adaptive view of them."""
+
+    @property
+    def token_budget(self) -> int:
+        """Estimated tokens of segment text (plus markers) per request."""
+        ...
+
+    @property
+    def max_segments(self) -> int:
+        """Segments per request at most."""
+        ...
+
+
+class AdaptivePacks:
+    """Segments per request, learned from what the engine keeps in line.
+
+    A reply that lost most of its markers (the engine merged or dropped lines) halves the cap
+    below that batch's size, and that size becomes a ceiling, so the rest of the run is not
+    packed into batches that would each be bisected down to what works (a cascade costing
+    several times the batch's tokens). Full batches that come back aligned raise the cap by a
+    quarter, up to just under the ceiling (as TCP's slow-start threshold); after
+    :attr:`PROBE_EVERY` aligned replies there, the ceiling is lifted to try bigger batches again.
+    Replies that lost a few lines (two lines merged) change nothing.
+    """
+
+    PROBE_EVERY = 20
+
+    def __init__(self, limits: PackLimits) -> None:
+        self.token_budget = limits.token_budget
+        self.most = limits.max_segments
+        self.max_segments = limits.max_segments
+        self._ceiling = limits.max_segments + 1
+        self._at_ceiling = 0
+
+    def observe(self, sent: int, lost: int) -> None:
+        """Learn from a reply to ``sent`` segments of which ``lost`` came back out of line."""
+        if sent > 1 and lost * 2 > sent:
+            self._ceiling = min(self._ceiling, sent)
+            self.max_segments = min(self.max_segments, max(1, sent // 2))
+            self._at_ceiling = 0
+        elif lost == 0 and sent * 2 >= self.max_segments:
+            if self.max_segments >= self._ceiling - 1:
+                self._at_ceiling += 1
+                if self._at_ceiling >= self.PROBE_EVERY:
+                    self._ceiling, self._at_ceiling = self.most + 1, 0
+            grown = self.max_segments + max(1, self.max_segments // 4)
+            self.max_segments = max(self.max_segments, min(grown, self._ceiling - 1, self.most))
+
+
 @dataclass(frozen=True, slots=True)
 class PackLimits:
     """How big one request may get."""
@@ -133,7 +183,7 @@ class PackLimits:
         return cls(token_budget=max(64, min(budget, ceiling)))
 
 
-def pack(items: Iterable[T], size_of: Callable[[T], int | None], limits: PackLimits) -> Iterator[list[T]]:
+def pack(items: Iterable[T], size_of: Callable[[T], int | None], limits: BatchLimits) -> Iterator[list[T]]:
     """Group ``items`` in order into batches within ``limits``.
 
     ``size_of(item)`` is the item's estimated tokens; an item that cannot share a request

@@ -31,7 +31,7 @@ import anyio
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer, request_rate
-from pipeline.engine.packing import PackLimits, can_pack, join, split_partial
+from pipeline.engine.packing import AdaptivePacks, PackLimits, can_pack, join, split_partial
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
 from pipeline.errors import (
@@ -146,6 +146,8 @@ class TranslationPool:
         self._fatal: PipelineError | None = None
         self._output_ratio = settings.output_ratio
         self._in_flight = anyio.CapacityLimiter(max(1, settings.concurrency))
+        #: segments per request, learned from the replies (see AdaptivePacks)
+        self.packs = AdaptivePacks(settings.limits)
         #: smoothed reply latency (s), and when each request now in flight was sent
         self._latency: float | None = None
         self._sent_at: dict[int, float] = {}
@@ -174,12 +176,12 @@ class TranslationPool:
             total = len(units)
         self.stats.units_total += total or 0
         async with anyio.create_task_group() as tg:
-            fresh = pack_by_group(self._with_requeued(units), _group_of, _size_of, self.settings.limits)
+            fresh = pack_by_group(self._with_requeued(units), _group_of, _size_of, self.packs)
             await self._dispatch(fresh, tg)
             # The stream is done; what in-flight requests lose from now on is packed on its own.
             while not self.stopping and (self._requeued or self._outstanding):
                 if self._requeued:
-                    await self._dispatch(pack_by_group(self._take_requeued(), _group_of, _size_of, self.settings.limits), tg)
+                    await self._dispatch(pack_by_group(self._take_requeued(), _group_of, _size_of, self.packs), tg)
                 else:
                     await self._wait_for_change()
         if self._fatal is not None:
@@ -285,7 +287,7 @@ class TranslationPool:
                 return
             if self._sent_at:
                 oldest = time.monotonic() - min(self._sent_at.values())
-                self._size_for(max(oldest, self._latency or 0.0), self.settings.limits.token_budget)
+                self._size_for(max(oldest, self._latency or 0.0), self.packs.token_budget)
 
     async def _send_in_slot(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
         if self.stopping:
@@ -405,6 +407,7 @@ class TranslationPool:
                 good.append((unit, translated))  # soft checks only: the writer degrades
             else:
                 self._fail([unit], "; ".join(hard))
+        self.packs.observe(len(batch), len(resend))
         # Cache first, then ledger: an interrupted run keeps what it paid for.
         self.cache.put_many((u.key, text, self.client.name, u.target.code) for u, text in good)
         self._record(

@@ -12,7 +12,7 @@ import pytest
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, can_pack, join, split, split_partial
+from pipeline.engine.packing import AdaptivePacks, PackLimits, can_pack, join, split, split_partial
 from pipeline.engine.pool import EndpointUnhealthy, PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
 from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, ServerError
@@ -291,3 +291,55 @@ def test_in_flight_limit_grows_before_the_first_slow_reply(tmp_path: Path) -> No
     anyio.run(bounded)
     assert pool.concurrency > 1
     assert all(cache.get(f"k{i}") for i in range(30))
+
+
+def keeping_at_most(lines: int) -> Callable[[str], str]:
+    """An engine that merges every line of a request holding more than ``lines`` segments."""
+
+    def translate(text: str) -> str:
+        out = upper(text)
+        if out.count("<m") > lines:
+            first, *rest = out.split("\n")
+            return " ".join([first] + [line.split("/>", 1)[1] for line in rest])
+        return out
+
+    return translate
+
+
+def test_packs_shrink_to_what_the_engine_keeps_in_line(tmp_path: Path) -> None:
+    client = FakeClient(keeping_at_most(6))
+    pool, cache = make_pool(tmp_path, client, limits=PackLimits(token_budget=10_000, max_segments=32), concurrency=1)
+    units = [unit(i) for i in range(300)]
+    anyio.run(pool.run, units)
+    assert all(cache.get(u.key) == u.text.upper() for u in units)
+    # Without learning, every batch of 32 would be bisected to 16, 8 and 4: 15 requests per 32
+    # segments, about 140 in all. Learning settles near the engine's 6 lines.
+    assert len(client.requests) < 80
+    assert pool.packs.max_segments == 6
+
+
+def test_packs_grow_back_while_replies_stay_aligned() -> None:
+    packs = AdaptivePacks(PackLimits(token_budget=1000, max_segments=40))
+    packs.observe(40, 30)  # most lines lost
+    assert packs.max_segments == 20
+    packs.observe(40, 2)  # two merged lines: not a sign the batch is too big
+    assert packs.max_segments == 20
+    for _ in range(5):
+        packs.observe(packs.max_segments, 0)
+    assert packs.max_segments == 39  # just under the size that failed
+    for _ in range(AdaptivePacks.PROBE_EVERY + 1):
+        packs.observe(packs.max_segments, 0)
+    assert packs.max_segments == 40  # tried again after a while
+
+
+def test_at_one_segment_a_request_packing_is_tried_again_now_and_then() -> None:
+    packs = AdaptivePacks(PackLimits(token_budget=1000, max_segments=40))
+    packs.observe(2, 2)
+    assert packs.max_segments == 1
+    for _ in range(AdaptivePacks.PROBE_EVERY):
+        packs.observe(1, 0)
+    assert packs.max_segments == 2
+    unpacked = AdaptivePacks(PackLimits(token_budget=1000, max_segments=1))  # --no-packing
+    for _ in range(AdaptivePacks.PROBE_EVERY):
+        unpacked.observe(1, 0)
+    assert unpacked.max_segments == 1
