@@ -112,37 +112,56 @@ class BatchLimits(Protocol):
 class AdaptivePacks:
     """Segments per request, learned from what the engine keeps in line.
 
-    A reply that lost most of its markers (the engine merged or dropped lines) halves the cap
-    below that batch's size, and that size becomes a ceiling, so the rest of the run is not
-    packed into batches that would each be bisected down to what works (a cascade costing
-    several times the batch's tokens). Full batches that come back aligned raise the cap by a
-    quarter, up to just under the ceiling (as TCP's slow-start threshold); after
-    :attr:`PROBE_EVERY` aligned replies there, the ceiling is lifted to try bigger batches again.
-    Replies that lost a few lines (two lines merged) change nothing.
+    A reply that lost most of its markers (the engine merged or dropped lines) brings the cap
+    down to the biggest size that came back aligned, or to half that batch's size when none
+    did, and that batch's size becomes a ceiling; so the rest of the run is not packed into
+    batches that would each be bisected down to what works (a cascade costing several times
+    the batch's tokens). Full batches that come back aligned raise the cap by a quarter, up to
+    just under the ceiling (as TCP's slow-start threshold). After :attr:`PROBE_EVERY` aligned
+    replies there the ceiling is lifted to try bigger batches again; each probe that fails
+    doubles the wait before the next. Replies that lost a few lines change nothing.
     """
 
     PROBE_EVERY = 20
+    MOST_PROBE_WAIT = 640
 
     def __init__(self, limits: PackLimits) -> None:
         self.token_budget = limits.token_budget
         self.most = limits.max_segments
         self.max_segments = limits.max_segments
         self._ceiling = limits.max_segments + 1
+        self._good = 0  # the biggest batch that came back aligned (0: none since a setback)
         self._at_ceiling = 0
+        self._probe_every = self.PROBE_EVERY
+        self._probing = False
 
     def observe(self, sent: int, lost: int) -> None:
         """Learn from a reply to ``sent`` segments of which ``lost`` came back out of line."""
         if sent > 1 and lost * 2 > sent:
-            self._ceiling = min(self._ceiling, sent)
-            self.max_segments = min(self.max_segments, max(1, sent // 2))
-            self._at_ceiling = 0
-        elif lost == 0 and sent * 2 >= self.max_segments:
+            self._lost_lines(sent)
+        elif lost == 0 and sent >= self.max_segments:  # a full batch came back aligned
+            self._good = max(self._good, sent)
+            if self._probing and sent >= self._ceiling:
+                self._probing, self._probe_every = False, self.PROBE_EVERY
             if self.max_segments >= self._ceiling - 1:
                 self._at_ceiling += 1
-                if self._at_ceiling >= self.PROBE_EVERY:
-                    self._ceiling, self._at_ceiling = self.most + 1, 0
+                if self._at_ceiling >= self._probe_every:
+                    self._ceiling, self._at_ceiling, self._probing = self.most + 1, 0, True
             grown = self.max_segments + max(1, self.max_segments // 4)
             self.max_segments = max(self.max_segments, min(grown, self._ceiling - 1, self.most))
+
+    def _lost_lines(self, sent: int) -> None:
+        if self._probing:
+            self._probing = False
+            self._probe_every = min(self.MOST_PROBE_WAIT, 2 * self._probe_every)
+        if sent <= self._good:  # a size that used to work failed: start over
+            self._good = 0
+        self._ceiling = min(self._ceiling, sent)
+        self._at_ceiling = 0
+        # A batch bigger than the cap was packed before the cap came down: it lowers the
+        # ceiling, not the cap again (one cut per round, as TCP's).
+        fallback = self._good if self._good else max(1, sent // 2)
+        self.max_segments = min(self.max_segments, fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -431,27 +431,31 @@ class TranslationPool:
     def _resend_misaligned(self, units: list[Unit], whole: bool, tg: anyio.abc.TaskGroup) -> None:
         """Send again what a misaligned reply lost.
 
-        Lost for the first time from a reply that kept others: into the next batch, so it costs
-        no request of its own. Lost again: as one batch, and a wholly misaligned batch in halves
-        (a smaller batch each time, so this ends with single segments).
+        Lost for the first time: back into the stream, packed into the next batches at the
+        segments per request learned so far (see AdaptivePacks), so a lost line costs no request
+        of its own and a batch the engine could not keep apart is not bisected level by level.
+        Lost again: in batches of at most half of them and of the learned size, a smaller batch
+        each time, so this ends with single segments. A single segment whose reply still held a
+        marker is a broken reply, like a check failure: sent once more, then failed.
         """
-        if not whole:
-            again = [u for u in units if u.losses]
-            for unit in units:
-                unit.losses += 1
-            self._requeued.extend(u for u in units if u.losses == 1)
-            self._notify()
-            if again:
-                self._spawn(again, tg)
-        elif len(units) > 1:
-            self._bisect(units, tg)
-        else:  # a single segment whose reply held a marker: a broken reply, like a check failure
+        if whole and len(units) == 1:
             unit = units[0]
             unit.rejections += 1
             if unit.rejections < 2:
                 self._spawn(units, tg)
             else:
                 self._fail(units, "the reply did not come back as one translation")
+            return
+        for unit in units:
+            unit.losses += 1
+        self._requeued.extend(u for u in units if u.losses == 1)
+        self._notify()
+        again = [u for u in units if u.losses > 1]
+        size = max(1, min(len(again) // 2, self.packs.max_segments))
+        if len(again) > size:
+            self.stats.bisections += 1
+        for start in range(0, len(again), size):
+            self._spawn(again[start : start + size], tg)
 
     def _record(
         self,

@@ -47,7 +47,9 @@ class EmulatorConfig:
     (``None``: :data:`pipeline.languages.QWEN_NAMES`). ``latency_s``: added to every admitted
     request. ``seed``: seeds fault draws and merged-line choices. ``throttle_retry_after``: the
     limits' 429s carry ``Retry-After`` / ``retry-after-ms`` (the provider sends neither).
-    ``record_requests``: keep a :class:`RequestRecord` of every valid request.
+    ``record_requests``: keep a :class:`RequestRecord` of every valid request. ``keep_lines``:
+    an engine that keeps at most this many lines of a request apart; a longer reply comes back
+    as one line (``None``: every line kept, as the markers of packed requests assume).
     """
 
     api_key: str = "test-key"
@@ -63,6 +65,7 @@ class EmulatorConfig:
     seed: int = 0
     throttle_retry_after: bool = False
     record_requests: bool = True
+    keep_lines: int | None = None
 
 
 class Emulator:

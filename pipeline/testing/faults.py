@@ -219,6 +219,12 @@ _TAGGED_BREAK = re.compile(
 _BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
 
 
+def flatten_lines(content: str) -> str:
+    """``content`` as one line: every line break (and a self-closing tag starting the next
+    line) becomes a space, as an engine that does not keep a request's lines apart."""
+    return _BREAK.sub(" ", _TAGGED_BREAK.sub(" ", content))
+
+
 def merge_lines(content: str, choose: FaultPlan | None = None) -> str | None:
     """``content`` with two lines merged, or None when it has a single line.
 

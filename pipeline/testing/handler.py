@@ -17,7 +17,14 @@ from urllib.parse import urlsplit
 
 from pipeline.engine.tokens import estimate_tokens
 from pipeline.testing.fake_translate import fake_translate
-from pipeline.testing.faults import ERROR_FAULTS, Fault, content_rejected, fault_error, merge_lines
+from pipeline.testing.faults import (
+    ERROR_FAULTS,
+    Fault,
+    content_rejected,
+    fault_error,
+    flatten_lines,
+    merge_lines,
+)
 from pipeline.testing.limits import RequestRecord
 from pipeline.testing.protocol import (
     ApiError,
@@ -161,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
         merged = merge_lines(reply, emu.plan) if fault is Fault.MERGED_LINES else None
         if merged is not None:
             reply = merged
+        if config.keep_lines is not None and reply.count("\n") >= config.keep_lines:
+            reply = flatten_lines(reply)
         finish_reason = "stop"
         completion = estimate_tokens(reply)
         if completion > config.max_output_tokens:

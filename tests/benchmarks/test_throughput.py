@@ -10,7 +10,10 @@ per segment; then the throughput ratio packing / no packing. The no-packing run 
 subset (MTPIPE_BENCH_NOPACK, default 600 strings: one minute at 600 RPM) since it is bounded by
 the request limit alone. A third run sends 20,000 strings through an emulator whose replies
 take 20 s (MTPIPE_BENCH_LATENCY): the in-flight limit must grow with the latency for the run
-to stay near the bound (which then adds one latency for the last reply).
+to stay near the bound (which then adds one latency for the last reply). A fourth sends the
+5,000 strings to an engine that merges the lines of any request holding more than 8
+(MTPIPE_BENCH_KEEP_LINES): packing must learn the size that works rather than bisect every
+batch; its figures are compared with the packed run's.
 """
 
 from __future__ import annotations
@@ -24,10 +27,15 @@ from pipeline.testing import EmulatorConfig
 from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings, write_strings_csv
 
 
-def run_case(tmp_path: Path, strings: list[str], packing: bool, latency_s: float = 0.0) -> dict[str, float]:
+def run_case(
+    tmp_path: Path, strings: list[str], packing: bool, latency_s: float = 0.0, keep_lines: int | None = None
+) -> dict[str, float]:
     label = ("packing" if packing else "no-packing") + (f"-{latency_s:g}s-replies" if latency_s else "")
+    label += f"-engine-keeps-{keep_lines}-lines" if keep_lines else ""
     data = write_strings_csv(tmp_path / f"ui-{label}.csv", strings)
-    config = EmulatorConfig(api_key="bench-key", rpm=RPM, tpm=TPM, latency_s=latency_s, record_requests=False)
+    config = EmulatorConfig(
+        api_key="bench-key", rpm=RPM, tpm=TPM, latency_s=latency_s, record_requests=False, keep_lines=keep_lines
+    )
     run = run_through_emulator(data, ["text"], tmp_path, label, config, use_cache=False, packing=packing)
     result, wall, stats = run.result, run.wall_s, run.stats
     assert result.exit_code == 0, result.failures[:3]
@@ -71,3 +79,16 @@ def test_slow_replies_do_not_leave_the_limits_unused(tmp_path: Path) -> None:
     slow = run_case(tmp_path, ui_strings(20000, seed=7, most_words=6, suffixes=(" %s",)), True, latency)
     assert slow["throttled"] == 0
     assert slow["ratio"] >= 0.85
+
+
+@pytest.mark.benchmark
+def test_engine_that_merges_big_batches_is_learned(tmp_path: Path) -> None:
+    keep = int(os.environ.get("MTPIPE_BENCH_KEEP_LINES", "8"))
+    strings = ui_strings(5000, seed=7, most_words=6, suffixes=(" %s", " {count}"))
+    merging = run_case(tmp_path, strings, True, keep_lines=keep)
+    print(
+        f"\nengine keeping {keep} lines: {merging['requests']:.0f} requests for {len(strings)} segments "
+        f"(ideal {len(strings) / keep:.0f}), {merging['tokens_per_segment']:.1f} billed tokens/segment"
+    )
+    assert merging["throttled"] == 0
+    assert merging["requests"] <= 1.5 * len(strings) / keep

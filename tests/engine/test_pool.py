@@ -111,7 +111,9 @@ def test_merged_lines_bisect_down_to_alignment(tmp_path: Path) -> None:
     units = [unit(i) for i in range(8)]
     anyio.run(pool.run, units)
     assert all(cache.get(u.key) == u.text.upper() for u in units)
-    assert pool.stats.bisections >= 1
+    # 8 (units 0 and 1 merged), the pair again (merged again), then each alone.
+    assert [max(1, len(join_count(r.text))) for r in client.requests] == [8, 2, 1, 1]
+    assert pool.stats.bisections == 1
     assert any(line.get("error") == "misaligned" for line in ledger_lines(tmp_path))
 
 
@@ -262,9 +264,9 @@ def test_a_segment_lost_twice_is_sent_on_its_own_way_down(tmp_path: Path) -> Non
     pool, cache = make_pool(tmp_path, client)
     units = [unit(i) for i in range(25)]
     anyio.run(pool.run, units)
-    # Lost with unit 2 from the first batch, the pair joins the third; lost again there, it
-    # goes as a batch of its own, which is bisected down to single segments.
-    assert [max(1, len(join_count(r.text))) for r in client.requests] == [10, 10, 7, 2, 1, 1]
+    # Lost with unit 2 from the first batch, the pair joins the third; lost again there, it is
+    # split: single segments.
+    assert [max(1, len(join_count(r.text))) for r in client.requests] == [10, 10, 7, 1, 1]
     assert not pool.failures
     assert all(cache.get(u.key) == u.text.upper() for u in units)
 
