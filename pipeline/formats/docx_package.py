@@ -65,8 +65,9 @@ PART_KINDS: tuple[tuple[str, str], ...] = (
 
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 #: What zipfile raises on damaged entry data (bad CRC, truncated or invalid deflate stream,
-#: a local header offset that points outside the file: OSError EINVAL from seek).
-_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError)
+#: a local header offset that points outside the file: OSError EINVAL from seek; an unknown
+#: compression method or "version needed to extract": NotImplementedError).
+_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError)
 #: Entries are decompressed this much at a time: ``ZipFile.read`` inflates the whole compressed
 #: stream at once, so an entry lying about its size would be expanded in memory before the size
 #: check (a 1 MB deflate stream can hold 1 GB).
@@ -194,6 +195,8 @@ def open_package(path: Path) -> Iterator[Package]:
             "not a Word document: a .docx is a zip archive and this file is not one "
             f"(an old .doc, or password-protected?) ({_one_line(str(exc))})",
         ) from None
+    except NotImplementedError as exc:  # an entry needs a zip version or method zipfile lacks
+        raise InputError(path, f"unsupported zip archive ({_one_line(str(exc))})") from None
     with archive:
         check_archive(archive, path)
         yield _locate_parts(archive, path)

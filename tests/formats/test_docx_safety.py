@@ -168,3 +168,14 @@ def test_damaged_entry_data_is_input_error(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes().replace(b"Hello world", b"Jello world"))  # CRC now wrong
     message = read_error(path)
     assert "corrupt zip entry" in message and "word/document.xml" in message
+
+
+def test_entry_needing_an_unknown_zip_version_is_input_error(tmp_path: Path) -> None:
+    # Found by the fuzzer: zipfile raises NotImplementedError("zip file version 8.4").
+    data = bytearray(base_docx(tmp_path).read_bytes())
+    central = data.index(b"PK\x01\x02")  # the first entry's central directory header
+    data[central + 6 : central + 8] = struct.pack("<H", 84)  # version needed to extract: 8.4
+    path = tmp_path / "future.docx"
+    path.write_bytes(bytes(data))
+    message = read_error(path)
+    assert "zip file version 8.4" in message
