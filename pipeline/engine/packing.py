@@ -28,7 +28,9 @@ T = TypeVar("T")
 
 # Short on purpose: markers are billed twice (prompt and completion) for every segment.
 _MARKER = "<m{}/>"
-_MARKER_RE = re.compile(r"<m(\d+)/>")
+#: What counts as a marker coming back: also the variants an engine may write for a tag it
+#: kept (a space or case change, the slash dropped, full-width brackets in CJK output).
+_MARKER_RE = re.compile(r"[<\uff1c]\s*[mM]\s*(\d+)\s*/?\s*[>\uff1e]")
 #: Estimated tokens one marker and its line break add to a request (each way).
 MARKER_TOKENS = estimate_tokens("\n<m99/>")
 

@@ -345,3 +345,10 @@ def test_at_one_segment_a_request_packing_is_tried_again_now_and_then() -> None:
     for _ in range(AdaptivePacks.PROBE_EVERY):
         unpacked.observe(1, 0)
     assert unpacked.max_segments == 1
+
+
+@pytest.mark.parametrize("marker", ["<m{}/>", "<m{} />", "<M{}/>", "<m{}>", "＜m{}/＞", "< m{} / >"])
+def test_marker_variants_an_engine_may_write_still_align(marker: str) -> None:
+    reply = "\n".join(marker.format(i) + text for i, text in enumerate(["Eins", "Zwei", "Drei"], start=1))
+    assert split(reply, 3) == ["Eins", "Zwei", "Drei"]
+    assert not can_pack("Press <M2> to go on") and can_pack("x < m y > 2")
