@@ -6,7 +6,7 @@
     ├── InputError                a file cannot be read / is malformed (file, place, what)  exit 2*
     ├── ConfigError               bad option, job file, language, template                  exit 2
     ├── BudgetExceeded            --max-cost would be passed                                exit 3
-    ├── RecordError               the cache, ledger or work store cannot be written         exit 3
+    ├── RecordError               cache, ledger, work store, report or lock not writable    exit 3
     └── ProviderError             the translation endpoint said no
         ├── AuthError             401: wrong key or region                 fatal for the run  exit 3
         ├── QuotaError            403 / billing 429s: no quota left        fatal for the run  exit 3
@@ -56,9 +56,9 @@ class BudgetExceeded(PipelineError):
 
 
 class RecordError(PipelineError):
-    """The cache, the ledger or the run's work store cannot be written (disk full, permissions,
-    I/O error). A reply that cannot be recorded would be paid for again by the next run, so the
-    run stops sending at once."""
+    """The cache, the ledger, the run's work store, a job's report or its lock cannot be written
+    (disk full, permissions, I/O error). A reply that cannot be recorded would be paid for again
+    by the next run, so the run stops sending at once."""
 
     exit_code = 3
 

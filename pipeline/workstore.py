@@ -18,7 +18,6 @@ stream (:meth:`WorkStore.units`), a page at a time.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -103,35 +102,40 @@ class _Connection:
     are a RecordError naming where the store lives, not a traceback."""
 
     def __init__(self) -> None:
-        with self._recorded():
-            self._db = sqlite3.connect("", check_same_thread=False)
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _recorded() -> Iterator[None]:
         try:
-            yield
+            self._db = sqlite3.connect("", check_same_thread=False)
         except sqlite3.Error as exc:
-            raise RecordError(f"the run's work store in {_temp_dir()} (set TMPDIR)", exc) from None
+            raise _unwritable(exc) from None
 
+    # try/except in each method rather than a context manager: execute runs once per row.
     def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """Run one statement (its first step included)."""
-        with self._recorded():
+        try:
             return self._db.execute(sql, parameters)
+        except sqlite3.Error as exc:
+            raise _unwritable(exc) from None
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> None:
         """Run one statement per row."""
-        with self._recorded():
+        try:
             self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise _unwritable(exc) from None
 
     def executescript(self, script: str) -> None:
         """Run several statements."""
-        with self._recorded():
+        try:
             self._db.executescript(script)
+        except sqlite3.Error as exc:
+            raise _unwritable(exc) from None
 
     def close(self) -> None:
         """Close (and so delete) the database."""
         self._db.close()
+
+
+def _unwritable(error: sqlite3.Error) -> RecordError:
+    return RecordError(f"the run's work store in {_temp_dir()} (set TMPDIR)", error)
 
 
 def _temp_dir() -> str:
