@@ -20,9 +20,7 @@ Failure handling per request:
 from __future__ import annotations
 
 import math
-import time
-from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +28,8 @@ import anyio
 
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
+from pipeline.engine.feed import Feed
+from pipeline.engine.inflight import InFlightLimit
 from pipeline.engine.pacing import Pacer, request_rate
 from pipeline.engine.packing import AdaptivePacks, PackLimits, can_pack, join, split_partial
 from pipeline.engine.retry import RetryPolicy
@@ -64,16 +64,6 @@ class Client(Protocol):
         ...
 
 
-#: Fresh batches allowed to wait for a pacing slot at once: the next request is ready when its
-#: slot opens, yet a retried batch is not queued behind the rest of the run, and segments that
-#: a misaligned reply lost can still join a batch that is not packed yet.
-WAITING_BATCHES = 2
-#: The most requests in flight an adaptive pool allows (the HTTP client's connection limit).
-MOST_IN_FLIGHT = 256
-#: In flight = rate x latency x this: room for latencies above the average.
-LATENCY_MARGIN = 1.5
-
-
 class EndpointUnhealthy(ProviderError):
     """The run's retry budget is spent: the endpoint keeps failing."""
 
@@ -102,10 +92,8 @@ class PoolStats:
 class PoolSettings:
     """Knobs of the pool (the CLI and job files fill them).
 
-    ``concurrency`` caps the requests in flight. With ``adaptive``, the cap grows (up to
-    :data:`MOST_IN_FLIGHT`) to what the pacing rate needs at the latency the replies show
-    (Little's law: in flight = rate x latency), so slow replies do not leave the limits unused;
-    it never drops below ``concurrency``.
+    ``concurrency`` caps the requests in flight; with ``adaptive`` the cap grows with the reply
+    latency (see :mod:`pipeline.engine.inflight`).
     """
 
     concurrency: int = 8
@@ -145,18 +133,15 @@ class TranslationPool:
         self._in_flight_cost = 0.0
         self._fatal: PipelineError | None = None
         self._output_ratio = settings.output_ratio
-        self._in_flight = anyio.CapacityLimiter(max(1, settings.concurrency))
         #: segments per request, learned from the replies (see AdaptivePacks)
         self.packs = AdaptivePacks(settings.limits)
-        #: smoothed reply latency (s), and when each request now in flight was sent
-        self._latency: float | None = None
-        self._sent_at: dict[int, float] = {}
-        #: units a misaligned reply lost, to be packed into the next batch
-        self._requeued: deque[Unit] = deque()
-        #: batches started and not finished / started and not yet past their first pacing slot
-        self._outstanding = 0
-        self._waiting = 0
-        self._changed: anyio.Event | None = None
+        self.in_flight = InFlightLimit(
+            settings.concurrency,
+            settings.adaptive,
+            lambda tokens: request_rate(pacer.rpm, pacer.tpm, tokens),
+            self.packs.token_budget,
+        )
+        self.feed = Feed()
 
     # ---- public ------------------------------------------------------------------------
 
@@ -166,7 +151,7 @@ class TranslationPool:
         ``units`` may be a stream (e.g. read from the run's work store): a batch is packed from
         it (see :func:`pipeline.plan.pack_by_group`) only when a pacing slot is about to open,
         so memory does not grow with its length, retried batches wait behind at most
-        :data:`WAITING_BATCHES` fresh ones, and segments lost by a misaligned reply join the
+        :data:`pipeline.engine.feed.WAITING_BATCHES` fresh ones, and segments lost by a misaligned reply join the
         next fresh batch instead of costing a request of their own. ``total`` (default
         ``len(units)`` when it has one) is for progress only. Once the run is stopping (budget,
         interrupt), the rest of the stream is not read: what was not sent is neither in the
@@ -175,15 +160,15 @@ class TranslationPool:
         if total is None and isinstance(units, Sized):
             total = len(units)
         self.stats.units_total += total or 0
+        feed = self.feed
         async with anyio.create_task_group() as tg:
-            fresh = pack_by_group(self._with_requeued(units), _group_of, _size_of, self.packs)
-            await self._dispatch(fresh, tg)
+            await self._dispatch(pack_by_group(feed.with_requeued(units), _group_of, _size_of, self.packs), tg)
             # The stream is done; what in-flight requests lose from now on is packed on its own.
-            while not self.stopping and (self._requeued or self._outstanding):
-                if self._requeued:
-                    await self._dispatch(pack_by_group(self._take_requeued(), _group_of, _size_of, self.packs), tg)
+            while not self.stopping and (feed.has_requeued or feed.outstanding):
+                if feed.has_requeued:
+                    await self._dispatch(pack_by_group(feed.take_requeued(), _group_of, _size_of, self.packs), tg)
                 else:
-                    await self._wait_for_change()
+                    await feed.changed()
         if self._fatal is not None:
             raise self._fatal
         if self.stopping and self.stopping.startswith("budget"):
@@ -193,10 +178,8 @@ class TranslationPool:
         """Start each batch once there is room for it (the batch is packed only then)."""
         pending = iter(batches)
         while True:
-            while not self.stopping and (
-                self._waiting >= WAITING_BATCHES or self._outstanding >= 2 * self.concurrency
-            ):
-                await self._wait_for_change()
+            while not self.stopping and self.feed.full(2 * self.in_flight.total):
+                await self.feed.changed()
             if self.stopping:
                 return
             try:
@@ -208,19 +191,9 @@ class TranslationPool:
                 return
             self._spawn(batch, tg)
 
-    def _with_requeued(self, units: Iterable[Unit]) -> Iterator[Unit]:
-        for unit in units:
-            yield from self._take_requeued()
-            yield unit
-
-    def _take_requeued(self) -> Iterator[Unit]:
-        while self._requeued:
-            yield self._requeued.popleft()
-
     def _spawn(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
         """Start sending ``batch``; it counts as waiting until its first pacing slot."""
-        self._outstanding += 1
-        self._waiting += 1
+        self.feed.started()
         tg.start_soon(self._send_counted, batch, tg)
 
     async def _send_counted(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
@@ -230,37 +203,19 @@ class TranslationPool:
             nonlocal waiting
             if waiting:
                 waiting = False
-                self._waiting -= 1
-                self._notify()
+                self.feed.paced()
 
         try:
             await self._send(batch, tg, paced)
         finally:
             paced()
-            self._outstanding -= 1
-            self._notify()
-
-    async def _wait_for_change(self) -> None:
-        if self._changed is None:
-            self._changed = anyio.Event()
-        await self._changed.wait()
-
-    def _notify(self) -> None:
-        """Wake the dispatcher: room for a batch, units requeued, or the run stopping."""
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    @property
-    def concurrency(self) -> int:
-        """Requests allowed in flight now (grows with the latency when adaptive)."""
-        return int(self._in_flight.total_tokens)
+            self.feed.finished()
 
     def stop(self, reason: str) -> None:
         """Stop scheduling new requests; in-flight ones finish."""
         if self.stopping is None:
             self.stopping = reason
-            self._notify()
+            self.feed.notify()
 
     # ---- one request ---------------------------------------------------------------------
 
@@ -271,23 +226,11 @@ class TranslationPool:
         return prompt, math.ceil(text_tokens * self._output_ratio)
 
     async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
-        await self._take_slot()
+        await self.in_flight.enter()
         try:
             await self._send_in_slot(batch, tg, paced)
         finally:
-            self._in_flight.release()
-
-    async def _take_slot(self) -> None:
-        """Enter the in-flight limit. While a batch waits for it, the age of the oldest request
-        in flight is a lower bound of the latency, so an adaptive pool grows before the first
-        slow reply comes back (instead of idling the limits until then)."""
-        while True:
-            with anyio.move_on_after(1.0):
-                await self._in_flight.acquire()
-                return
-            if self._sent_at:
-                oldest = time.monotonic() - min(self._sent_at.values())
-                self._size_for(max(oldest, self._latency or 0.0), self.packs.token_budget)
+            self.in_flight.leave()
 
     async def _send_in_slot(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
         if self.stopping:
@@ -335,12 +278,11 @@ class TranslationPool:
             paced()
             tries += 1
             self.stats.attempts += 1
-            ticket = self.stats.attempts
-            self._sent_at[ticket] = time.monotonic()
+            ticket = self.in_flight.sent()
             try:
                 return await self.client.translate(request)
             finally:
-                del self._sent_at[ticket]
+                self.in_flight.landed(ticket)
 
         try:
             reply, _ = await self.policy.call(attempt, on_error)
@@ -357,27 +299,11 @@ class TranslationPool:
         self.pacer.on_success()
         self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
         self._learn_ratio(content, reply)
-        self._fit_concurrency(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
+        self.in_flight.observe(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
         try:
             self._accept(batch, reply, tries, lost, tg)
         except RecordError as unrecorded:  # a reply we could not record: send nothing more
             self._abort(unrecorded, tg)
-
-    def _fit_concurrency(self, latency_s: float, tokens: int) -> None:
-        """Adaptive pools: in flight = pacing rate x smoothed latency x margin (Little's law)."""
-        if latency_s <= 0:
-            return
-        self._latency = latency_s if self._latency is None else 0.8 * self._latency + 0.2 * latency_s
-        self._size_for(self._latency, tokens)
-
-    def _size_for(self, latency_s: float, tokens: int) -> None:
-        rate = request_rate(self.pacer.rpm, self.pacer.tpm, tokens)
-        if not self.settings.adaptive or rate is None:
-            return
-        needed = math.ceil(rate * latency_s * LATENCY_MARGIN)
-        total = min(MOST_IN_FLIGHT, max(self.settings.concurrency, needed))
-        if total != self._in_flight.total_tokens:
-            self._in_flight.total_tokens = total
 
     def _learn_ratio(self, content: str, reply: Reply) -> None:
         sent = estimate_tokens(content)
@@ -448,8 +374,7 @@ class TranslationPool:
             return
         for unit in units:
             unit.losses += 1
-        self._requeued.extend(u for u in units if u.losses == 1)
-        self._notify()
+        self.feed.requeue(u for u in units if u.losses == 1)
         again = [u for u in units if u.losses > 1]
         size = max(1, min(len(again) // 2, self.packs.max_segments))
         if len(again) > size:

@@ -277,7 +277,7 @@ def test_in_flight_limit_grows_with_the_reply_latency_when_adaptive(tmp_path: Pa
     client = FakeClient(latency_s=2.0)
     pool, _ = make_pool(tmp_path, client, Pacer(rpm=6000, tpm=None), adaptive=adaptive)
     anyio.run(pool.run, [unit(i) for i in range(30)])
-    assert pool.concurrency == (256 if adaptive else 4)  # capped at the HTTP client's connections
+    assert pool.in_flight.total == (256 if adaptive else 4)  # capped at the HTTP client's connections
 
 
 def test_in_flight_limit_grows_before_the_first_slow_reply(tmp_path: Path) -> None:
@@ -291,7 +291,7 @@ def test_in_flight_limit_grows_before_the_first_slow_reply(tmp_path: Path) -> No
             await pool.run([unit(i) for i in range(30)])
 
     anyio.run(bounded)
-    assert pool.concurrency > 1
+    assert pool.in_flight.total > 1
     assert all(cache.get(f"k{i}") for i in range(30))
 
 
