@@ -149,10 +149,10 @@ class TranslationPool:
         """Translate every unit (raises on a run-fatal provider error).
 
         ``units`` may be a stream (e.g. read from the run's work store): a batch is packed from
-        it (see :func:`pipeline.plan.pack_by_group`) only when a pacing slot is about to open,
-        so memory does not grow with its length, retried batches wait behind at most
-        :data:`pipeline.engine.feed.WAITING_BATCHES` fresh ones, and segments lost by a misaligned reply join the
-        next fresh batch instead of costing a request of their own. ``total`` (default
+        it (see :func:`pipeline.plan.pack_by_group`) only when a pacing slot is about to open
+        (see :mod:`pipeline.engine.feed`), so memory does not grow with its length, retried
+        batches do not wait behind the rest of the run, and segments lost by a misaligned reply
+        join the next batch instead of costing a request of their own. ``total`` (default
         ``len(units)`` when it has one) is for progress only. Once the run is stopping (budget,
         interrupt), the rest of the stream is not read: what was not sent is neither in the
         cache nor in ``failures``.
