@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from pipeline.engine.pool import PoolStats
+from pipeline.engine.bookkeeping import PoolStats
 
 
 class Progress:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.engine.pool import PoolStats
+from pipeline.engine.bookkeeping import PoolStats
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

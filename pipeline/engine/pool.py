@@ -27,6 +27,7 @@ from typing import Protocol
 import anyio
 
 from pipeline.cache import Cache
+from pipeline.engine.bookkeeping import PoolStats, RequestBook
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.feed import Feed
 from pipeline.engine.inflight import InFlightLimit
@@ -71,24 +72,6 @@ class EndpointUnhealthy(ProviderError):
 
 
 @dataclass
-class PoolStats:
-    """Live figures for progress display and the run summary."""
-
-    units_total: int = 0
-    units_done: int = 0
-    units_failed: int = 0
-    requests: int = 0
-    failed_requests: int = 0
-    attempts: int = 0
-    throttled: int = 0
-    bisections: int = 0
-    rejected_checks: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-
-
-@dataclass
 class PoolSettings:
     """Knobs of the pool (the CLI and job files fill them).
 
@@ -121,11 +104,11 @@ class TranslationPool:
         self.pacer = pacer
         self.policy = policy
         self.cache = cache
-        self.ledger = ledger
         self.price = price
         self.settings = settings
         self.on_progress = on_progress
         self.stats = PoolStats()
+        self.book = RequestBook(ledger, price, client.name, self.stats)
         #: unit key -> why it failed
         self.failures: dict[str, str] = {}
         #: set when scheduling must stop (budget reached, interrupted)
@@ -336,7 +319,7 @@ class TranslationPool:
         self.packs.observe(len(batch), len(resend))
         # Cache first, then ledger: an interrupted run keeps what it paid for.
         self.cache.put_many((u.key, text, self.client.name, u.target.code) for u, text in good)
-        self._record(
+        self.book.record(
             batch,
             "ok",
             (reply.prompt_tokens, reply.completion_tokens),
@@ -382,53 +365,10 @@ class TranslationPool:
         for start in range(0, len(again), size):
             self._spawn(again[start : start + size], tg)
 
-    def _record(
-        self,
-        batch: list[Unit],
-        status: str,
-        usage: tuple[int, int],
-        attempts: int,
-        lost: int,
-        *,
-        error: str | None,
-        latency_ms: int = 0,
-        response_id: str = "",
-        accepted: int = 0,
-    ) -> None:
-        """Count a finished request and append its ledger line (after the cache commit)."""
-        cost = self.price.cost(*usage)
-        if status == "ok":
-            self.stats.requests += 1
-        else:
-            self.stats.failed_requests += 1
-        self.stats.prompt_tokens += usage[0]
-        self.stats.completion_tokens += usage[1]
-        self.stats.cost_usd += cost
-        first = batch[0]
-        self.ledger.append(
-            "request",
-            status=status,
-            model=self.client.name,
-            source_lang=first.source.code,
-            target_lang=first.target.code,
-            segments=len(batch),
-            files=sorted({u.file for u in batch}),
-            prompt_tokens=usage[0],
-            completion_tokens=usage[1],
-            total_tokens=sum(usage),
-            cost_usd=round(cost, 8),
-            latency_ms=latency_ms,
-            attempts=attempts,
-            lost_attempts=lost,
-            error=error,
-            accepted=accepted,
-            response_id=response_id,
-        )
-
     # ---- failures ------------------------------------------------------------------------
 
     def _record_failure(self, batch: list[Unit], error: ProviderError, attempts: int, lost: int) -> None:
-        self._record(batch, "failed", error.usage or (0, 0), attempts, lost, error=error.code or type(error).__name__)
+        self.book.record(batch, "failed", error.usage or (0, 0), attempts, lost, error=error.code or type(error).__name__)
 
     async def _handle_error(self, batch: list[Unit], error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
         if error.fatal_for_run:

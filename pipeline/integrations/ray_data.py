@@ -62,10 +62,11 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from pipeline import __version__
 from pipeline.cache import Cache, default_cache_path
+from pipeline.engine.bookkeeping import PoolStats
 from pipeline.engine.client import DEFAULT_BASE_URL, QwenClient
 from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import PackLimits
-from pipeline.engine.pool import PoolSettings, PoolStats, TranslationPool
+from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
 from pipeline.errors import ConfigError
