@@ -114,9 +114,3 @@ QWEN_LANGUAGES: tuple[tuple[str, str], ...] = (
     ("Western Persian", "fa"),
 )
 
-#: Language subtags CLDR has no plural rules for, and the language whose rules they follow.
-#: The Arabic varieties are written with Modern Standard Arabic's number agreement in
-#: software strings; gettext catalogs for them (ar_EG, ar_MA, ...) use ``ar``'s rule.
-PLURAL_PROXIES: dict[str, str] = {
-    code: "ar" for code in ("arz", "acm", "acq", "aeb", "ajp", "apc", "ars", "ary")
-}

@@ -23,39 +23,32 @@ dropped except for Chinese, where they pick the Qwen language: ``zh``/``zh-Hans`
 -> ``zh_CN`` "Chinese" (the region is kept, as for every other language, so a ``zh_CN``
 catalog keeps its name).
 
-Plural rules (:func:`plural_forms`) come from Babel's gettext table
-(``babel.messages.plurals``) when it lists the language; else from CLDR's rule through Babel
-(Babel's table answers ``(2, "(n != 1)")`` for languages it lacks, wrong for Indonesian, Malay,
-Burmese, Javanese and Cantonese, which have no plural forms); else, for languages CLDR has no
-data for (Pangasinan, Waray), gettext's default ``(2, "(n != 1)")``. :func:`plural_categories` names the CLDR category of
-each gettext form, worked out by evaluating the expression, so the two always agree.
+Plural rules (:func:`plural_forms`) come from the gettext ecosystem's table in
+:mod:`pipeline.plural_table` (GNU gettext's msginit, then Weblate's language data), not from
+the installed CLDR release, so a new catalog gets the Plural-Forms its translators' tools use.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-import gettext
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from babel import Locale, localedata
+from babel import Locale
 from babel.core import UnknownLocaleError, get_global, parse_locale
-from babel.messages.plurals import DEFAULT_PLURAL, PLURALS, get_plural
-from babel.plural import PluralRule, to_gettext
 
 from pipeline.errors import ConfigError
-from pipeline.language_table import PLURAL_PROXIES, QWEN_LANGUAGES
+from pipeline.language_table import QWEN_LANGUAGES
+from pipeline.plural_table import DEFAULT_PLURAL_FORMS, GETTEXT_PLURAL_FORMS
 
 __all__ = [
     "AUTO",
     "QWEN_NAMES",
     "Language",
     "all_languages",
-    "plural_categories",
     "plural_forms",
     "resolve",
 ]
@@ -95,9 +88,6 @@ _BY_SUBTAG: dict[str, Language] = {
 _TRADITIONAL = next(Language(_posix(c), n) for n, c in QWEN_LANGUAGES if c == "zh_tw")
 # CLDR's canonical subtag differs from the table's (CLDR folds tl into fil, keeps no apart).
 _EXTRA_ALIASES = {"no": "nb", "fil": "tl"}
-_PLURAL_SAMPLES = range(1001)
-_CLDR_ORDER = ("zero", "one", "two", "few", "many", "other")
-_FILIPINO_SHAPE = "(n%10==4 || n%10==6 || n%10==9)"
 _CODE_SHAPE = re.compile(r"^[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*$")
 
 
@@ -236,108 +226,18 @@ def all_languages() -> list[Language]:
 # Plural rules
 
 
-def _plural_locale(lang: Language) -> Locale | None:
-    """The Babel locale whose plural rules ``lang`` follows, or None when CLDR has none."""
+def plural_forms(lang: Language) -> tuple[int, str]:
+    """The gettext plural rule a new catalog for ``lang`` gets, as ``(nplurals, C expression)``.
+
+    ``de`` -> ``(2, "(n != 1)")``, ``fr`` -> ``(2, "(n > 1)")``, ``ja`` -> ``(1, "0")``, ``ar``
+    -> 6 forms: the gettext ecosystem's table (:mod:`pipeline.plural_table`), the same whatever
+    Babel or CLDR release is installed. A regional code uses its region's entry where there is
+    one (``pt_BR`` -> ``(2, "(n > 1)")``), else its language's.
+    """
     if lang == AUTO:
         raise ConfigError("'auto' has no plural rule: plural forms need a target language")
-    subtag, _, region = lang.code.partition("_")
-    subtag = PLURAL_PROXIES.get(subtag, subtag)
-    for identifier in (f"{subtag}_{region}" if region else subtag, subtag):
-        try:
-            return Locale.parse(identifier)
-        except (UnknownLocaleError, ValueError):
-            continue
-    return None
-
-
-def _has_cldr_rule(locale: Locale) -> bool:
-    """True when CLDR gives the language a plural rule (Babel's default is 'other' only)."""
-    return localedata.exists(locale.language) and "plural_form" in localedata.load(
-        locale.language, merge_inherited=False
-    )
-
-
-def _sorts_like(expr: str, tags: list[str]) -> bool:
-    """True when ``expr`` gives each CLDR category of the sample integers a form of its own."""
-    try:
-        form_of = gettext.c2py(expr)
-    except ValueError:
-        return False
-    pairs = {(form_of(n), tag) for n, tag in zip(_PLURAL_SAMPLES, tags)}
-    return len(pairs) == len({form for form, _ in pairs}) == len(set(tags))
-
-
-def _from_cldr(rule: PluralRule) -> tuple[int, str]:
-    """A gettext rule for a CLDR one, in a shape gettext catalogs already use where one fits.
-
-    Only integers up to 1000 count: CLDR's "many" for exact millions (it, es, scn, vec, ...)
-    is left out, as in Babel's and GNU gettext's tables for French or Italian. The shapes are
-    those of Babel's table, plus Filipino's "not 4, 6 or 9" one; failing all of them, Babel's
-    translation of the CLDR rule is used.
-    """
-    tags = [rule(n) for n in _PLURAL_SAMPLES]
-    if set(tags) == {"other"}:
-        return 1, "0"
-    shapes = dict.fromkeys(
-        [(2, "(n != 1)"), (2, "(n > 1)"), *PLURALS.values(), (2, _FILIPINO_SHAPE)]
-    )
-    for nplurals, expr in shapes:
-        if nplurals == len(set(tags)) and _sorts_like(expr, tags):
-            return nplurals, expr
-    head, _, expr = to_gettext(rule).partition("; plural=")
-    # Integers have no fraction digits or exponent: CLDR operands other than n become 0.
-    expr = re.sub(r"\b[cefvtw]\b", "0", expr.rstrip(";"))
-    expr = re.sub(r"\bi\b", "n", expr)
-    return int(head.removeprefix("nplurals=")), expr
-
-
-@functools.lru_cache(maxsize=256)
-def plural_forms(lang: Language) -> tuple[int, str]:
-    """The gettext plural rule of ``lang`` as ``(nplurals, C expression)``.
-
-    ``de`` -> ``(2, "(n != 1)")``, ``ja`` -> ``(1, "0")``, ``ar`` -> 6 forms. Regional codes use
-    the region's rule where Babel has one (``pt_BR`` -> ``(2, "(n > 1)")``). Languages without
-    CLDR plural data (Pangasinan, Waray) get gettext's default ``(2, "(n != 1)")``; the Arabic
-    varieties use Arabic's rule.
-    """
-    locale = _plural_locale(lang)
-    if locale is None:
-        return DEFAULT_PLURAL
-    if str(locale) in PLURALS or locale.language in PLURALS:
-        plural = get_plural(locale)
-        return plural.num_plurals, plural.plural_expr
-    if _has_cldr_rule(locale):
-        return _from_cldr(locale.plural_form)
-    return DEFAULT_PLURAL
-
-
-@functools.lru_cache(maxsize=256)
-def plural_categories(lang: Language, *, forms: tuple[int, str] | None = None) -> tuple[str, ...]:
-    """The CLDR category (``one``, ``few``, ``other``...) of each gettext form, in form order.
-
-    ``forms`` is the rule to describe, e.g. a catalog's own ``Plural-Forms``; it defaults to
-    :func:`plural_forms`. Each form gets the category CLDR gives the integers (0..1000) the
-    expression sends to it; a form shared by several categories gets the commonest (Hebrew's
-    plural form holds "two" and "other": it is ``other``), a form no such integer reaches is
-    ``other``. A writer fills form ``i`` from the singular source exactly when the result says
-    ``one``. Raises ValueError for an expression gettext cannot evaluate.
-    """
-    nplurals, expr = forms if forms is not None else plural_forms(lang)
-    form_of = gettext.c2py(expr)
-    locale = _plural_locale(lang)
-    has_rule = locale is not None and _has_cldr_rule(locale)
-    # Without CLDR data, describe the rule as gettext's default one/other split.
-    rule = locale.plural_form if has_rule and locale else PluralRule({"one": "n is 1"})
-    seen: list[Counter[str]] = [Counter() for _ in range(nplurals)]
-    for n in _PLURAL_SAMPLES:
-        index = form_of(n)
-        if 0 <= index < nplurals:
-            seen[index][rule(n)] += 1
-    return tuple(_category(counts) for counts in seen)
-
-
-def _category(counts: Counter[str]) -> str:
-    """One category for one form: the commonest among its integers, ``other`` when none."""
-    if not counts:
-        return "other"
-    return min(counts, key=lambda tag: (-counts[tag], _CLDR_ORDER.index(tag)))
+    subtag = lang.code.partition("_")[0]
+    for key in (lang.code, subtag):
+        if key in GETTEXT_PLURAL_FORMS:
+            return GETTEXT_PLURAL_FORMS[key]
+    return DEFAULT_PLURAL_FORMS

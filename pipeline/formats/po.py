@@ -28,9 +28,10 @@ What is written
     that does too. The header gets ``Language`` (when empty), ``Plural-Forms``, ``Content-Type:
     text/plain; charset=UTF-8``, ``Content-Transfer-Encoding: 8bit``, ``PO-Revision-Date``
     and ``X-Generator``; its other fields and their order stay, its ``fuzzy`` flag goes.
-    ``Plural-Forms``: a ``.po`` whose header already has a valid rule keeps it (its existing
-    translations are indexed by it); a template, or a ``.po`` with a placeholder/missing rule,
-    gets the target language's rule, and every plural entry is padded or cut to its number of
+    ``Plural-Forms``: a ``.po`` whose header names its language and has a valid rule keeps it
+    (its existing translations are indexed by it); a template, a ``.po`` with an empty
+    ``Language`` (a copied template) or with a placeholder/missing rule gets the target
+    language's rule, and every plural entry is padded or cut to its number of
     forms (with empty forms when untranslated; a translated one repeats its last form and
     becomes fuzzy). A ``.po`` whose ``Language`` is another language than the target is
     refused with an InputError (:meth:`PoFormat.check_target` tells before translating).
@@ -163,7 +164,10 @@ class PoFormat(Format):
         fields = header_fields(catalog)
         language = _field_value(fields, "Language")
         self._check_language(path, language, target, template)
-        rule, replace_rule = self._rule(catalog, fields, target, template, report)
+        # A template, or a copy of one that never said its language, is a new catalog for the
+        # target: its Language and Plural-Forms (often the source's, en_US) follow the target.
+        new_catalog = template or not language
+        rule, replace_rule = self._rule(fields, target, new_catalog, report)
         writer = _Writer(catalog, settings, target, rule, report)
         for unit in units(catalog, settings, template):
             writer.translate(unit, translations, template)
@@ -175,7 +179,7 @@ class PoFormat(Format):
                 "PO-Revision-Date": _now(),
                 "X-Generator": settings.generator,
             }
-            if not language:
+            if new_catalog:
                 changes["Language"] = target.code
             content_type = _field_value(fields, "Content-Type") or ""
             if not re.search(r"charset=utf-?8\b", content_type, re.IGNORECASE):
@@ -230,15 +234,13 @@ class PoFormat(Format):
 
     @staticmethod
     def _rule(
-        catalog: Catalog,
-        fields: Sequence[str],
-        target: Language,
-        template: bool,
-        report: WriteReport,
+        fields: Sequence[str], target: Language, new_catalog: bool, report: WriteReport
     ) -> tuple[PluralRule, bool]:
+        """The plural rule to write with, and whether it replaces the header's: a catalog that
+        declares its language keeps a valid rule of its own (its translations are indexed by it)."""
         nplurals, expression = languages.plural_forms(target)
         own = make_rule(nplurals, expression)
-        found = None if template else parse_plural_forms(_field_value(fields, "Plural-Forms"))
+        found = None if new_catalog else parse_plural_forms(_field_value(fields, "Plural-Forms"))
         if found is None:
             return own, True
         if found.nplurals != own.nplurals:

@@ -20,7 +20,7 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options, WriteReport
 from pipeline.formats.po import PoFormat, checks_for, domains_for
 from pipeline.formats.po_plural import make_rule
-from pipeline.languages import Language, plural_categories, plural_forms, resolve
+from pipeline.languages import Language, plural_forms, resolve
 from pipeline.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
 
@@ -259,11 +259,9 @@ def test_plural_entries_fill_every_form(
     assert rule.nplurals == nplurals
     catalog = polib.pofile(str(dest))
     assert catalog.metadata["Plural-Forms"] == rule.header_value()
-    categories = plural_categories(target)
     for e in catalog:
         assert sorted(e.msgstr_plural) == list(range(nplurals))
         one = rule.form(1) if nplurals > 1 else None
-        assert one is None or categories[one] == "one"
         for index, value in e.msgstr_plural.items():
             if e.msgid == "One minute left":
                 # ru's form 0 also serves 21, 31...: it must keep %d, so it takes the plural.
@@ -321,6 +319,46 @@ def test_catalog_without_a_rule_gets_the_target_rule(tmp_path: Path) -> None:
     assert files.msgstr_plural == {0: "%d файл", 1: "%d файла", 2: "%d файла"}
     assert files.flags == ["fuzzy", "c-format"]
     assert polib.pofile(str(dest)).metadata["Plural-Forms"].startswith("nplurals=3;")
+
+
+def test_a_template_for_en_us_gives_catalogs_in_the_target_language(tmp_path: Path) -> None:
+    # WordPress plugin templates say "Language: en_US" and carry English's Plural-Forms.
+    text = TEMPLATE_HEADER.replace('Language: \\n', 'Language: en_US\\n').replace(
+        "nplurals=INTEGER; plural=EXPRESSION;", "nplurals=2; plural=(n != 1);"
+    ) + ('msgid "%d file"\nmsgid_plural "%d files"\nmsgstr[0] ""\nmsgstr[1] ""\n')
+    template = put(tmp_path, "plugin.pot", text)
+    for code, nplurals in (("ru", 3), ("fr", 2), ("ja", 1)):
+        target = resolve(code)
+        dest, _ = write(template, target=target)
+        meta = polib.pofile(str(dest)).metadata
+        assert meta["Language"] == target.code
+        assert meta["Plural-Forms"] == make_rule(*plural_forms(target)).header_value()
+        assert len(entry(dest, "%d file").msgstr_plural) == nplurals
+        # mtpipe accepts its own output for the same language again.
+        FMT.check_target(dest, target)
+
+
+def test_a_copied_template_without_a_language_gets_the_targets_plural_forms(
+    tmp_path: Path,
+) -> None:
+    # A template copied to ru/messages.po: empty Language, a 2-form rule from the source side.
+    text = HEADER_DE.replace("Language: de", "Language: ") + (
+        '#, c-format\nmsgid "%d file"\nmsgid_plural "%d files"\nmsgstr[0] ""\nmsgstr[1] ""\n'
+    )
+    dest, _ = write(put(tmp_path, "messages.po", text), target=resolve("ru"))
+    meta = polib.pofile(str(dest)).metadata
+    assert meta["Language"] == "ru"
+    assert meta["Plural-Forms"].startswith("nplurals=3;")
+    assert sorted(entry(dest, "%d file").msgstr_plural) == [0, 1, 2]
+
+
+def test_a_catalog_that_names_its_language_keeps_its_own_rule(tmp_path: Path) -> None:
+    text = HEADER_DE.replace("Language: de", "Language: fr") + (
+        '#, c-format\nmsgid "%d file"\nmsgid_plural "%d files"\nmsgstr[0] ""\nmsgstr[1] ""\n'
+    )
+    dest, _ = write(put(tmp_path, "fr.po", text), target=resolve("fr"))
+    # (n != 1) is not French's usual rule, but the catalog's translations are indexed by it.
+    assert polib.pofile(str(dest)).metadata["Plural-Forms"] == "nplurals=2; plural=(n != 1);"
 
 
 # ---- marking, fuzzy entries, obsolete entries ----------------------------------------------
