@@ -2,16 +2,21 @@
 
 Keys are content hashes of everything that determines a translation (see
 pipeline.plan.unit_key), never row numbers, so resume survives rows moving. Each finished
-request's translations are committed in one transaction before anything else happens.
+request's translations are committed in one transaction before anything else happens. Beside
+them the ``learned`` table keeps, per endpoint and model, what a run learned about the engine
+(checkpoint interval, segments per request, output/input token ratio), so a nightly run starts
+where the last one ended instead of learning again.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -26,7 +31,14 @@ CREATE TABLE IF NOT EXISTS translations (
     model   TEXT NOT NULL,
     target  TEXT NOT NULL,
     created REAL NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS learned (
+    endpoint TEXT NOT NULL,
+    model    TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    updated  REAL NOT NULL,
+    PRIMARY KEY (endpoint, model)
+);
 """
 
 
@@ -55,7 +67,7 @@ class Cache:
                 self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
             self._db.commit()
         except (OSError, sqlite3.OperationalError) as exc:
             raise RecordError(self._name, exc) from None
@@ -89,6 +101,36 @@ class Cache:
                     "INSERT OR REPLACE INTO translations (key, text, model, target, created) "
                     "VALUES (?, ?, ?, ?, ?)",
                     [(k, t, m, g, now) for k, t, m, g in rows],
+                )
+        except sqlite3.Error as exc:
+            raise RecordError(self._name, exc) from None
+
+    def learned(self, endpoint: str, model: str) -> dict[str, Any] | None:
+        """What an earlier run learned about ``endpoint`` and ``model`` (see :meth:`remember`),
+        or None; a state that cannot be read is no state."""
+        try:
+            row = self._db.execute(
+                "SELECT state FROM learned WHERE endpoint = ? AND model = ?", (endpoint, model)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise RecordError(self._name, exc, verb="read") from None
+        if row is None:
+            return None
+        try:
+            state = json.loads(row[0])
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
+
+    def remember(self, endpoint: str, model: str, state: Mapping[str, Any]) -> None:
+        """Keep what this run learned about ``endpoint`` and ``model`` (packing, output ratio),
+        so the next run starts where this one ended."""
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO learned (endpoint, model, state, updated) "
+                    "VALUES (?, ?, ?, ?)",
+                    (endpoint, model, json.dumps(dict(state), sort_keys=True), time.time()),
                 )
         except sqlite3.Error as exc:
             raise RecordError(self._name, exc) from None

@@ -14,8 +14,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pipeline.engine.packing import MARKER_TOKENS, BatchLimits
-from pipeline.engine.tokens import estimate_tokens
+from pipeline.engine.packing import BatchLimits, line_tokens
+from pipeline.engine.tokens import count_tokens
 from pipeline.languages import Language
 from pipeline.protect import needs_translation, split_outer_whitespace
 from pipeline.segments import Segment
@@ -113,7 +113,7 @@ def make_unit(
         terms=terms,
         file=file,
         place=segment.place,
-        tokens=estimate_tokens(core),
+        tokens=count_tokens(core),
     )
 
 
@@ -127,21 +127,23 @@ def pack_by_group(
 
     Only items of the same group (source, target, domains) share a request. One batch per group
     is open at a time, so memory is bounded by the number of groups, not of items; within a
-    group, batches are what :func:`pipeline.engine.packing.pack` makes of that group's items in
-    order. An item that cannot share a request (``size_of`` None) goes alone at once.
+    group, items are packed in order until the next would pass the token budget or the segment
+    cap. An item that cannot share a request (``size_of`` None) goes alone at once. An item
+    costs its tokens plus its line's framing (:func:`pipeline.engine.packing.line_tokens`) at
+    the checkpoint interval ``limits.every`` has when the item is packed.
     """
-    open_batches: dict[Hashable, tuple[list[T], int]] = {}
+    open_batches: dict[Hashable, tuple[list[T], float]] = {}
     for item in items:
         size = size_of(item)
         if size is None:
             yield [item]
             continue
         group = group_of(item)
-        cost = size + MARKER_TOKENS
-        batch, used = open_batches.get(group, ([], 0))
+        cost = size + line_tokens(limits.every)
+        batch, used = open_batches.get(group, ([], 0.0))
         if batch and (used + cost > limits.token_budget or len(batch) >= limits.max_segments):
             yield batch
-            batch, used = [], 0
+            batch, used = [], 0.0
         batch.append(item)
         open_batches[group] = (batch, used + cost)
     for batch, _ in open_batches.values():

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from pipeline.cache import Cache
 from pipeline.discover import FileTask
-from pipeline.engine.packing import PackLimits
+from pipeline.engine.packing import DEFAULT_OUTPUT_RATIO, Learned, PackLimits, framed_tokens
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
 from pipeline.glossary import Glossary
 from pipeline.job import Job
@@ -207,16 +207,22 @@ def _with_domains(segment: Segment, domains: str) -> Segment:
     )
 
 
-def estimate(planner: Planner, job: Job, limits: PackLimits) -> Estimate:
-    """Fill ``planner.estimate`` with requests, tokens, cost and minutes, packed as the pool packs."""
+def estimate(
+    planner: Planner, job: Job, limits: PackLimits, learned: Learned | None = None
+) -> Estimate:
+    """Fill ``planner.estimate`` with requests, tokens, cost and minutes, packed and framed as
+    the pool packs and frames them, in Qwen tokens; replies are expected to be the output ratio
+    an earlier run against the same endpoint ``learned`` times the request's text (else
+    :data:`DEFAULT_OUTPUT_RATIO`)."""
     result = planner.estimate
     price = price_for(planner.identity.model, job.price)
+    ratio = learned.output_ratio if learned is not None else DEFAULT_OUTPUT_RATIO
     sizes = planner.store.sizes()
     for batch in pack_by_group(sizes, lambda s: s[0], lambda s: s[1] if s[2] else None, limits):
-        text_tokens = sum(s[1] for s in batch) + (5 * len(batch) if len(batch) > 1 else 0)
+        content = framed_tokens(sum(s[1] for s in batch), len(batch), limits.every)
         result.requests += 1
-        result.prompt_tokens += text_tokens + REQUEST_OVERHEAD_TOKENS
-        result.completion_tokens += math.ceil(text_tokens * 1.3)
+        result.prompt_tokens += round(content) + REQUEST_OVERHEAD_TOKENS
+        result.completion_tokens += math.ceil(content * ratio)
     result.cost_usd = price.cost(result.prompt_tokens, result.completion_tokens)
     if job.engine != "pseudo":
         by_requests = result.requests / job.rpm if job.rpm else 0.0

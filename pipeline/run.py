@@ -14,6 +14,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ from pipeline.cache import Cache, default_cache_path
 from pipeline.discover import FileTask, discover, output_path
 from pipeline.engine.client import QwenClient
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits
+from pipeline.engine.packing import Learned, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
@@ -148,12 +149,34 @@ def _plan_and_translate(
             continue
         readable.append((task, file_result))
     planner.end_planning()
-    limits = PackLimits.for_limits(job.rpm, job.tpm, packing=job.packing)
-    result.estimate = estimate(planner, job, limits)
+    learned = _learned(job, planner)
+    limits = PackLimits.for_limits(job.rpm, job.tpm, packing=job.packing, learned=learned)
+    result.estimate = estimate(planner, job, limits, learned)
     if job.dry_run or not readable:
         return
-    _translate_and_write(job, planner, limits, readable, result, progress)
+    _translate_and_write(job, planner, limits, learned, readable, result, progress)
     planner.settle()
+
+
+def _endpoint(job: Job) -> str:
+    """The endpoint a run's learned state belongs to (see Cache.remember)."""
+    return "pseudo" if job.engine == "pseudo" else job.base_url.rstrip("/")
+
+
+def _learned(job: Job, planner: Planner) -> Learned | None:
+    """What earlier runs learned about this endpoint and model, if the cache kept it."""
+    state = planner.cache.learned(_endpoint(job), planner.identity.model)
+    if state is None:
+        return None
+    try:
+        return Learned(
+            every=int(state["every"]),
+            broken_rate=float(state["broken_rate"]),
+            max_segments=int(state["max_segments"]),
+            output_ratio=float(state["output_ratio"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progress) -> bool:
@@ -214,6 +237,7 @@ def _translate_and_write(
     job: Job,
     planner: Planner,
     limits: PackLimits,
+    learned: Learned | None,
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
     progress: Progress,
@@ -233,6 +257,7 @@ def _translate_and_write(
             adaptive=job.concurrency is None and not pseudo,
             limits=limits,
             max_cost=job.max_cost,
+            learned=learned,
         ),
         on_progress=progress.update,
     )
@@ -260,6 +285,11 @@ def _translate_and_write(
     finally:
         progress.finish()
     result.stats = pool.stats
+    if pool.stats.requests and not pseudo:
+        try:
+            planner.cache.remember(_endpoint(job), planner.identity.model, asdict(pool.learned()))
+        except RecordError as exc:
+            progress.log(f"warning: {exc}")
     if pool.stopping == "interrupted":
         result.aborted = "interrupted: what was translated is cached; run the same command again to resume"
         result.aborted_code = EXIT_INTERRUPTED

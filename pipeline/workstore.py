@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.engine.packing import can_pack
+from pipeline.engine.framing import can_pack
 from pipeline.errors import RecordError
 from pipeline.languages import Language
 from pipeline.plan import Unit

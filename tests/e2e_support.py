@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.engine.packing import marker_count, split
+from pipeline.engine.framing import parse_request
 from pipeline.engine.pseudo import pseudo_localize
 from pipeline.job import InputSpec, Job
 from pipeline.languages import Language, resolve
@@ -41,10 +41,7 @@ def engine_translation(text: str, engine: str, target: Language) -> str:
 
 def packed_parts(content: str) -> list[str]:
     """The segment texts of a request's content (one, or several behind packing markers)."""
-    count = marker_count(content)
-    parts = split(content, count) if count else [content]
-    assert parts is not None, content
-    return parts
+    return parse_request(content)
 
 
 @dataclass

@@ -26,7 +26,7 @@ import pipeline.workstore
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, pack
+from pipeline.engine.packing import PackLimits, line_tokens
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import pseudo_localize
 from pipeline.engine.retry import RetryPolicy
@@ -168,16 +168,28 @@ def test_work_store_numbers_units_and_finds_them_buffered_or_in_sqlite() -> None
     store.close()
 
 
-def test_pack_by_group_packs_each_group_as_pack_does() -> None:
+def test_pack_by_group_keeps_each_group_within_the_limits() -> None:
     rng = random.Random(3)
-    items = [(rng.choice("ab"), rng.randint(1, 40), rng.random() < 0.05) for _ in range(500)]
-    limits = PackLimits(token_budget=200, max_segments=7)
+    items = [(rng.choice("ab"), rng.randint(1, 40), rng.random() < 0.05, n) for n in range(500)]
+    limits = PackLimits(token_budget=200, max_segments=7, every=4)
     size = lambda item: None if item[2] else item[1]
     streamed = list(pack_by_group(items, lambda item: item[0], size, limits))
+    # Every item exactly once, in its group's order; alone when it cannot share a request.
+    assert sorted(i for batch in streamed for i in batch) == sorted(items)
+    for batch in streamed:
+        assert len({item[0] for item in batch}) == 1
+        assert [i[3] for i in batch] == sorted(i[3] for i in batch)
+        if any(item[2] for item in batch):
+            assert len(batch) == 1
+        elif len(batch) > 1:
+            framed = sum(item[1] + line_tokens(limits.every) for item in batch)
+            assert framed <= limits.token_budget and len(batch) <= limits.max_segments
+    # A batch closes only when the next item of its group would not fit.
     for group in "ab":
-        alone = [[item] for item in items if item[0] == group and item[2]]
-        packed = list(pack([i for i in items if i[0] == group and not i[2]], size, limits))
-        assert sorted(b for b in streamed if b[0][0] == group) == sorted(alone + packed)
+        batches = [b for b in streamed if b[0][0] == group and not b[0][2]]
+        for batch, after in zip(batches, batches[1:]):
+            used = sum(item[1] + line_tokens(limits.every) for item in batch)
+            assert len(batch) == limits.max_segments or used + after[0][1] + line_tokens(limits.every) > limits.token_budget
 
 
 @settings(max_examples=300, deadline=None)

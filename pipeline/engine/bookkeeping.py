@@ -27,6 +27,8 @@ class PoolStats:
     throttled: int = 0
     bisections: int = 0
     rejected_checks: int = 0
+    #: translations refused by the reply checks (empty, echo, commentary, length)
+    rejected_replies: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -53,6 +55,7 @@ class RequestBook:
         latency_ms: int = 0,
         response_id: str = "",
         accepted: int = 0,
+        rejected: dict[str, int] | None = None,
     ) -> None:
         """Count a finished request and append its ledger line (RecordError if it cannot be)."""
         cost = self.price.cost(*usage)
@@ -81,5 +84,6 @@ class RequestBook:
             lost_attempts=lost,
             error=error,
             accepted=accepted,
+            rejected=rejected or {},
             response_id=response_id,
         )

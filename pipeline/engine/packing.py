@@ -1,100 +1,44 @@
-"""Several segments per request, and the check that they come back aligned.
+"""How many segments go into one request, and how densely they are checkpointed.
 
-A packed request is one line per segment, each starting with a self-closing marker tag::
-
-    <m1/>Open file
-    <m2/>Save %s as…
-
-MT engines keep XML tags and line breaks and translate the words around them (DESIGN.md),
-so the reply splits back on the markers. The split is accepted only when the markers come
-back exactly ``1..n`` in order; anything else (merged lines, a lost or duplicated marker) is a
-misalignment and the caller bisects the batch. A single segment is sent bare, without marker.
-
+The framing itself (lines, checkpoints, the alignment proof) is :mod:`pipeline.engine.framing`.
 The pack size follows the configured limits: about 2 x TPM/RPM billed tokens per request uses
 the whole token budget while staying under the request limit, within the model's input limit
-and a segment cap.
+and a segment cap. :class:`AdaptivePacks` learns from the replies how far apart the checkpoints
+may be and, when an engine cannot keep lines apart at all, how many segments a request may hold.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import math
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
 
-T = TypeVar("T")
-
-# Short on purpose: markers are billed twice (prompt and completion) for every segment.
-_MARKER = "<m{}/>"
-#: What counts as a marker coming back: also the variants an engine may write for a tag it
-#: kept (a space or case change, the slash dropped, full-width brackets in CJK output).
-_MARKER_RE = re.compile(r"[<\uff1c]\s*[mM]\s*(\d+)\s*/?\s*[>\uff1e]")
-#: Estimated tokens one marker and its line break add to a request (each way).
-MARKER_TOKENS = estimate_tokens("\n<m99/>")
-
-
-def can_pack(text: str) -> bool:
-    """False for a text that could be confused with the packing markers (sent alone)."""
-    return _MARKER_RE.search(text) is None
+#: Tokens one checkpoint costs in a request (``<m`` + a digit or two + ``/>``), and again in the
+#: reply.
+CHECKPOINT_TOKENS = 3.5
+#: Checkpoint intervals: a fresh run starts at DEFAULT_EVERY, an engine that never breaks a block
+#: earns MOST_EVERY; 1 is a checkpoint on every line.
+DEFAULT_EVERY = 16
+MOST_EVERY = 32
+#: Reply tokens per request token a fresh run expects (a later one uses what it learned).
+DEFAULT_OUTPUT_RATIO = 1.3
 
 
-def marker_count(content: str) -> int:
-    """How many packing markers ``content`` holds (0 for a bare single segment)."""
-    return len(_MARKER_RE.findall(content))
+def line_tokens(every: int) -> float:
+    """Framing tokens one packed line adds to a request: its line break and its share of a
+    checkpoint."""
+    return 1.0 + CHECKPOINT_TOKENS / max(1, every)
 
 
-def join(texts: Sequence[str]) -> str:
-    """The request content for ``texts`` (bare when there is one)."""
-    if len(texts) == 1:
-        return texts[0]
-    return "\n".join(_MARKER.format(i) + text for i, text in enumerate(texts, start=1))
-
-
-def split(reply: str, count: int) -> list[str] | None:
-    """The reply split back into ``count`` translations, or None when misaligned."""
-    if count == 1:
-        return [reply] if _MARKER_RE.search(reply) is None else None
-    parts = _MARKER_RE.split(reply)
-    # parts = [before, id1, text1, id2, text2, ...]
-    if parts[0].strip() or len(parts) != 2 * count + 1:
-        return None
-    ids = parts[1::2]
-    if ids != [str(i) for i in range(1, count + 1)]:
-        return None
-    return [text.strip() for text in parts[2::2]]
-
-
-def split_partial(reply: str, count: int) -> list[str | None]:
-    """Each segment's translation where the reply kept it in place, None where it broke.
-
-    A segment is taken when its own marker occurs once and is followed directly by the next
-    one (or ends the reply, for the last). An engine that merged two lines loses only those two;
-    the caller resends just them. Anything before the first marker voids the whole reply.
-    """
-    strict = split(reply, count)
-    if strict is not None:
-        return list(strict)
-    found: list[str | None] = [None] * count
-    if count == 1:
-        return found
-    matches = list(_MARKER_RE.finditer(reply))
-    if not matches or reply[: matches[0].start()].strip():
-        return found
-    ids = [int(m.group(1)) for m in matches]
-    for k, match in enumerate(matches):
-        index = ids[k]
-        if not 1 <= index <= count or ids.count(index) != 1:
-            continue
-        if k + 1 < len(matches):
-            in_place = ids[k + 1] == index + 1 <= count and ids.count(index + 1) == 1
-            end = matches[k + 1].start()
-        else:
-            in_place, end = index == count, len(reply)
-        if in_place:
-            found[index - 1] = reply[match.end() : end].strip()
-    return found
+def framed_tokens(text_tokens: int, count: int, every: int) -> float:
+    """About the tokens of a request's content holding ``count`` texts of ``text_tokens`` in
+    all, framed with a checkpoint every ``every`` lines (a single text is sent bare)."""
+    if count < 2:
+        return float(text_tokens)
+    checkpoints = math.ceil(count / max(1, every))
+    return text_tokens + (count - 1) + checkpoints * CHECKPOINT_TOKENS
 
 
 class BatchLimits(Protocol):
@@ -102,7 +46,7 @@ class BatchLimits(Protocol):
 
     @property
     def token_budget(self) -> int:
-        """Estimated tokens of segment text (plus markers) per request."""
+        """Tokens of segment text (plus framing) per request."""
         ...
 
     @property
@@ -110,36 +54,81 @@ class BatchLimits(Protocol):
         """Segments per request at most."""
         ...
 
+    @property
+    def every(self) -> int:
+        """A checkpoint every this many lines."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What a run learned about an endpoint and model, for the next run to start from."""
+
+    every: int
+    broken_rate: float
+    max_segments: int
+    output_ratio: float
+
 
 class AdaptivePacks:
-    """Segments per request, learned from what the engine keeps in line.
+    """Checkpoint interval and segments per request, learned from what the engine keeps in line.
 
-    A reply that lost most of its markers (the engine merged or dropped lines) brings the cap
-    down to the biggest size that came back aligned, or to half that batch's size when none
-    did, and that batch's size becomes a ceiling; so the rest of the run is not packed into
-    batches that would each be bisected down to what works (a cascade costing several times
-    the batch's tokens). Full batches that come back aligned raise the cap by a quarter, up to
-    just under the ceiling (as TCP's slow-start threshold). After :attr:`PROBE_EVERY` aligned
-    replies there the ceiling is lifted to try bigger batches again; each probe that fails
-    doubles the wait before the next. Replies that lost a few lines change nothing.
+    **Checkpoints.** A block the engine broke (merged, dropped or added a line) is sent again, so
+    checkpoints ``e`` lines apart cost, per request of ``L`` lines, about ``L/e`` checkpoints
+    (:data:`CHECKPOINT_TOKENS` each way) plus ``p·e`` resent lines, ``p`` being the blocks broken
+    per reply. The sum is least at ``e = sqrt(L·2c / (p·t))`` (``c`` a checkpoint's tokens, ``t``
+    a line's billed tokens in and out), so ``every`` follows a moving average of ``p``: denser
+    checkpoints when the engine breaks blocks, up to :data:`MOST_EVERY` apart while it does not.
+
+    **Segments per request.** A reply that lost most of its lines (the engine does not keep a
+    request's lines apart at all) brings the cap down to the biggest size that came back
+    aligned, or to half that batch's size when none did, and that batch's size becomes a
+    ceiling; so the rest of the run is not packed into batches that would each be resent down to
+    what works. Full batches that come back aligned raise the cap by a quarter, up to just under
+    the ceiling (as TCP's slow-start threshold). After :attr:`PROBE_EVERY` aligned replies there
+    the ceiling is lifted to try bigger batches again; each probe that fails doubles the wait
+    before the next. Replies that lost a few lines change only the checkpoint interval.
     """
 
     PROBE_EVERY = 20
     MOST_PROBE_WAIT = 640
+    #: Weight of the latest reply in the moving average of broken blocks per reply.
+    RATE_WEIGHT = 0.1
+    #: The broken-block rate a fresh run assumes (it gives about DEFAULT_EVERY on short strings).
+    PRIOR_RATE = 0.25
 
-    def __init__(self, limits: PackLimits) -> None:
+    def __init__(self, limits: PackLimits, learned: Learned | None = None) -> None:
         self.token_budget = limits.token_budget
         self.most = limits.max_segments
         self.max_segments = limits.max_segments
+        self.every = limits.every
+        self.broken_rate = self.PRIOR_RATE
+        if learned is not None:
+            self.every = min(max(1, learned.every), MOST_EVERY)
+            self.broken_rate = max(0.0, learned.broken_rate)
+            self.max_segments = min(self.most, max(1, learned.max_segments))
         self._ceiling = limits.max_segments + 1
         self._good = 0  # the biggest batch that came back aligned (0: none since a setback)
         self._at_ceiling = 0
         self._probe_every = self.PROBE_EVERY
         self._probing = False
 
-    def observe(self, sent: int, lost: int) -> None:
-        """Learn from a reply to ``sent`` segments of which ``lost`` came back out of line."""
-        if sent > 1 and lost * 2 > sent:
+    def learned(self, output_ratio: float) -> Learned:
+        """The state a later run against the same endpoint and model starts from."""
+        return Learned(self.every, round(self.broken_rate, 4), self.max_segments, output_ratio)
+
+    def observe(
+        self, sent: int, lost: int, blocks: int = 1, broken: int = 0, line_tokens: float = 0.0
+    ) -> None:
+        """Learn from a reply to ``sent`` segments in ``blocks`` blocks, of which ``broken``
+        blocks holding ``lost`` segments came back out of line; ``line_tokens`` is what one of
+        its lines was billed, in and out."""
+        if sent > 1:
+            self._learn_every(sent, broken, line_tokens)
+        # Smaller packs only once checkpoints alone do not help: every line checkpointed, or
+        # most of several blocks broken (an engine that does not keep a request's lines apart).
+        most_broken = broken * 2 > blocks and (self.every == 1 or blocks >= 3)
+        if sent > 1 and lost * 2 > sent and most_broken:
             self._lost_lines(sent)
         elif lost == 0 and sent >= self.max_segments:  # a full batch came back aligned
             self._good = max(self._good, sent)
@@ -151,6 +140,15 @@ class AdaptivePacks:
                     self._ceiling, self._at_ceiling, self._probing = self.most + 1, 0, True
             grown = self.max_segments + max(1, self.max_segments // 4)
             self.max_segments = max(self.max_segments, min(grown, self._ceiling - 1, self.most))
+
+    def _learn_every(self, sent: int, broken: int, line_tokens: float) -> None:
+        weight = self.RATE_WEIGHT
+        self.broken_rate = (1 - weight) * self.broken_rate + weight * broken
+        if line_tokens <= 0:
+            return
+        rate = max(self.broken_rate, 1e-3)
+        best = math.sqrt(sent * 2 * CHECKPOINT_TOKENS / (rate * line_tokens))
+        self.every = max(1, min(MOST_EVERY, round(best)))
 
     def _lost_lines(self, sent: int) -> None:
         if self._probing:
@@ -170,10 +168,12 @@ class AdaptivePacks:
 class PackLimits:
     """How big one request may get."""
 
-    #: Estimated tokens of segment text (plus markers) per request.
+    #: Tokens of segment text (plus framing) per request.
     token_budget: int = 1_600
     #: At most this many segments per request (bounds the cost of a bisection).
     max_segments: int = 200
+    #: A checkpoint every this many lines (see :mod:`pipeline.engine.framing`).
+    every: int = DEFAULT_EVERY
 
     @classmethod
     def for_limits(
@@ -181,17 +181,23 @@ class PackLimits:
         rpm: float | None,
         tpm: float | None,
         max_input_tokens: int = 8_192,
-        output_ratio: float = 1.3,
+        output_ratio: float = DEFAULT_OUTPUT_RATIO,
         packing: bool = True,
+        learned: Learned | None = None,
     ) -> PackLimits:
         """Size requests from the rate limits: ~2 x TPM/RPM billed tokens per request.
 
         A request is billed for its prompt (text + overhead) and its completion (about
-        ``output_ratio`` × the text), so the text budget is (2 x TPM/RPM − overhead) / (1 + ratio),
-        kept within 40% of the input limit so the reply stays under the output limit too.
+        ``output_ratio`` × the text, or the ratio an earlier run ``learned``), so the text
+        budget is (2 x TPM/RPM − overhead) / (1 + ratio), kept within 40% of the input limit so
+        the reply stays under the output limit too. The checkpoint interval starts where an
+        earlier run ended.
         """
         if not packing:
-            return cls(token_budget=max_input_tokens, max_segments=1)
+            return cls(token_budget=max_input_tokens, max_segments=1, every=1)
+        if learned is not None:
+            output_ratio = learned.output_ratio
+        every = min(max(1, learned.every), MOST_EVERY) if learned is not None else DEFAULT_EVERY
         ceiling = int(max_input_tokens * 0.4)
         if rpm and tpm:
             # 2x TPM/RPM: the token limit binds well before the request limit, so estimates
@@ -201,28 +207,6 @@ class PackLimits:
             budget = int((per_request - REQUEST_OVERHEAD_TOKENS) / (1.0 + output_ratio))
         else:
             budget = ceiling
-        return cls(token_budget=max(64, min(budget, ceiling)))
+        return cls(token_budget=max(64, min(budget, ceiling)), every=every)
 
-
-def pack(items: Iterable[T], size_of: Callable[[T], int | None], limits: BatchLimits) -> Iterator[list[T]]:
-    """Group ``items`` in order into batches within ``limits``.
-
-    ``size_of(item)`` is the item's estimated tokens; an item that cannot share a request
-    (``size_of`` returns None) or is over the budget on its own goes alone.
-    """
-    batch: list[T] = []
-    used = 0
-    for item in items:
-        size = size_of(item)
-        if size is None:
-            yield [item]
-            continue
-        cost = size + MARKER_TOKENS
-        if batch and (used + cost > limits.token_budget or len(batch) >= limits.max_segments):
-            yield batch
-            batch, used = [], 0
-        batch.append(item)
-        used += cost
-    if batch:
-        yield batch
 

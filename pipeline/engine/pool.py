@@ -20,6 +20,7 @@ Failure handling per request:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,11 +31,13 @@ from pipeline.cache import Cache
 from pipeline.engine.bookkeeping import PoolStats, RequestBook
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.feed import Feed
+from pipeline.engine.framing import can_pack, checkpoint_count, frame, unframe
 from pipeline.engine.inflight import InFlightLimit
 from pipeline.engine.pacing import Pacer, request_rate
-from pipeline.engine.packing import AdaptivePacks, PackLimits, can_pack, join, split_partial
+from pipeline.engine.packing import AdaptivePacks, Learned, PackLimits
+from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
 from pipeline.engine.retry import RetryPolicy
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+from pipeline.engine.tokens import count_tokens, prompt_tokens
 from pipeline.errors import (
     BudgetExceeded,
     ContentRejected,
@@ -71,6 +74,24 @@ class EndpointUnhealthy(ProviderError):
     fatal_for_run = True
 
 
+class EndpointIgnoresOptions(ProviderError):
+    """Replies keep giving the source back: the endpoint does not apply translation_options."""
+
+    fatal_for_run = True
+
+
+#: Replies in a row that gave the source back, with none translated between, that stop a run.
+ECHOES_TO_STOP = 3
+
+#: What a failed segment's report says for each reply check it failed twice.
+_REJECTION_REASONS = {
+    Rejection.EMPTY: "the engine returned an empty translation",
+    Rejection.ECHO: "the engine returned the source text untranslated",
+    Rejection.COMMENTARY: "the engine's reply held more than the translation (commentary)",
+    Rejection.LENGTH: "the engine's reply is out of all proportion to the source",
+}
+
+
 @dataclass
 class PoolSettings:
     """Knobs of the pool (the CLI and job files fill them).
@@ -84,6 +105,8 @@ class PoolSettings:
     limits: PackLimits = field(default_factory=PackLimits)
     max_cost: float | None = None
     output_ratio: float = 1.3
+    #: What an earlier run against the same endpoint and model learned (see AdaptivePacks).
+    learned: Learned | None = None
 
 
 class TranslationPool:
@@ -115,9 +138,11 @@ class TranslationPool:
         self.stopping: str | None = None
         self._in_flight_cost = 0.0
         self._fatal: PipelineError | None = None
-        self._output_ratio = settings.output_ratio
-        #: segments per request, learned from the replies (see AdaptivePacks)
-        self.packs = AdaptivePacks(settings.limits)
+        self._output_ratio = settings.learned.output_ratio if settings.learned else settings.output_ratio
+        #: checkpoints and segments per request, learned from the replies (see AdaptivePacks)
+        self.packs = AdaptivePacks(settings.limits, settings.learned)
+        #: replies in a row that gave the source back (see ECHOES_TO_STOP)
+        self._echoes = 0
         self.in_flight = InFlightLimit(
             settings.concurrency,
             settings.adaptive,
@@ -202,10 +227,14 @@ class TranslationPool:
 
     # ---- one request ---------------------------------------------------------------------
 
-    def _estimate(self, batch: Sequence[Unit], content: str, terms: tuple[tuple[str, str], ...]) -> tuple[int, int]:
-        text_tokens = estimate_tokens(content)
-        term_tokens = sum(estimate_tokens(s) + estimate_tokens(t) + 4 for s, t in terms)
-        prompt = text_tokens + term_tokens + REQUEST_OVERHEAD_TOKENS
+    def learned(self) -> Learned:
+        """What this run learned about the endpoint and model, for the next run to start from."""
+        return self.packs.learned(round(self._output_ratio, 4))
+
+    def _estimate(self, request: TranslationRequest) -> tuple[int, int]:
+        """Prompt and completion tokens ``request`` is expected to be billed."""
+        text_tokens = count_tokens(request.text)
+        prompt = prompt_tokens(request.text, request.terms, request.tm_list, request.domains)
         return prompt, math.ceil(text_tokens * self._output_ratio)
 
     async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
@@ -219,16 +248,9 @@ class TranslationPool:
         if self.stopping:
             self._fail(batch, f"not sent: {self.stopping}")
             return
-        texts = [u.text for u in batch]
-        content = join(texts)
+        every = self.packs.every  # fixed for this batch: the reply is read with it
+        content = frame([u.text for u in batch], every)
         terms = tuple(dict.fromkeys(t for u in batch for t in u.terms))
-        est_prompt, est_completion = self._estimate(batch, content, terms)
-        est_cost = self.price.cost(est_prompt, est_completion)
-        limit = self.settings.max_cost
-        if limit is not None and self.stats.cost_usd + self._in_flight_cost + est_cost > limit:
-            self.stop(f"budget: --max-cost ${limit:g} reached (spent ${self.stats.cost_usd:.4f})")
-            self._fail(batch, f"not sent: {self.stopping}")
-            return
         first = batch[0]
         request = TranslationRequest(
             text=content,
@@ -237,6 +259,13 @@ class TranslationPool:
             terms=terms,
             domains=first.domains,
         )
+        est_prompt, est_completion = self._estimate(request)
+        est_cost = self.price.cost(est_prompt, est_completion)
+        limit = self.settings.max_cost
+        if limit is not None and self.stats.cost_usd + self._in_flight_cost + est_cost > limit:
+            self.stop(f"budget: --max-cost ${limit:g} reached (spent ${self.stats.cost_usd:.4f})")
+            self._fail(batch, f"not sent: {self.stopping}")
+            return
         self._in_flight_cost += est_cost
         lost = 0
         tries = 0
@@ -284,30 +313,43 @@ class TranslationPool:
         self._learn_ratio(content, reply)
         self.in_flight.observe(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
         try:
-            self._accept(batch, reply, tries, lost, tg)
+            self._accept(batch, every, reply, tries, lost, tg)
         except RecordError as unrecorded:  # a reply we could not record: send nothing more
             self._abort(unrecorded, tg)
 
     def _learn_ratio(self, content: str, reply: Reply) -> None:
-        sent = estimate_tokens(content)
+        sent = count_tokens(content)
         if sent >= 20 and reply.completion_tokens:
             observed = reply.completion_tokens / sent
             self._output_ratio = 0.8 * self._output_ratio + 0.2 * min(max(observed, 0.3), 4.0)
 
-    def _accept(self, batch: list[Unit], reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup) -> None:
-        parts = split_partial(reply.text, len(batch))
+    def _accept(
+        self, batch: list[Unit], every: int, reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup
+    ) -> None:
+        """Keep what the reply proves (see :mod:`pipeline.engine.replies`), resend the rest."""
+        parts, broken = unframe(unwrap(reply.text), len(batch), every)
+        first = batch[0]
+        same_language = first.source.name == first.target.name
+        echoed = not same_language and is_echo([u.text for u in batch], parts)
+        rejected: Counter[str] = Counter()
         good: list[tuple[Unit, str]] = []
         retry_alone: list[Unit] = []
         resend: list[Unit] = []
         for unit, translated in zip(batch, parts, strict=True):
-            if translated is None:
+            if translated is None or echoed:
                 resend.append(unit)
+                continue
+            why = judge(unit.text, translated, alone=len(batch) == 1, same_language=same_language)
+            if why is not None:
+                rejected[why] += 1
+                self._reject(unit, why, retry_alone)
                 continue
             hard = verify(unit.text, translated, unit.checks - unit.soft_checks)
             soft = verify(unit.text, translated, unit.soft_checks)
             if not hard and not soft:
                 good.append((unit, translated))
                 continue
+            rejected["placeholders"] += 1
             self.stats.rejected_checks += 1
             unit.rejections += 1
             if unit.rejections < 2:
@@ -316,7 +358,12 @@ class TranslationPool:
                 good.append((unit, translated))  # soft checks only: the writer degrades
             else:
                 self._fail([unit], "; ".join(hard))
-        self.packs.observe(len(batch), len(resend))
+        if echoed:
+            rejected[Rejection.ECHO] += len(batch)
+        blocks = max(1, checkpoint_count(len(batch), every))
+        if not echoed:
+            line_tokens = (reply.prompt_tokens + reply.completion_tokens) / len(batch)
+            self.packs.observe(len(batch), len(resend), blocks, broken, line_tokens)
         # Cache first, then ledger: an interrupted run keeps what it paid for.
         self.cache.put_many((u.key, text, self.client.name, u.target.code) for u, text in good)
         self.book.record(
@@ -325,36 +372,50 @@ class TranslationPool:
             (reply.prompt_tokens, reply.completion_tokens),
             attempts,
             lost,
-            error="misaligned" if resend else None,
+            error=Rejection.ECHO if echoed else ("misaligned" if resend else None),
             latency_ms=reply.latency_ms,
             response_id=reply.response_id,
             accepted=len(good),
+            rejected=dict(rejected),
         )
         self.stats.units_done += len(good)
+        self._count_echo(echoed or (not good and rejected[Rejection.ECHO] > 0), tg)
         if resend:
-            self._resend_misaligned(resend, whole=len(resend) == len(batch), tg=tg)
+            self._resend_misaligned(resend, tg=tg)
         for unit in retry_alone:
             self._spawn([unit], tg)
         self._progress()
 
-    def _resend_misaligned(self, units: list[Unit], whole: bool, tg: anyio.abc.TaskGroup) -> None:
-        """Send again what a misaligned reply lost.
+    def _reject(self, unit: Unit, why: str, retry_alone: list[Unit]) -> None:
+        """A translation the reply checks refused: sent alone once more, then failed."""
+        self.stats.rejected_replies += 1
+        unit.rejections += 1
+        if unit.rejections < 2:
+            retry_alone.append(unit)
+        else:
+            self._fail([unit], _REJECTION_REASONS.get(why, why))
+
+    def _count_echo(self, echoed: bool, tg: anyio.abc.TaskGroup) -> None:
+        """Stop the run once :data:`ECHOES_TO_STOP` replies in a row gave the source back."""
+        self._echoes = self._echoes + 1 if echoed else 0
+        if self._echoes >= ECHOES_TO_STOP:
+            error = EndpointIgnoresOptions(
+                f"{self._echoes} replies in a row gave the source text back untranslated: the "
+                "endpoint ignores translation_options (a relay that drops them, or a model that "
+                "is not a Qwen-MT model); check --base-url and --model",
+                code="echo",
+            )
+            self._abort(error, tg)
+
+    def _resend_misaligned(self, units: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+        """Send again what a reply lost (a broken block, or a packed reply given back unchanged).
 
         Lost for the first time: back into the stream, packed into the next batches at the
-        segments per request learned so far (see AdaptivePacks), so a lost line costs no request
-        of its own and a batch the engine could not keep apart is not bisected level by level.
-        Lost again: in batches of at most half of them and of the learned size, a smaller batch
-        each time, so this ends with single segments. A single segment whose reply still held a
-        marker is a broken reply, like a check failure: sent once more, then failed.
+        checkpoints and segments per request learned so far (see AdaptivePacks), so a lost line
+        costs no request of its own. Lost again: in batches of at most half of them and of the
+        learned size, a smaller batch each time, so this ends with single segments, which are
+        sent bare and judged on their own.
         """
-        if whole and len(units) == 1:
-            unit = units[0]
-            unit.rejections += 1
-            if unit.rejections < 2:
-                self._spawn(units, tg)
-            else:
-                self._fail(units, "the reply did not come back as one translation")
-            return
         for unit in units:
             unit.losses += 1
         self.feed.requeue(u for u in units if u.losses == 1)

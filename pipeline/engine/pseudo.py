@@ -3,7 +3,7 @@
 An i18n QA tool (and the engine of the README's first command): letters become accented
 look-alikes, each segment grows by about 30% and is wrapped in ``[`` ``]`` so truncation and
 concatenated strings show up in a UI. Everything an MT engine keeps (placeholders, tags, URLs,
-numbers, line breaks, and the packing markers) is kept, so packed requests, checks, plural
+numbers, line breaks, and the packing framing) is kept, so packed requests, checks, plural
 forms and Word inline tags all go through it exactly as through a real engine.
 """
 
@@ -13,8 +13,8 @@ import time
 import uuid
 
 from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.packing import join, marker_count, split
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+from pipeline.engine.framing import map_segments
+from pipeline.engine.tokens import count_tokens, prompt_tokens
 from pipeline.protect import Span, split_protected
 
 _ACCENTS = str.maketrans(
@@ -46,19 +46,14 @@ class PseudoClient:
     name = "pseudo"
 
     async def translate(self, request: TranslationRequest) -> Reply:
-        """Pseudo-localize every segment of a (packed) request."""
+        """Pseudo-localize every segment of a (packed) request, its framing kept."""
         started = time.monotonic()
         content = request.text
-        count = marker_count(content)
-        parts = split(content, count) if count else None
-        if parts is None:
-            translated = pseudo_localize(content)
-        else:
-            translated = join([pseudo_localize(part) for part in parts])
+        translated = map_segments(content, pseudo_localize)
         return Reply(
             text=translated,
-            prompt_tokens=estimate_tokens(content) + REQUEST_OVERHEAD_TOKENS,
-            completion_tokens=estimate_tokens(translated),
+            prompt_tokens=prompt_tokens(content),
+            completion_tokens=count_tokens(translated),
             response_id=f"pseudo-{uuid.uuid4().hex[:12]}",
             latency_ms=int((time.monotonic() - started) * 1000),
         )

@@ -50,6 +50,9 @@ class EmulatorConfig:
     ``record_requests``: keep a :class:`RequestRecord` of every valid request. ``keep_lines``:
     an engine that keeps at most this many lines of a request apart; a longer reply comes back
     as one line (``None``: every line kept, as the markers of packed requests assume).
+    ``latency_per_token_s``: added per billed completion token (a model's output speed).
+    ``reply_prefix`` / ``reply_suffix``: wrap every successful reply's content (``"\r\n\r\n"``,
+    ``"<|endofcontent|>"``). Usage is billed in Qwen tokens, as the provider bills.
     """
 
     api_key: str = "test-key"
@@ -66,6 +69,9 @@ class EmulatorConfig:
     throttle_retry_after: bool = False
     record_requests: bool = True
     keep_lines: int | None = None
+    latency_per_token_s: float = 0.0
+    reply_prefix: str = ""
+    reply_suffix: str = ""
 
 
 class Emulator:

@@ -22,9 +22,18 @@ What each fault does (and how it is billed: error responses are not, lost bodies
 ``RESET``                  the socket is closed with SO_LINGER 0 (a TCP RST), no response; billed
 ``TRUNCATED``              a 200 whose Content-Length exceeds the bytes sent, then close; billed
 ``SLOW``                   the reply waits ``slow_s`` seconds first (after admission)
-``MERGED_LINES``           one line break of the reply, with a self-closing tag that starts the
-                           next line, becomes a space (an engine merging two packed lines)
+``MERGED_LINES``           one line break of the reply (with a self-closing tag that starts the
+                           next line, if any) becomes a space (an engine merging two packed lines)
+``ECHO``                   the request's content comes back unchanged (a relay that dropped
+                           ``translation_options``, cherry-studio #19701); billed
+``EMPTY``                  the reply's content is empty; billed
+``COMMENTARY``             the translation comes between a chat preamble ("Sure! Here is the
+                           translation:") and a trailing note; billed
 =========================  ======================================================================
+
+Besides faults, :class:`~pipeline.testing.emulator.EmulatorConfig` can wrap every reply in a
+prefix and a suffix (``"\r\n\r\n"`` before, ``"<|endofcontent|>"`` after, as relays and
+qwen-mt-flash do).
 """
 
 from __future__ import annotations
@@ -39,7 +48,15 @@ from enum import StrEnum
 
 from pipeline.testing.protocol import ApiError
 
-__all__ = ["ERROR_FAULTS", "Fault", "FaultConfig", "FaultPlan", "fault_error", "merge_lines"]
+__all__ = [
+    "ERROR_FAULTS",
+    "Fault",
+    "FaultConfig",
+    "FaultPlan",
+    "bad_reply",
+    "fault_error",
+    "merge_lines",
+]
 
 
 class Fault(StrEnum):
@@ -57,6 +74,9 @@ class Fault(StrEnum):
     TRUNCATED = "truncated"
     SLOW = "slow"
     MERGED_LINES = "merged_lines"
+    ECHO = "echo"
+    EMPTY = "empty"
+    COMMENTARY = "commentary"
 
 
 #: Faults answered with an error response instead of a translation (never billed).
@@ -219,21 +239,40 @@ _TAGGED_BREAK = re.compile(
 _BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
 
 
+#: What a chatty model writes around a translation (COMMENTARY).
+PREAMBLE = "Sure! Here is the translation:\n\n"
+NOTE = "\n\nNote: I kept the formatting of the original text."
+
+
+def bad_reply(fault: Fault | None, content: str, reply: str) -> str:
+    """The reply as the fault ECHO, EMPTY or COMMENTARY bends it (unchanged for other faults)."""
+    if fault is Fault.ECHO:
+        return content
+    if fault is Fault.EMPTY:
+        return ""
+    if fault is Fault.COMMENTARY:
+        return PREAMBLE + reply + NOTE
+    return reply
+
+
 def flatten_lines(content: str) -> str:
     """``content`` as one line: every line break (and a self-closing tag starting the next
     line) becomes a space, as an engine that does not keep a request's lines apart."""
     return _BREAK.sub(" ", _TAGGED_BREAK.sub(" ", content))
 
 
+_ANY_BREAK = re.compile(f"{_TAGGED_BREAK.pattern}|{_BREAK.pattern}")
+
+
 def merge_lines(content: str, choose: FaultPlan | None = None) -> str | None:
     """``content`` with two lines merged, or None when it has a single line.
 
-    Prefers a line break followed by a self-closing tag at the start of the next line: break
-    and tag become one space (``"foo\\n<seg id=\\"7\\"/>bar"`` -> ``"foo bar"``). Without such a
-    tag, a plain line break becomes a space. ``choose`` picks which one (seeded); the first
+    Any line break may be the one: it becomes one space, and so does a self-closing tag that
+    starts the next line (``"foo\n<seg id=\"7\"/>bar"`` -> ``"foo bar"``), as an engine that
+    drops a separator drops it with its tag. ``choose`` picks which break (seeded); the first
     otherwise.
     """
-    candidates = list(_TAGGED_BREAK.finditer(content)) or list(_BREAK.finditer(content))
+    candidates = list(_ANY_BREAK.finditer(content))
     if not candidates:
         return None
     index = choose.choose(len(candidates)) if choose is not None else 0

@@ -15,11 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pipeline.engine.tokens import estimate_tokens
+from pipeline.engine.tokens import count_tokens
 from pipeline.testing.fake_translate import fake_translate
 from pipeline.testing.faults import (
     ERROR_FAULTS,
     Fault,
+    bad_reply,
     content_rejected,
     fault_error,
     flatten_lines,
@@ -170,11 +171,12 @@ class _Handler(BaseHTTPRequestHandler):
             reply = merged
         if config.keep_lines is not None and reply.count("\n") >= config.keep_lines:
             reply = flatten_lines(reply)
+        reply = config.reply_prefix + bad_reply(fault, request.content, reply) + config.reply_suffix
         finish_reason = "stop"
-        completion = estimate_tokens(reply)
+        completion = count_tokens(reply)
         if completion > config.max_output_tokens:
             reply = cut_to_tokens(reply, config.max_output_tokens)
-            completion = estimate_tokens(reply)
+            completion = count_tokens(reply)
             finish_reason = "length"
 
         admission = emu.limiter.admit(request.prompt_tokens + completion)
@@ -192,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
         name = applied.value if applied is not None else None
         if applied is not None:
             emu.recorder.fault(applied.value)
-        delay = config.latency_s + (config.faults.slow_s if fault is Fault.SLOW else 0.0)
+        delay = config.latency_s + config.latency_per_token_s * completion
+        delay += config.faults.slow_s if fault is Fault.SLOW else 0.0
         if delay > 0:
             emu.stopping.wait(delay)
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, estimate_tokens
+from pipeline.engine.tokens import count_tokens, prompt_tokens
 
 __all__ = [
     "ApiError",
@@ -75,28 +75,20 @@ def prompt_tokens_for(
     tm_list: tuple[tuple[str, str], ...] = (),
     domains: str | None = None,
 ) -> int:
-    """The prompt tokens the emulator bills for a request.
-
-    ``estimate_tokens(content) + REQUEST_OVERHEAD_TOKENS`` plus the estimate of every term and
-    translation-memory source and target, plus the estimate of ``domains``: they are spliced
-    into the provider's prompt and billed as input.
-    """
-    total = estimate_tokens(content) + REQUEST_OVERHEAD_TOKENS
-    for source, target in (*terms, *tm_list):
-        total += estimate_tokens(source) + estimate_tokens(target)
-    if domains:
-        total += estimate_tokens(domains)
-    return total
+    """The prompt tokens the emulator bills for a request, in Qwen tokens as the provider bills
+    (:func:`pipeline.engine.tokens.prompt_tokens`: content, template overhead, terms,
+    translation memory and domains)."""
+    return prompt_tokens(content, terms, tm_list, domains)
 
 
 def cut_to_tokens(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` whose token estimate is at most ``limit``."""
-    if estimate_tokens(text) <= limit:
+    """The longest prefix of ``text`` of at most ``limit`` Qwen tokens."""
+    if count_tokens(text) <= limit:
         return text
-    low, high = 0, len(text)  # estimate(text[:low]) <= limit < estimate(text[:high])
+    low, high = 0, len(text)  # count(text[:low]) <= limit < count(text[:high])
     while high - low > 1:
         middle = (low + high) // 2
-        if estimate_tokens(text[:middle]) <= limit:
+        if count_tokens(text[:middle]) <= limit:
             low = middle
         else:
             high = middle

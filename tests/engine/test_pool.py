@@ -12,7 +12,8 @@ import pytest
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import AdaptivePacks, PackLimits, can_pack, join, split, split_partial
+from pipeline.engine.framing import can_pack, frame, parse_request, unframe
+from pipeline.engine.packing import MOST_EVERY, AdaptivePacks, PackLimits
 from pipeline.engine.pool import EndpointUnhealthy, PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
 from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, ServerError
@@ -27,7 +28,7 @@ EN, DE = Language("en", "English"), Language("de", "German")
 
 
 def upper(text: str) -> str:
-    """A 'translation' that keeps markers and placeholders: upper-case the plain text."""
+    """A 'translation' that keeps the framing and placeholders: upper-case the plain text."""
     return "".join(p.text if isinstance(p, Span) else p.upper() for p in split_protected(text))
 
 
@@ -101,19 +102,30 @@ def test_packs_and_commits_every_unit(tmp_path: Path) -> None:
     assert not pool.failures
 
 
-def test_merged_lines_bisect_down_to_alignment(tmp_path: Path) -> None:
-    def merge_first(text: str) -> str:
-        out = upper(text)
-        return out.replace("\n<m2/>", " ", 1) if "<m2/>" in out else out
+def merge_lines_of(first: str) -> Callable[[str], str]:
+    """An engine that merges the line of unit ``first`` with the next one, whenever both are
+    in one block of a request."""
 
-    client = FakeClient(merge_first)
+    def translate(text: str) -> str:
+        lines = upper(text).split("\n")
+        for i, line in enumerate(lines[:-1]):
+            if line.split("/>")[-1] == first.upper() and not lines[i + 1].startswith("<m"):
+                return "\n".join(lines[:i] + [line + " " + lines[i + 1]] + lines[i + 2 :])
+        return "\n".join(lines)
+
+    return translate
+
+
+def test_merged_lines_go_down_to_single_segments(tmp_path: Path) -> None:
+    client = FakeClient(merge_lines_of("string number 0"))
     pool, cache = make_pool(tmp_path, client)
     units = [unit(i) for i in range(8)]
     anyio.run(pool.run, units)
     assert all(cache.get(u.key) == u.text.upper() for u in units)
-    # 8 (units 0 and 1 merged), the pair again (merged again), then each alone.
-    assert [max(1, len(join_count(r.text))) for r in client.requests] == [8, 2, 1, 1]
-    assert pool.stats.bisections == 1
+    sizes = [len(parse_request(r.text)) for r in client.requests]
+    # One block of 8 lost (twice: requeued first), then halves until unit 0 goes alone.
+    assert sizes[:2] == [8, 8] and sizes[-1] == 1 and len(sizes) <= 8
+    assert pool.stats.bisections >= 1
     assert any(line.get("error") == "misaligned" for line in ledger_lines(tmp_path))
 
 
@@ -193,80 +205,75 @@ def test_ledger_lines_have_the_documented_fields(tmp_path: Path) -> None:
     json.dumps(line)
 
 
-def test_join_split_round_trip() -> None:
-    texts = ["a", "b\nc", "d %s"]
-    assert split(join(texts), 3) == texts
-    assert split(join(texts).replace("<m3/>", ""), 3) is None
-    assert split(join(texts).replace("<m2/>", "<m3/>"), 3) is None
-    assert join(["a", "b"]) == "<m1/>a\n<m2/>b"
-    assert not can_pack("see <m3/> here") and can_pack("<b>bold</b> <x1/>")
-    assert split("x", 1) == ["x"]
+def test_frame_unframe_round_trip() -> None:
+    texts = ["a", "b\nc", "d %s", "e", "f"]
+    content = frame(texts, 2)
+    assert content == "<m1/>a\nb<n/>c\n<m2/>d %s\ne\n<m3/>f"
+    assert unframe(content, 5, 2) == (texts, 0)
+    assert parse_request(content) == texts
+    # Block 2 lost its line break, block 3 its checkpoint: only those are lost.
+    assert unframe(content.replace("d %s\ne", "d %s e"), 5, 2) == (["a", "b\nc", None, None, "f"], 1)
+    assert unframe(content.replace("<m3/>", ""), 5, 2) == (["a", "b\nc", None, None, None], 2)
+    # A duplicated checkpoint proves neither block, nor the one before it.
+    assert unframe(content.replace("<m2/>", "<m3/>"), 5, 2)[0] == [None] * 5
+    assert frame(["x"], 2) == "x" and unframe("x <m2/>", 1, 2) == (["x <m2/>"], 0)
+    assert not can_pack("see <m3/> here") and not can_pack("a <n/> b") and can_pack("<b>bold</b> <x1/>")
 
 
-def test_split_partial_keeps_what_stayed_in_place() -> None:
-    reply = "<m1/>A\n<m2/>B C\n<m4/>D\n<m5/>E"  # line 3 merged into line 2
-    assert split_partial(reply, 5) == ["A", None, None, "D", "E"]
-    assert split_partial("<m1/>A\n<m2/>B", 2) == ["A", "B"]
-    assert split_partial("junk <m1/>A\n<m2/>B", 2) == [None, None]
-    assert split_partial("<m1/>A\n<m1/>B", 2) == [None, None]
-    assert split_partial("<m1/>A\n<m2/>B\n<m3/>C", 2) == ["A", None]
+def test_unframe_keeps_what_stayed_in_place() -> None:
+    reply = "<m1/>A\n<m2/>B C\n<m4/>D\n<m5/>E"  # line 3 merged into line 2, with its checkpoint
+    assert unframe(reply, 5, 1) == (["A", None, None, "D", "E"], 2)
+    assert unframe("<m1/>A\n\nB\n", 2, 2) == (["A", "B"], 0)  # blank lines carry nothing
+    assert unframe("junk <m1/>A\n<m2/>B", 2, 1) == ([None, None], 2)
+    assert unframe("<m1/>A\n<m1/>B", 2, 1) == ([None, None], 2)
+    assert unframe("<m1/>A\n<m2/>B\n<m3/>C", 2, 1) == (["A", None], 1)
+    assert unframe("<m1/>A\nB\nNote: done", 2, 2) == ([None, None], 1)  # a trailing note
 
 
 def merging_first_reply() -> Callable[[str], str]:
-    """A translation whose first reply merges lines 3 and 4 (markers 3 and 4 are lost)."""
+    """A translation whose first reply merges the lines of units 2 and 3 (block 2 of 2 lines)."""
     calls = {"n": 0}
 
     def translate(text: str) -> str:
         calls["n"] += 1
         out = upper(text)
-        return out.replace("\n<m4/>", " ", 1) if calls["n"] == 1 else out
+        return out.replace("NUMBER 2\nSTRING", "NUMBER 2 STRING", 1) if calls["n"] == 1 else out
 
     return translate
 
 
-def test_a_merged_reply_resends_only_the_lost_segments(tmp_path: Path) -> None:
+def test_a_merged_reply_resends_only_the_lost_block(tmp_path: Path) -> None:
     client = FakeClient(merging_first_reply())
-    pool, cache = make_pool(tmp_path, client)
+    pool, cache = make_pool(tmp_path, client, limits=PackLimits(token_budget=200, max_segments=10, every=2))
     units = [unit(i) for i in range(8)]
     anyio.run(pool.run, units)
     assert all(cache.get(u.key) == u.text.upper() for u in units)
-    assert [len(join_count(r.text)) for r in client.requests] == [8, 2]
+    assert [len(parse_request(r.text)) for r in client.requests] == [8, 2]
     assert pool.stats.bisections == 0
-
-
-def join_count(content: str) -> list[str]:
-    return [p for p in split_partial(content, content.count("<m")) if p is not None]
 
 
 def test_segments_lost_mid_run_join_the_next_fresh_batch(tmp_path: Path) -> None:
     client = FakeClient(merging_first_reply())
-    pool, cache = make_pool(tmp_path, client)
+    pool, cache = make_pool(tmp_path, client, limits=PackLimits(token_budget=200, max_segments=10, every=2))
     units = [unit(i) for i in range(25)]
     anyio.run(pool.run, units)
     assert all(cache.get(u.key) == u.text.upper() for u in units)
-    sizes = [len(join_count(r.text)) for r in client.requests]
+    sizes = [len(parse_request(r.text)) for r in client.requests]
     # 10 (two lost) + 10 + the last 5 with the two lost ones: no request of their own.
     assert sizes == [10, 10, 7]
     assert sum(int(l["accepted"]) for l in ledger_lines(tmp_path)) == 25
 
 
 def test_a_segment_lost_twice_is_sent_on_its_own_way_down(tmp_path: Path) -> None:
-    def always_merge_unit_3(text: str) -> str:
-        out = upper(text)
-        lines = out.split("\n")
-        # the line of unit 3 merges into the one before it, whenever it has one
-        for i, line in enumerate(lines):
-            if i and line.endswith("NUMBER 3"):
-                return "\n".join(lines[: i - 1] + [lines[i - 1] + " " + line.split("/>", 1)[1]] + lines[i + 1 :])
-        return out
-
-    client = FakeClient(always_merge_unit_3)
-    pool, cache = make_pool(tmp_path, client)
+    client = FakeClient(merge_lines_of("string number 2"))
+    pool, cache = make_pool(tmp_path, client, limits=PackLimits(token_budget=200, max_segments=10, every=2))
     units = [unit(i) for i in range(25)]
     anyio.run(pool.run, units)
-    # Lost with unit 2 from the first batch, the pair joins the third; lost again there, it is
-    # split: single segments.
-    assert [max(1, len(join_count(r.text))) for r in client.requests] == [10, 10, 7, 1, 1]
+    sizes = [len(parse_request(r.text)) for r in client.requests]
+    # Lost with unit 3 from the first batch, the pair joins the third; lost again there (with
+    # what shared its block, which rejoins the stream), it is split: single segments.
+    assert sizes[:3] == [10, 10, 7] and sizes[3:5] == [1, 1] and len(sizes) <= 6
+    assert [r.text for r in client.requests].count("string number 2") == 1
     assert not pool.failures
     assert all(cache.get(u.key) == u.text.upper() for u in units)
 
@@ -300,9 +307,8 @@ def keeping_at_most(lines: int) -> Callable[[str], str]:
 
     def translate(text: str) -> str:
         out = upper(text)
-        if out.count("<m") > lines:
-            first, *rest = out.split("\n")
-            return " ".join([first] + [line.split("/>", 1)[1] for line in rest])
+        if out.count("\n") >= lines:
+            return " ".join(out.split("\n"))
         return out
 
     return translate
@@ -314,29 +320,40 @@ def test_packs_shrink_to_what_the_engine_keeps_in_line(tmp_path: Path) -> None:
     units = [unit(i) for i in range(300)]
     anyio.run(pool.run, units)
     assert all(cache.get(u.key) == u.text.upper() for u in units)
-    # Without learning, every batch of 32 would be bisected to 16, 8 and 4: 15 requests per 32
-    # segments, about 140 in all. Learning settles near the engine's 6 lines.
-    assert len(client.requests) < 80
-    assert pool.packs.max_segments == 6
+    # Without learning, every batch of 32 would be resent in halves down to 4: about 140
+    # requests. Checkpoints tighten first, then the packs settle near the engine's 6 lines.
+    assert len(client.requests) < 90
+    assert pool.packs.max_segments <= 6
 
 
 def test_packs_grow_back_while_replies_stay_aligned() -> None:
-    packs = AdaptivePacks(PackLimits(token_budget=1000, max_segments=40))
-    packs.observe(40, 30)  # most lines lost
+    packs = AdaptivePacks(PackLimits(token_budget=1000, max_segments=40, every=4))
+    packs.observe(40, 30, blocks=10, broken=8)  # most blocks lost
     assert packs.max_segments == 20
-    packs.observe(40, 2)  # two merged lines: not a sign the batch is too big
+    packs.observe(40, 2, blocks=10, broken=1)  # one broken block: not a sign the batch is too big
     assert packs.max_segments == 20
     for _ in range(5):
-        packs.observe(packs.max_segments, 0)
+        packs.observe(packs.max_segments, 0, blocks=5)
     assert packs.max_segments == 39  # just under the size that failed
     for _ in range(AdaptivePacks.PROBE_EVERY + 1):
-        packs.observe(packs.max_segments, 0)
+        packs.observe(packs.max_segments, 0, blocks=10)
     assert packs.max_segments == 40  # tried again after a while
 
 
+def test_one_broken_block_tightens_checkpoints_not_packs() -> None:
+    packs = AdaptivePacks(PackLimits(token_budget=1000, max_segments=40, every=16))
+    for _ in range(10):
+        packs.observe(40, 16, blocks=3, broken=1, line_tokens=17.0)  # one block in three
+    assert packs.max_segments == 40 and packs.every < 16
+    dense = packs.every
+    for _ in range(60):
+        packs.observe(40, 0, blocks=40 // packs.every + 1, line_tokens=17.0)
+    assert packs.every > dense and packs.every == MOST_EVERY  # an engine that keeps lines apart
+
+
 def test_at_one_segment_a_request_packing_is_tried_again_now_and_then() -> None:
-    packs = AdaptivePacks(PackLimits(token_budget=1000, max_segments=40))
-    packs.observe(2, 2)
+    packs = AdaptivePacks(PackLimits(token_budget=1000, max_segments=40, every=1))
+    packs.observe(2, 2, blocks=2, broken=2)
     assert packs.max_segments == 1
     for _ in range(AdaptivePacks.PROBE_EVERY):
         packs.observe(1, 0)
@@ -348,7 +365,8 @@ def test_at_one_segment_a_request_packing_is_tried_again_now_and_then() -> None:
 
 
 @pytest.mark.parametrize("marker", ["<m{}/>", "<m{} />", "<M{}/>", "<m{}>", "＜m{}/＞", "< m{} / >"])
-def test_marker_variants_an_engine_may_write_still_align(marker: str) -> None:
+def test_checkpoint_variants_an_engine_may_write_still_align(marker: str) -> None:
     reply = "\n".join(marker.format(i) + text for i, text in enumerate(["Eins", "Zwei", "Drei"], start=1))
-    assert split(reply, 3) == ["Eins", "Zwei", "Drei"]
+    assert unframe(reply, 3, 1) == (["Eins", "Zwei", "Drei"], 0)
+    assert unframe(reply.replace("Zwei", "Zwei＜n/＞zwei"), 3, 1)[0] == ["Eins", "Zwei\nzwei", "Drei"]
     assert not can_pack("Press <M2> to go on") and can_pack("x < m y > 2")
