@@ -205,3 +205,39 @@ def test_regional_variants_are_two_targets(tmp_path: Path, products: Path) -> No
     assert result.exit_code == 0, result.output
     header = (tmp_path / "out" / "products.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "id,title,description,title_pt_BR,title_pt_PT"
+
+
+FRENCH_PO = """msgid ""
+msgstr ""
+"Language: fr\\n"
+"Content-Type: text/plain; charset=UTF-8\\n"
+"Plural-Forms: nplurals=2; plural=(n > 1);\\n"
+
+msgid "Open file"
+msgstr ""
+"""
+
+
+def test_catalog_skipped_for_a_language_says_so(tmp_path: Path) -> None:
+    catalog = tmp_path / "app-fr.po"
+    catalog.write_text(FRENCH_PO, encoding="utf-8")
+    result = invoke(tmp_path, "translate", str(catalog), "--to", "de", "--to", "fr", "--to", "ja", "--engine", "pseudo")
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
+    assert skipped == [
+        f"skipped {catalog} for {lang}: the catalog is for 'fr' (header Language) but the target is "
+        f"'{lang}'; translate its .pot template instead"
+        for lang in ("de", "ja")
+    ]
+    assert "1 files written, 2 skipped in" in result.stdout
+    assert (tmp_path / "out" / "fr" / "app-fr.po").exists() and not (tmp_path / "out" / "de").exists()
+
+
+def test_catalog_for_none_of_the_targets_is_skipped_for_each(tmp_path: Path, products: Path) -> None:
+    catalog = tmp_path / "app-fr.po"
+    catalog.write_text(FRENCH_PO, encoding="utf-8")
+    result = invoke(tmp_path, "translate", str(catalog), str(products), "--columns", "title", "--to", "de", "--to", "ja", "--engine", "pseudo")
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
+    assert [line.split(":")[0] for line in skipped] == [f"skipped {catalog} for de", f"skipped {catalog} for ja"]
+    assert "1 files written, 2 skipped in" in result.stdout
