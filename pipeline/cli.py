@@ -143,10 +143,12 @@ def ledger_group() -> None:
 @ledger_group.command("summary")
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def ledger_summary(path: Path) -> None:
-    """Totals by day, model, language pair and file."""
-    from pipeline.ledger import format_summary, read_ledger, summarize
+    """Totals by day, model, language pair and file (exit 2 when PATH is not a ledger)."""
+    from pipeline.ledger import format_summary, summarize_ledger
 
-    click.echo(format_summary(summarize(read_ledger(path))))
+    with guarded():
+        summary = summarize_ledger(path)
+    click.echo(format_summary(summary))
 
 
 @main.command("fake-server")

@@ -241,3 +241,45 @@ def test_catalog_for_none_of_the_targets_is_skipped_for_each(tmp_path: Path, pro
     skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
     assert [line.split(":")[0] for line in skipped] == [f"skipped {catalog} for de", f"skipped {catalog} for ja"]
     assert "1 files written, 2 skipped in" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# ledger summary of something that is not a ledger
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "shown"),
+    [
+        (CSV, "line 1", "'id,title,description'"),
+        ('{"id": 1, "text": "Hello"}\n{"id": 2, "text": "World"}\n', "line 1", """'{"id": 1, "text": "Hello"}'"""),
+        ('[1, 2]\n', "line 1", "'[1, 2]'"),
+        ('{"v":1,"event":"run_start"}\n\nplain text\n', "line 3", "'plain text'"),
+    ],
+)
+def test_ledger_summary_of_a_file_that_is_not_a_ledger_exits_2(tmp_path: Path, content: str, where: str, shown: str) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["ledger", "summary", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f'mtpipe: error: {path}: {where}: not an mtpipe ledger: {shown} is not a JSON object with an "event" field'
+    ]
+    assert result.stdout == ""
+
+
+def test_ledger_summary_of_an_empty_file_says_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["ledger", "summary", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == f"mtpipe: error: {path}: the file is empty: no mtpipe run has recorded anything in it\n"
+
+
+def test_ledger_summary_skips_a_torn_line(tmp_path: Path, products: Path) -> None:
+    invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo")
+    ledger = tmp_path / "ledger.jsonl"
+    whole = ledger.read_text(encoding="utf-8")
+    ledger.write_text('{"v":1,"ts":"2025-01-0\n' + whole + whole.splitlines()[1][:40], encoding="utf-8")
+    result = CliRunner().invoke(main, ["ledger", "summary", str(ledger)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("runs: 1  requests: 1 ")
