@@ -17,7 +17,7 @@ from pipeline import __version__
 from pipeline.cli_jobs import run_cmd, status_cmd
 from pipeline.cli_output import guarded, report_result, setup_logging
 from pipeline.job import ENGINES, InputSpec, Job, base_url_for
-from pipeline.languages import AUTO, all_languages, resolve
+from pipeline.languages import AUTO, accepted_languages, resolve, resolve_targets
 from pipeline.progress import Progress
 from pipeline.run import translate
 
@@ -76,7 +76,7 @@ def translate_cmd(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_lang
 
 
 def _job_from_options(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_lang: str, opts: dict[str, Any]) -> Job:
-    targets = [resolve(lang) for part in to_langs for lang in part.split(",") if lang.strip()]
+    targets = resolve_targets(lang for part in to_langs for lang in part.split(",") if lang.strip())
     format_options: dict[str, Any] = {
         "mark": opts["mark"],
         "retranslate": opts["retranslate"],
@@ -121,9 +121,18 @@ def _job_from_options(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_
 
 @main.command("languages")
 def languages_cmd() -> None:
-    """List the languages Qwen-MT accepts (code and the English name sent)."""
-    for lang in all_languages():
-        click.echo(f"{lang.code:<8} {lang.name}")
+    """List what --to and --from accept: a code or a name, and the language sent to Qwen-MT."""
+    rows = [(lang.tag, ", ".join(names), lang.name) for lang, names in accepted_languages()]
+    header = ("code", "or name", "sent to Qwen-MT as")
+    code_width = max(len(row[0]) for row in [header, *rows])
+    name_width = max(len(row[1]) for row in [header, *rows])
+    for code, names, sent in [header, *rows]:
+        click.echo(f"{code:<{code_width}}  {names:<{name_width}}  {sent}".rstrip())
+    # Last, so that it is on screen after the list scrolled by.
+    click.echo(
+        "\nGive --to a code or a name, e.g. --to pt-BR or --to 'Brazilian Portuguese' (any case).\n"
+        "pt_BR works too, and so do other ISO codes (deu) and regions (de-CH: sent as German)."
+    )
 
 
 @main.group("ledger")
@@ -134,10 +143,12 @@ def ledger_group() -> None:
 @ledger_group.command("summary")
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def ledger_summary(path: Path) -> None:
-    """Totals by day, model, language pair and file."""
-    from pipeline.ledger import format_summary, read_ledger, summarize
+    """Totals by day, model, language pair and file (exit 2 when PATH is not a ledger)."""
+    from pipeline.ledger import format_summary, summarize_ledger
 
-    click.echo(format_summary(summarize(read_ledger(path))))
+    with guarded():
+        summary = summarize_ledger(path)
+    click.echo(format_summary(summary))
 
 
 @main.command("fake-server")

@@ -79,7 +79,9 @@ def report_result(result: RunResult, quiet: bool = False) -> None:
             f"{est.segments} segments ({est.unique} unique, {est.cache_hits} from cache): "
             f"{stats.units_done} translated, {len(result.failures)} failed; "
             f"{stats.requests} requests, {stats.prompt_tokens + stats.completion_tokens} tokens, "
-            f"${stats.cost_usd:.4f}; {outputs} files written in {result.duration_s:.1f}s"
+            f"${stats.cost_usd:.4f}; {outputs} files written"
+            + (f", {len(result.skipped)} skipped" if result.skipped else "")
+            + f" in {result.duration_s:.1f}s"
         )
         simplified = sum(f.simplified for f in result.files)
         if simplified:

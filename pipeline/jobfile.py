@@ -37,7 +37,7 @@ from pipeline.jobfile_keys import (
     Check,
     as_text,
 )
-from pipeline.languages import AUTO, Language, resolve
+from pipeline.languages import AUTO, Language, resolve, resolve_targets
 
 _OPTION_NAMES = {"target_langs": "--to", "source_lang": "--from"}
 
@@ -223,14 +223,13 @@ class _Loader:
     def _targets(self, names: list[str] | None, source: Language) -> list[Language]:
         if not names:
             raise self.error("target_langs", 'missing: a list of languages, e.g. ["de", "ja"]')
-        targets: list[Language] = []
-        for name in names:
-            lang = self._language("target_langs", name)
-            if any(t.name == lang.name for t in targets):
-                raise self.error("target_langs", f"{name!r} is listed twice")
+        try:
+            targets = resolve_targets(names)
+        except ConfigError as exc:
+            raise self.error("target_langs", str(exc)) from None
+        for name, lang in zip(names, targets, strict=True):
             if source is not AUTO and lang.name == source.name:
                 raise self.error("target_langs", f"{name!r} is also the source language")
-            targets.append(lang)
         return targets
 
     def _inputs(self) -> list[InputSpec]:

@@ -12,8 +12,10 @@ Qwen-MT expects and whose ``code`` names files and columns:
   ``de``, ``pes`` -> ``fa``) and mtpipe adds ``no`` -> ``nb`` and ``fil`` -> ``tl``, so the code
   is always the table's language code;
 - English names, case- and accent-insensitively: Qwen-MT's names ("Traditional Chinese",
-  "norwegian bokmal") and CLDR's English names of the same languages ("Persian" -> Western
-  Persian, "Albanian" -> Tosk Albanian, "Filipino" -> Tagalog, "Simplified Chinese" -> Chinese).
+  "norwegian bokmal"), CLDR's English names of the same languages ("Persian" -> Western
+  Persian, "Albanian" -> Tosk Albanian, "Filipino" -> Tagalog, "Simplified Chinese" -> Chinese)
+  and CLDR's territory-qualified names of their regional variants ("Brazilian Portuguese" ->
+  ``pt_BR``, "Canadian French" -> ``fr_CA``, "Latin American Spanish" -> ``es_419``).
 
 The returned code is POSIX style: the language code, then ``_REGION`` when the user gave a real
 region (``pt-BR`` -> ``pt_BR`` "Portuguese", ``de-CH`` -> ``de_CH`` "German"). Scripts are
@@ -34,7 +36,7 @@ import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from babel import Locale
@@ -48,9 +50,11 @@ __all__ = [
     "AUTO",
     "QWEN_NAMES",
     "Language",
+    "accepted_languages",
     "all_languages",
     "plural_forms",
     "resolve",
+    "resolve_targets",
 ]
 
 
@@ -67,6 +71,11 @@ class Language:
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def tag(self) -> str:
+        """The code as users write it, BCP 47 style: ``pt-BR``, ``zh-TW``, ``es-419``."""
+        return self.code.replace("_", "-")
 
 
 AUTO = Language("auto", "auto")
@@ -89,6 +98,9 @@ _TRADITIONAL = next(Language(_posix(c), n) for n, c in QWEN_LANGUAGES if c == "z
 # CLDR's canonical subtag differs from the table's (CLDR folds tl into fil, keeps no apart).
 _EXTRA_ALIASES = {"no": "nb", "fil": "tl"}
 _CODE_SHAPE = re.compile(r"^[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*$")
+# Chinese regions users type: the region picks Chinese or Traditional Chinese (by CLDR's likely
+# script), and CLDR has no English name for them, so `mtpipe languages` lists them by code.
+_CHINESE_REGIONS = ("CN", "HK", "TW")
 
 
 def _fold(text: str) -> str:
@@ -146,20 +158,39 @@ def _from_code(value: str) -> Language | None:
     return Language(f"{entry.code}_{region}", entry.name) if region else entry
 
 
+def _is_territory_qualified(code: str, english_name: str) -> bool:
+    """True when CLDR's name of a regional locale names its language ("Brazilian Portuguese"
+    for ``pt_BR``), False when it is another language's name ("Dari" for ``fa_AF``,
+    "Flemish" for ``nl_BE``) or the locale has no region."""
+    lang, region = parse_locale(code)[:2]
+    base = _english().languages.get(lang)
+    return region is not None and base is not None and _fold(base) in _fold(english_name)
+
+
 @functools.cache
-def _name_index() -> dict[str, Language]:
-    """Folded English name -> Language: Qwen's names first, then CLDR's for the same codes."""
-    index = {_fold(lang.name): lang for lang in all_languages()}
+def _cldr_named() -> tuple[tuple[str, Language], ...]:
+    """CLDR's English names that resolve to a Qwen language, with that language: the names of
+    Qwen's languages ("Persian" -> ``fa``) and of their territory-qualified regional variants
+    ("Brazilian Portuguese" -> ``pt_BR``), in CLDR's order."""
+    named: list[tuple[str, Language]] = []
     for code, english_name in _english().languages.items():
-        # A regional CLDR name is often another language (fa_AF is "Dari"): skip them.
-        if parse_locale(code)[1] is not None:
+        if parse_locale(code)[1] is not None and not _is_territory_qualified(code, english_name):
             continue
         try:
             found = _from_code(code)
         except ConfigError:
             continue
         if found is not None:
-            index.setdefault(_fold(english_name), found)
+            named.append((english_name, found))
+    return tuple(named)
+
+
+@functools.cache
+def _name_index() -> dict[str, Language]:
+    """Folded English name -> Language: Qwen's names first, then CLDR's (see _cldr_named)."""
+    index = {_fold(lang.name): lang for lang in all_languages()}
+    for english_name, found in _cldr_named():
+        index.setdefault(_fold(english_name), found)
     return index
 
 
@@ -192,6 +223,24 @@ def resolve(value: str, *, allow_auto: bool = False) -> Language:
     raise ConfigError(_unknown_message(text))
 
 
+def resolve_targets(values: Iterable[str]) -> list[Language]:
+    """Resolve target languages in order (:func:`resolve`, ``auto`` refused), each once.
+
+    ConfigError for an unknown language, and for one given twice, in any spelling that
+    resolves to the same code (``de``, ``German``, ``deu``): it would be translated twice into
+    the same outputs. Variants with their own code (``pt-BR``, ``pt-PT``) are distinct targets.
+    """
+    targets: dict[Language, str] = {}
+    for value in values:
+        lang = resolve(value)
+        if lang in targets:
+            first = targets[lang]
+            same = f": {first!r} is the same language ({lang.tag})"
+            raise ConfigError(f"{value!r} is listed twice" + ("" if first.strip() == value.strip() else same))
+        targets[lang] = value
+    return list(targets)
+
+
 def _unknown_message(text: str) -> str:
     """Why ``text`` is not a language, with a near name or the CLDR language it names."""
     tail = "run 'mtpipe languages' to list them"
@@ -215,11 +264,36 @@ def _unknown_message(text: str) -> str:
 
 
 def all_languages() -> list[Language]:
-    """Every language Qwen-MT translates (92), sorted by English name, for ``mtpipe languages``."""
+    """Every language Qwen-MT translates (92), sorted by English name."""
     return sorted(
         (Language(_posix(code), name) for name, code in QWEN_LANGUAGES),
         key=lambda lang: lang.name.casefold(),
     )
+
+
+def accepted_languages() -> list[tuple[Language, tuple[str, ...]]]:
+    """What ``--to`` accepts, for ``mtpipe languages``: one row per code, with every English
+    name that :func:`resolve` maps to exactly that language (Qwen's first, then CLDR's).
+
+    The rows are Qwen's 92 languages and the regional variants users type: those CLDR names
+    ("Brazilian Portuguese", "Canadian French", "British English"...) and Chinese by region
+    (``zh-CN``, ``zh-HK``, ``zh-TW``). Each variant follows its language, so ``pt``, ``pt_BR``
+    and ``pt_PT`` are listed together, under Portuguese.
+    """
+    variants = [lang for _, lang in _cldr_named() if "_" in lang.code]
+    variants += [_chinese(None, region) for region in _CHINESE_REGIONS]
+    names: dict[Language, list[str]] = {lang: [] for lang in [*all_languages(), *variants]}
+    index = _name_index()
+    for name in [lang.name for lang in all_languages()] + [n for n, _ in _cldr_named()]:
+        found = index[_fold(name)]
+        if found in names and _fold(name) not in map(_fold, names[found]):
+            names[found].append(name)
+
+    def order(lang: Language) -> tuple[str, bool, str]:
+        subtag = lang.code.partition("_")[0]
+        return (_BY_SUBTAG[subtag].name.casefold(), lang.code != subtag, lang.code)
+
+    return [(lang, tuple(names[lang])) for lang in sorted(names, key=order)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.errors import RecordError
+from pipeline.errors import InputError, RecordError
 
 SCHEMA_VERSION = 1
 
@@ -88,18 +88,39 @@ class Ledger:
 
 
 def read_ledger(path: Path) -> Iterator[dict[str, Any]]:
-    """Every well-formed line of the ledger; a torn or garbled line is skipped."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                yield record
+    """Every line of the ledger at ``path``, as it was written; a torn line is skipped.
+
+    A torn line (a run killed mid-write) is an unfinished JSON object. Any other line that is
+    not a JSON object with an ``event`` is not mtpipe's: InputError naming the file and that
+    line, raised when it is reached, so a CSV or another tool's JSON lines never add up to a
+    summary of zeros. A file that cannot be read is an InputError too.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                line = line.strip()
+                record = _ledger_record(path, number, line) if line else None
+                if record is not None:
+                    yield record
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _ledger_record(path: Path, number: int, line: str) -> dict[str, Any] | None:
+    """The record on ledger line ``number``; None for a torn line; InputError for a foreign one."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        if line.startswith("{"):
+            return None  # torn: the JSON object a killed run did not finish
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("event"), str):
+        raise InputError(
+            path,
+            f'not an mtpipe ledger: {line[:60]!r} is not a JSON object with an "event" field',
+            place=f"line {number}",
+        )
+    return record
 
 
 @dataclass
@@ -130,6 +151,8 @@ class Summary:
     total: Totals = field(default_factory=Totals)
     by: dict[str, dict[str, Totals]] = field(default_factory=dict)
     runs: int = 0
+    #: Ledger lines read, of every event.
+    lines: int = 0
 
 
 def summarize(records: Iterable[dict[str, Any]]) -> Summary:
@@ -137,6 +160,7 @@ def summarize(records: Iterable[dict[str, Any]]) -> Summary:
     summary = Summary(by={"day": {}, "model": {}, "language": {}, "file": {}})
     groups: dict[str, dict[str, Totals]] = {k: defaultdict(Totals) for k in summary.by}
     for record in records:
+        summary.lines += 1
         if record.get("event") == "run_start":
             summary.runs += 1
         if record.get("event") != "request":
@@ -150,6 +174,19 @@ def summarize(records: Iterable[dict[str, Any]]) -> Summary:
         for name in files:
             groups["file"][str(name)].add(record, share=1.0 / len(files))
     summary.by = {k: dict(sorted(v.items())) for k, v in groups.items()}
+    return summary
+
+
+def summarize_ledger(path: Path) -> Summary:
+    """The summary of the ledger at ``path`` (:func:`summarize` over :func:`read_ledger`).
+
+    InputError when ``path`` is not an mtpipe ledger, and when it holds no ledger line: every
+    run starts with a run_start line, so an empty file is not a ledger of nothing but most
+    likely the wrong file (the README promises no summary of zeros for it).
+    """
+    summary = summarize(read_ledger(path))
+    if not summary.lines:
+        raise InputError(path, "the file is empty: no mtpipe run has recorded anything in it")
     return summary
 
 

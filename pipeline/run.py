@@ -180,7 +180,8 @@ def _learned(job: Job, planner: Planner) -> Learned | None:
 
 
 def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progress) -> bool:
-    """Set ``task.targets``; False (file skipped, with a note) when no target applies."""
+    """Set ``task.targets``; a target the file is not for (a catalog for another language) is
+    skipped with a note; False when no target applies (the file is skipped)."""
     task.targets = []
     for target in job.targets:
         reason = task.fmt.skip_target(task.path, target)
@@ -188,11 +189,10 @@ def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progr
             task.targets.append(target)
         elif len(job.targets) == 1:
             raise InputError(task.path, reason)
-    if not task.targets:
-        result.skipped.append((task.path, f"no target language applies ({reason})"))
-        progress.log(f"skipped {task.path}: no target language applies")
-        return False
-    return True
+        else:
+            result.skipped.append((task.path, f"not translated into {target.code}: {reason}"))
+            progress.log(f"skipped {task.path} for {target.code}: {reason}")
+    return bool(task.targets)
 
 
 def _check_outputs(job: Job, files: list[FileTask]) -> None:

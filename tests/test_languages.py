@@ -12,9 +12,11 @@ from pipeline.languages import (
     AUTO,
     QWEN_NAMES,
     Language,
+    accepted_languages,
     all_languages,
     plural_forms,
     resolve,
+    resolve_targets,
 )
 
 CLDR_TAGS = {"zero", "one", "two", "few", "many", "other"}
@@ -48,6 +50,36 @@ def test_every_language_round_trips_through_its_code_and_its_name(lang: Language
     assert resolve(lang.name) == lang
     assert resolve(lang.name.upper()) == lang
     assert resolve(lang.code.upper().replace("_", "-")) == lang
+
+
+def test_language_tag_is_the_code_as_users_write_it() -> None:
+    assert resolve("pt_BR").tag == "pt-BR" and resolve("zh_tw").tag == "zh-TW"
+    assert resolve("Latin American Spanish").tag == "es-419" and resolve("de").tag == "de"
+
+
+def test_accepted_languages_list_the_regional_variants_users_type() -> None:
+    rows = {lang.tag: (lang, names) for lang, names in accepted_languages()}
+    for tag in ["pt-BR", "pt-PT", "zh-CN", "zh-TW", "zh-HK", "es-419", "es-MX", "en-US", "en-GB", "fr-CA"]:
+        assert tag in rows, tag
+    assert rows["pt-BR"] == (Language("pt_BR", "Portuguese"), ("Brazilian Portuguese",))
+    assert rows["zh-HK"] == (Language("zh_HK", "Traditional Chinese"), ())
+    assert rows["zh"][1] == ("Chinese", "Simplified Chinese")
+    assert rows["fa"][1] == ("Western Persian", "Persian")
+    assert {lang for lang, _ in rows.values()} >= set(all_languages())
+
+
+def test_every_accepted_code_and_name_resolves_to_its_row() -> None:
+    for lang, names in accepted_languages():
+        assert resolve(lang.tag) == lang
+        for name in names:
+            assert resolve(name) == lang, name
+
+
+def test_accepted_languages_follow_their_language() -> None:
+    tags = [lang.tag for lang, _ in accepted_languages()]
+    start = tags.index("pt")
+    assert tags[start : start + 3] == ["pt", "pt-BR", "pt-PT"]
+    assert tags[tags.index("zh") : tags.index("zh") + 4] == ["zh", "zh-CN", "zh-HK", "zh-TW"]
 
 
 def test_language_str_is_its_code() -> None:
@@ -128,6 +160,34 @@ def test_resolve_names(value: str, code: str, name: str) -> None:
     assert resolve(value) == Language(code, name)
 
 
+@pytest.mark.parametrize(
+    ("value", "code", "name"),
+    [
+        # CLDR's territory-qualified names of the regional variants
+        ("Brazilian Portuguese", "pt_BR", "Portuguese"),
+        ("brazilian portuguese", "pt_BR", "Portuguese"),
+        ("European Portuguese", "pt_PT", "Portuguese"),
+        ("Canadian French", "fr_CA", "French"),
+        ("Mexican Spanish", "es_MX", "Spanish"),
+        ("Latin American Spanish", "es_419", "Spanish"),
+        ("British English", "en_GB", "English"),
+        ("American English", "en_US", "English"),
+        ("Swiss High German", "de_CH", "German"),
+        ("Simplified Chinese", "zh", "Chinese"),
+        ("Traditional Chinese", "zh_TW", "Traditional Chinese"),
+    ],
+)
+def test_resolve_regional_names(value: str, code: str, name: str) -> None:
+    assert resolve(value) == Language(code, name)
+
+
+@pytest.mark.parametrize(("value", "known_as"), [("Dari", "Dari"), ("Flemish", "Flemish"), ("Moldavian", "Moldavian")])
+def test_a_regional_name_that_is_another_language_is_not_its_neighbour(value: str, known_as: str) -> None:
+    # CLDR names fa_AF "Dari" and nl_BE "Flemish": not territory-qualified names of Persian or Dutch.
+    with pytest.raises(ConfigError, match=f"{known_as} is not one Qwen-MT translates"):
+        resolve(value)
+
+
 def test_every_resolved_name_is_one_qwen_accepts() -> None:
     values = ["de", "pt-BR", "zh-Hant", "Persian", "Filipino", "no", "cmn", "yue-HK"]
     assert {resolve(value).name for value in values} <= QWEN_NAMES
@@ -191,6 +251,35 @@ def test_language_errors_are_one_line_pipeline_errors_with_exit_code_2() -> None
         resolve("Germn")
     assert caught.value.exit_code == 2
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["de", "de"], "'de' is listed twice"),
+        (["de", "German"], "'German' is listed twice: 'de' is the same language (de)"),
+        (["ja", "deu", "DE"], "'DE' is listed twice: 'deu' is the same language (de)"),
+        (["pt-BR", "Brazilian Portuguese"], "'Brazilian Portuguese' is listed twice: 'pt-BR' is the same language (pt-BR)"),
+    ],
+)
+def test_a_target_given_twice_is_refused(values: list[str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve_targets(values)
+    assert str(caught.value) == message
+
+
+def test_regional_variants_are_distinct_targets() -> None:
+    # Different outputs (pt_BR and pt_PT catalogs, even with different plural rules).
+    assert resolve_targets(["pt-BR", "pt-PT", "pt"]) == [
+        Language("pt_BR", "Portuguese"), Language("pt_PT", "Portuguese"), Language("pt", "Portuguese")
+    ]
+
+
+def test_resolve_targets_refuses_auto_and_unknown_languages() -> None:
+    with pytest.raises(ConfigError, match="only accepted as a source"):
+        resolve_targets(["de", "auto"])
+    with pytest.raises(ConfigError, match="unknown language 'xx'"):
+        resolve_targets(["xx"])
 
 
 # ---------------------------------------------------------------------------------------------

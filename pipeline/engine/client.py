@@ -162,6 +162,15 @@ def classify_error(status: int, payload: Any, headers: httpx.Headers) -> Provide
             return ContentRejected(detail, **kwargs)
         if any(h in text for h in _LENGTH_HINTS):
             return TooLarge(detail, **kwargs)
+    if status == 404 and "model" not in text:
+        # A missing model is a 404 whose error names it (model_not_found); any other 404 is an
+        # address with no API behind it, mostly a base URL without its path.
+        return BadRequest(
+            f"{detail}: no API at this address; check the base URL's path (--base-url): "
+            "Model Studio's ends in /compatible-mode/v1 (https://dashscope-intl.aliyuncs.com/"
+            "compatible-mode/v1), most other relays' in /v1",
+            **kwargs,
+        )
     return BadRequest(f"{detail}: check the model, languages and options", **kwargs)
 
 

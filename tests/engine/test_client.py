@@ -119,6 +119,31 @@ def test_auth_error_says_what_to_check() -> None:
 
 
 @pytest.mark.parametrize(
+    "handler",
+    [
+        lambda req: httpx.Response(404),  # DashScope's host without /compatible-mode/v1
+        lambda req: httpx.Response(404, content=b"<html><body>404 Not Found</body></html>"),
+        error(404, "NotFound", "Not found: POST /chat/completions"),
+    ],
+)
+def test_404_for_a_missing_path_says_to_check_the_base_url_path(handler: Any) -> None:
+    with pytest.raises(BadRequest) as info:
+        run(handler)
+    message = str(info.value)
+    assert "base URL" in message and "/compatible-mode/v1" in message and "/v1" in message
+    assert "check the model" not in message
+    assert info.value.fatal_for_run
+
+
+def test_404_model_not_found_stays_about_the_model() -> None:
+    with pytest.raises(BadRequest) as info:
+        run(error(404, "model_not_found", "The model `qwen-mt-nope` does not exist or you do not have access to it."))
+    message = str(info.value)
+    assert "qwen-mt-nope" in message and "check the model" in message
+    assert "base URL" not in message
+
+
+@pytest.mark.parametrize(
     ("headers", "expected"),
     [({"Retry-After": "3"}, 3.0), ({"retry-after-ms": "1500"}, 1.5), ({"Retry-After": "9999"}, 120.0), ({}, None)],
 )
