@@ -88,14 +88,25 @@ class Pacer:
                 if start <= now:
                     break
                 await self._pause(min(start - now, self.recheck))
-            self._next_request = self._advance(self._next_request, now, self._request_interval())
-            self._next_token = self._advance(self._next_token, now, self._token_interval(tokens))
+            request_carry = self._carry(1.0, self.rpm)
+            token_carry = self._carry(tokens, self.tpm)
+            self._next_request = self._advance(self._next_request, now, self._request_interval(), request_carry)
+            self._next_token = self._advance(self._next_token, now, self._token_interval(tokens), token_carry)
 
-    def _advance(self, schedule: float | None, now: float, interval: float) -> float:
+    def _carry(self, amount: float, per_minute: float | None) -> float:
+        """Seconds of unused capacity a limit may carry for a request of ``amount``: at most
+        :attr:`carry`, and no more than a per-second bucket has room for beside the request (a
+        request of 90% of a second's tokens may come 0.1 s early at most, or it is refused)."""
+        if not per_minute:
+            return self.carry
+        per_second = per_minute / 60.0
+        return min(self.carry, max(0.0, (per_second - amount) / per_second))
+
+    def _advance(self, schedule: float | None, now: float, interval: float, carry: float) -> float:
         """A limit's next slot after a request starts at ``now`` (the first starts at ``now``)."""
         if schedule is None:
             return now + interval
-        return max(now - self.carry, schedule) + interval
+        return max(now - carry, schedule) + interval
 
     async def _pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less when the schedule moves earlier meanwhile (a refund)."""

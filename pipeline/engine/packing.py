@@ -10,26 +10,32 @@ may be and, when an engine cannot keep lines apart at all, how many segments a r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
 
-#: Tokens one checkpoint costs in a request (``<m`` + a digit or two + ``/>``), and again in the
-#: reply.
-CHECKPOINT_TOKENS = 3.5
+#: Tokens one checkpoint adds to a request (``<m`` + a digit or two + ``/>``, less where ``/>``
+#: merges with the next word), and again to the reply; and one line break (less than one where
+#: it merges with the punctuation before it). Measured with Qwen's tokenizer on UI strings.
+CHECKPOINT_TOKENS = 2.6
+LINE_BREAK_TOKENS = 0.95
 #: Checkpoint intervals: a fresh run starts at DEFAULT_EVERY, an engine that never breaks a block
 #: earns MOST_EVERY; 1 is a checkpoint on every line.
 DEFAULT_EVERY = 16
 MOST_EVERY = 32
-#: Reply tokens per request token a fresh run expects (a later one uses what it learned).
+#: Reply tokens per request token a --dry-run expects when no run has learned them yet.
 DEFAULT_OUTPUT_RATIO = 1.3
+#: What a fresh run packs and paces by until its first reply tells the real ratio: pessimistic,
+#: since tokens reserved too many are given back when the reply's usage comes, while too few
+#: draw 429s from a provider that enforces its limits per second.
+CAUTIOUS_OUTPUT_RATIO = 3.0
 
 
 def line_tokens(every: int) -> float:
     """Framing tokens one packed line adds to a request: its line break and its share of a
     checkpoint."""
-    return 1.0 + CHECKPOINT_TOKENS / max(1, every)
+    return LINE_BREAK_TOKENS + CHECKPOINT_TOKENS / max(1, every)
 
 
 def framed_tokens(text_tokens: int, count: int, every: int) -> float:
@@ -38,7 +44,7 @@ def framed_tokens(text_tokens: int, count: int, every: int) -> float:
     if count < 2:
         return float(text_tokens)
     checkpoints = math.ceil(count / max(1, every))
-    return text_tokens + (count - 1) + checkpoints * CHECKPOINT_TOKENS
+    return text_tokens + (count - 1) * LINE_BREAK_TOKENS + checkpoints * CHECKPOINT_TOKENS
 
 
 class BatchLimits(Protocol):
@@ -70,6 +76,42 @@ class Learned:
     output_ratio: float
 
 
+class ReplyTime:
+    """How long a reply takes as a function of its length: ``fixed + per_token x completion``.
+
+    A weighted least-squares line through the replies seen (recent ones weigh more), so the end
+    of a run can size its last packs to come back together (see AdaptivePacks.token_budget).
+    """
+
+    #: How fast old replies fade from the fit.
+    FADE = 0.95
+
+    def __init__(self) -> None:
+        self._n = self._x = self._y = self._xx = self._xy = 0.0
+
+    def observe(self, completion_tokens: int, latency_s: float) -> None:
+        """Learn from a reply of ``completion_tokens`` that took ``latency_s``."""
+        if latency_s <= 0 or completion_tokens <= 0:
+            return
+        fade, x, y = self.FADE, float(completion_tokens), latency_s
+        self._n = fade * self._n + 1
+        self._x = fade * self._x + x
+        self._y = fade * self._y + y
+        self._xx = fade * self._xx + x * x
+        self._xy = fade * self._xy + x * y
+
+    def line(self) -> tuple[float, float] | None:
+        """(fixed seconds, seconds per completion token), or None before two distinct lengths."""
+        if self._n < 2:
+            return None
+        spread = self._n * self._xx - self._x * self._x
+        if spread <= 1e-9 * max(1.0, self._xx):
+            return None
+        per_token = max(0.0, (self._n * self._xy - self._x * self._y) / spread)
+        fixed = max(0.0, (self._y - per_token * self._x) / self._n)
+        return fixed, per_token
+
+
 class AdaptivePacks:
     """Checkpoint interval and segments per request, learned from what the engine keeps in line.
 
@@ -94,16 +136,37 @@ class AdaptivePacks:
     MOST_PROBE_WAIT = 640
     #: Weight of the latest reply in the moving average of broken blocks per reply.
     RATE_WEIGHT = 0.1
-    #: The broken-block rate a fresh run assumes (it gives about DEFAULT_EVERY on short strings).
+    #: The broken-block rate a fresh run assumes (it gives about DEFAULT_EVERY on short strings),
+    #: weighing as PRIOR_REPLIES replies.
     PRIOR_RATE = 0.25
+    PRIOR_REPLIES = 2
+
+    #: A fresh run's first pack holds 1/2**WARM_SHIFT of the budget, each next one twice the
+    #: one before, until the first reply tells the output ratio (TCP's slow start): a wrong
+    #: guess then never sizes a full pack, and the first reply comes back fast.
+    WARM_SHIFT = 3
 
     def __init__(self, limits: PackLimits, learned: Learned | None = None) -> None:
-        self.token_budget = limits.token_budget
+        self._limits = limits
+        guess = learned.output_ratio if learned is not None else CAUTIOUS_OUTPUT_RATIO
+        self._budget = min(limits.token_budget, limits.budget_for(guess))
+        # Only packs sized for rate limits warm up: without them the ratio sizes nothing.
+        warm = learned is None and limits.max_segments > 1 and limits.request_tokens is not None
+        self._warm_shift = self.WARM_SHIFT if warm else 0
+        #: text tokens still to pack, when the run knows (see :attr:`token_budget`)
+        self.remaining_tokens: float | None = None
+        #: billed tokens and requests a second the pacing allows (None: no such limit)
+        self.billed_per_second: float | None = None
+        self.requests_per_second: float | None = None
+        self.reply_time = ReplyTime()
+        self._ratio = guess
         self.most = limits.max_segments
         self.max_segments = limits.max_segments
         self.every = limits.every
         self.broken_rate = self.PRIOR_RATE
+        self._rate_seen = self.PRIOR_REPLIES
         if learned is not None:
+            self._rate_seen = 5 * self.PRIOR_REPLIES
             self.every = min(max(1, learned.every), MOST_EVERY)
             self.broken_rate = max(0.0, learned.broken_rate)
             self.max_segments = min(self.most, max(1, learned.max_segments))
@@ -112,6 +175,51 @@ class AdaptivePacks:
         self._at_ceiling = 0
         self._probe_every = self.PROBE_EVERY
         self._probing = False
+
+    @property
+    def token_budget(self) -> int:
+        """Text tokens (plus framing) the next pack may hold: the budget for the rate limits,
+        smaller while a fresh run warms up, and at the end of the run no bigger than
+        :meth:`_tail_budget`."""
+        budget = self._budget
+        if self._warm_shift:
+            budget = max(64, budget >> self._warm_shift)
+        tail = self._tail_budget()
+        return budget if tail is None else min(budget, tail)
+
+    def _tail_budget(self) -> int | None:
+        """At the end of a run, a pack whose reply lands when the rest has been sent.
+
+        A reply takes ``a + c x completion`` (:class:`ReplyTime`); the rest of the run, ``R``
+        billed tokens, takes ``R / r`` to send at the pacing's ``r`` tokens a second. A pack of
+        ``b`` billed tokens sent now lands when the rest is sent if ``a + c' b = (R - b) / r``
+        (``c'`` per billed token), so the packs shrink as the run ends and the last reply is a
+        short one, instead of the run waiting on one long reply. Never under ``r`` over the
+        request rate (a smaller pack would leave the token limit unused while the request
+        limit binds); None (no limit) while the run's end, the token rate or the reply times
+        are unknown.
+        """
+        line = self.reply_time.line()
+        if self.remaining_tokens is None or not self.billed_per_second or line is None:
+            return None
+        fixed, per_token = line
+        billed_per_text = 1.0 + self._ratio
+        remaining = self.remaining_tokens * billed_per_text
+        per_billed = per_token * self._ratio / billed_per_text
+        billed = (remaining / self.billed_per_second - fixed) / (per_billed + 1.0 / self.billed_per_second)
+        least = self.billed_per_second / self.requests_per_second if self.requests_per_second else 0.0
+        return max(64, int(max(billed, least) / billed_per_text))
+
+    def packed(self) -> None:
+        """A pack was made: the next one, while warming up, may be twice as big."""
+        self._warm_shift = max(0, self._warm_shift - 1)
+
+    def fit_output(self, output_ratio: float) -> None:
+        """Resize the text budget for replies ``output_ratio`` times their request's text
+        (the first call ends the warm-up)."""
+        self._budget = self._limits.budget_for(output_ratio)
+        self._ratio = output_ratio
+        self._warm_shift = 0
 
     def learned(self, output_ratio: float) -> Learned:
         """The state a later run against the same endpoint and model starts from."""
@@ -142,7 +250,10 @@ class AdaptivePacks:
             self.max_segments = max(self.max_segments, min(grown, self._ceiling - 1, self.most))
 
     def _learn_every(self, sent: int, broken: int, line_tokens: float) -> None:
-        weight = self.RATE_WEIGHT
+        # The prior weighs as PRIOR_REPLIES replies (a learned rate as many more), then the
+        # average moves on with weight RATE_WEIGHT.
+        self._rate_seen += 1
+        weight = max(self.RATE_WEIGHT, 1.0 / self._rate_seen)
         self.broken_rate = (1 - weight) * self.broken_rate + weight * broken
         if line_tokens <= 0:
             return
@@ -174,6 +285,20 @@ class PackLimits:
     max_segments: int = 200
     #: A checkpoint every this many lines (see :mod:`pipeline.engine.framing`).
     every: int = DEFAULT_EVERY
+    #: Billed tokens (in + out) a request should carry, when the rate limits say (the text
+    #: budget then follows the output ratio a run learns: see AdaptivePacks.fit_output).
+    request_tokens: float | None = None
+
+    def budget_for(self, output_ratio: float) -> int:
+        """The text budget that makes a request carry :attr:`request_tokens` billed tokens
+        when replies are ``output_ratio`` times the request's text (within the input limit)."""
+        if self.request_tokens is None:
+            return self.token_budget
+        budget = int((self.request_tokens - REQUEST_OVERHEAD_TOKENS) / (1.0 + output_ratio))
+        return max(64, min(budget, self.most_budget))
+
+    #: The text budget at most (40% of the model's input limit, so the reply fits too).
+    most_budget: int = 3_276
 
     @classmethod
     def for_limits(
@@ -199,14 +324,18 @@ class PackLimits:
             output_ratio = learned.output_ratio
         every = min(max(1, learned.every), MOST_EVERY) if learned is not None else DEFAULT_EVERY
         ceiling = int(max_input_tokens * 0.4)
-        if rpm and tpm:
-            # 2x TPM/RPM: the token limit binds well before the request limit, so estimates
-            # that turn out pessimistic, and retries (each takes a request slot), do not leave
-            # the token budget unused.
-            per_request = 2.0 * tpm / rpm
-            budget = int((per_request - REQUEST_OVERHEAD_TOKENS) / (1.0 + output_ratio))
-        else:
-            budget = ceiling
-        return cls(token_budget=max(64, min(budget, ceiling)), every=every)
+        if not (rpm and tpm):
+            return cls(token_budget=ceiling, every=every, most_budget=ceiling)
+        # 2x TPM/RPM: the token limit binds well before the request limit, so estimates that
+        # turn out pessimistic, and retries (each takes a request slot), do not leave the token
+        # budget unused. But a provider that enforces its limits per second holds one second of
+        # tokens: a request near that size is refused for the smallest misestimate, so keep
+        # under 90% of it while 1.25x TPM/RPM still leaves the request limit room.
+        request_tokens = 2.0 * tpm / rpm
+        per_second = tpm / 60.0
+        if request_tokens > 0.9 * per_second:
+            request_tokens = max(0.9 * per_second, 1.25 * tpm / rpm)
+        shape = cls(every=every, request_tokens=request_tokens, most_budget=ceiling)
+        return replace(shape, token_budget=shape.budget_for(output_ratio))
 
 

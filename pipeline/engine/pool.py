@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,7 +34,7 @@ from pipeline.engine.feed import Feed
 from pipeline.engine.framing import can_pack, checkpoint_count, frame, unframe
 from pipeline.engine.inflight import InFlightLimit
 from pipeline.engine.pacing import Pacer, request_rate
-from pipeline.engine.packing import AdaptivePacks, Learned, PackLimits
+from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
 from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import count_tokens, prompt_tokens
@@ -104,7 +104,8 @@ class PoolSettings:
     adaptive: bool = False
     limits: PackLimits = field(default_factory=PackLimits)
     max_cost: float | None = None
-    output_ratio: float = 1.3
+    #: reply/request tokens assumed until the first reply (see CAUTIOUS_OUTPUT_RATIO)
+    output_ratio: float = CAUTIOUS_OUTPUT_RATIO
     #: What an earlier run against the same endpoint and model learned (see AdaptivePacks).
     learned: Learned | None = None
 
@@ -139,10 +140,16 @@ class TranslationPool:
         self._in_flight_cost = 0.0
         self._fatal: PipelineError | None = None
         self._output_ratio = settings.learned.output_ratio if settings.learned else settings.output_ratio
+        #: replies the ratio was learned from (a learned ratio counts as several)
+        self._ratio_seen = 5 if settings.learned else 0
         #: checkpoints and segments per request, learned from the replies (see AdaptivePacks)
         self.packs = AdaptivePacks(settings.limits, settings.learned)
         #: replies in a row that gave the source back (see ECHOES_TO_STOP)
         self._echoes = 0
+        if pacer.tpm:
+            self.packs.billed_per_second = pacer.tpm * pacer.headroom / 60.0
+        if pacer.rpm:
+            self.packs.requests_per_second = pacer.rpm * pacer.headroom / 60.0
         self.in_flight = InFlightLimit(
             settings.concurrency,
             settings.adaptive,
@@ -170,7 +177,8 @@ class TranslationPool:
         self.stats.units_total += total or 0
         feed = self.feed
         async with anyio.create_task_group() as tg:
-            await self._dispatch(pack_by_group(feed.with_requeued(units), _group_of, _size_of, self.packs), tg)
+            stream = feed.with_requeued(self._counted(units, total))
+            await self._dispatch(pack_by_group(stream, _group_of, _size_of, self.packs), tg)
             # The stream is done; what in-flight requests lose from now on is packed on its own.
             while not self.stopping and (feed.has_requeued or feed.outstanding):
                 if feed.has_requeued:
@@ -181,6 +189,16 @@ class TranslationPool:
             raise self._fatal
         if self.stopping and self.stopping.startswith("budget"):
             raise BudgetExceeded(self.stopping)
+
+    def _counted(self, units: Iterable[Unit], total: int | None) -> Iterator[Unit]:
+        """``units``, telling the packs how many text tokens are still to come (see
+        AdaptivePacks.token_budget: the run's last packs are smaller)."""
+        tokens = 0
+        for pulled, unit in enumerate(units, start=1):
+            tokens += unit.tokens
+            if total:
+                self.packs.remaining_tokens = max(0, total - pulled) * tokens / pulled
+            yield unit
 
     async def _dispatch(self, batches: Iterable[list[Unit]], tg: anyio.abc.TaskGroup) -> None:
         """Start each batch once there is room for it (the batch is packed only then)."""
@@ -201,6 +219,7 @@ class TranslationPool:
 
     def _spawn(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
         """Start sending ``batch``; it counts as waiting until its first pacing slot."""
+        self.packs.packed()
         self.feed.started()
         tg.start_soon(self._send_counted, batch, tg)
 
@@ -312,16 +331,22 @@ class TranslationPool:
         self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
         self._learn_ratio(content, reply)
         self.in_flight.observe(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
+        self.packs.reply_time.observe(reply.completion_tokens, reply.latency_ms / 1000.0)
         try:
             self._accept(batch, every, reply, tries, lost, tg)
         except RecordError as unrecorded:  # a reply we could not record: send nothing more
             self._abort(unrecorded, tg)
 
     def _learn_ratio(self, content: str, reply: Reply) -> None:
+        """Follow the reply/request token ratio (the first replies replace a fresh run's guess)
+        and size the next packs for it."""
         sent = count_tokens(content)
         if sent >= 20 and reply.completion_tokens:
-            observed = reply.completion_tokens / sent
-            self._output_ratio = 0.8 * self._output_ratio + 0.2 * min(max(observed, 0.3), 4.0)
+            observed = min(max(reply.completion_tokens / sent, 0.3), 6.0)
+            self._ratio_seen += 1
+            weight = max(0.2, 1.0 / self._ratio_seen)
+            self._output_ratio = (1 - weight) * self._output_ratio + weight * observed
+            self.packs.fit_output(self._output_ratio)
 
     def _accept(
         self, batch: list[Unit], every: int, reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup

@@ -65,12 +65,15 @@ def run_through_emulator(
     tmp_path: Path,
     label: str,
     config: EmulatorConfig,
+    port: int = 0,
     **job: Any,
 ) -> TimedRun:
     """Translate ``data`` (its ``columns``) into German through a fresh emulator started with
-    ``config``, paced at the emulator's limits; ``job`` overrides fields of the Job."""
+    ``config`` (on ``port``: 0 for any free one; a fixed one keeps the endpoint the same across
+    runs, as a nightly job sees it), paced at the emulator's limits; ``job`` overrides fields
+    of the Job."""
     os.environ[KEY_ENV] = config.api_key
-    with Emulator(config) as emu:
+    with Emulator(config, port=port) as emu:
         settings: dict[str, Any] = {
             "inputs": [InputSpec(data)],
             "targets": [resolve("de")],

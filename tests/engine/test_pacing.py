@@ -70,19 +70,37 @@ def test_refunded_request_slot_is_reused() -> None:
 
 
 def test_capacity_a_throttled_request_left_unused_is_carried_over() -> None:
-    pacer, clock = make(rpm=60, tpm=6000)  # 1 request and 100 tokens per second
-    starts(pacer, clock, [150])
-    pacer.reconcile(150, 0)  # a 429: its tokens come back, its request slot does not
-    # The second waits for the request slot (t=1); the token schedule, idle since t=0, keeps
-    # 0.25 s of the unused capacity, so the third starts at 0.75 + 1.5 s, not 1 + 1.5 s.
-    assert starts(pacer, clock, [150, 150]) == [0.0, 1.0, 2.25]
+    pacer, clock = make(rpm=None, tpm=60_000)  # 1,000 tokens per second
+    starts(pacer, clock, [1500])
+    pacer.reconcile(1500, 0)  # a 429: its tokens come back
+    clock.now = 1.0
+    # The token schedule, idle since t=0, keeps 0.25 s of the unused capacity (the per-second
+    # bucket has room for it beside a request of 500): the third starts at 0.75 + 0.5 s.
+    assert starts(pacer, clock, [500, 500]) == [0.0, 1.0, 1.25]
+
+
+def test_carry_never_exceeds_what_a_per_second_bucket_holds_beside_the_request() -> None:
+    # 1,000 tokens a second: a request of 900 may come 0.1 s early at most, one of 1,500 not
+    # at all; one request a second (rpm 60): no request may come early.
+    pacer, clock = make(rpm=None, tpm=60_000)
+    starts(pacer, clock, [100])
+    clock.now = 10.0
+    assert starts(pacer, clock, [900, 900]) == [0.0, 10.0, 10.8]
+    pacer, clock = make(rpm=None, tpm=60_000)
+    starts(pacer, clock, [100])
+    clock.now = 10.0
+    assert starts(pacer, clock, [1500, 100]) == [0.0, 10.0, 11.5]
+    pacer, clock = make(rpm=60, tpm=None)
+    starts(pacer, clock, [1])
+    clock.now = 10.0
+    assert starts(pacer, clock, [1, 1]) == [0.0, 10.0, 11.0]
 
 
 def test_after_a_pause_the_carry_over_is_bounded() -> None:
-    pacer, clock = make(rpm=60, tpm=None)
+    pacer, clock = make(rpm=120, tpm=None)  # two requests a second: a bucket of two
     starts(pacer, clock, [1])
     clock.now = 100.0  # long idle: only 0.25 s of it is kept
-    assert starts(pacer, clock, [1, 1, 1]) == [0.0, 100.0, 100.75, 101.75]
+    assert starts(pacer, clock, [1, 1, 1]) == [0.0, 100.0, 100.25, 100.75]
 
 
 def test_unlimited_pacer_never_waits() -> None:
