@@ -1,10 +1,15 @@
 """The .docx package: zip safety checks, safe XML parsing, finding the parts to translate.
 
 A .docx is a zip of XML parts linked by relationships. This module opens it without trusting
-it: the zip's central directory is checked (entry count, declared sizes, compression ratio)
-before any entry is expanded, and every XML part is parsed with a parser that resolves no
-entities, loads no DTD and never touches the network (a part that declares a DOCTYPE is
-refused outright).
+it: the zip's central directory is checked (entry count, declared sizes, compression ratio,
+entries naming the same part) before any entry is expanded, and every XML part is parsed with
+a parser that resolves no entities, loads no DTD and never touches the network (a part that
+declares a DOCTYPE is refused outright).
+
+Part names are case-insensitive (OPC, ISO/IEC 29500-2 §6.2.2.3: ``/word/document.xml`` and
+``/WORD/DOCUMENT.XML`` are the same part), so relationship targets are looked up ignoring
+ASCII case, and a zip holding two entries whose names differ only in case is refused: it is
+not a valid package, and readers disagree on which of the two they open.
 
 Writing copies the archive entry by entry in its original order, replacing only the parts the
 caller changed, so everything the pipeline does not translate (styles, numbering, media,
@@ -18,6 +23,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shutil
+import string
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -75,6 +81,8 @@ _CHUNK = 1 << 20
 
 #: Case-insensitive zip entry lookup: part name -> the entry's real name, or None.
 _Lookup = Callable[[str], "str | None"]
+#: Part names are compared ignoring ASCII case only (OPC); other characters compare as they are.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +170,7 @@ def check_archive(archive: zipfile.ZipFile, path: Path) -> None:
             f"refusing a .docx whose entries expand to {total} bytes uncompressed "
             f"(limit {MAX_TOTAL_SIZE})",
         )
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for info in infos:
         ratio_limit = MAX_RATIO * max(info.compress_size, 1)
         if info.file_size > RATIO_MIN_SIZE and info.file_size > ratio_limit:
@@ -173,9 +181,28 @@ def check_archive(archive: zipfile.ZipFile, path: Path) -> None:
             )
         if info.flag_bits & 0x1:
             raise InputError(path, f"zip entry {info.filename!r} is encrypted")
-        if info.filename in seen:
-            raise InputError(path, f"zip entry {info.filename!r} appears twice")
-        seen.add(info.filename)
+        _check_unique(path, info.filename, seen)
+
+
+def part_key(name: str) -> str:
+    """The form under which two part names (or zip entry names) are the same part: ASCII case
+    folded, as OPC compares them."""
+    return name.translate(_ASCII_LOWER)
+
+
+def _check_unique(path: Path, name: str, seen: dict[str, str]) -> None:
+    """Refuse entry ``name`` when an entry seen before names the same part; record it."""
+    key = part_key(name)
+    other = seen.get(key)
+    if other == name:
+        raise InputError(path, f"zip entry {name!r} appears twice")
+    if other is not None:
+        raise InputError(
+            path,
+            f"refusing an invalid package: zip entries {other!r} and {name!r} name the same "
+            "part (part names ignore case), and readers disagree on which one they open",
+        )
+    seen[key] = name
 
 
 @contextmanager
@@ -236,10 +263,10 @@ def _copy_entry(
 
 
 def _locate_parts(archive: zipfile.ZipFile, path: Path) -> Package:
-    names = {name.lower(): name for name in archive.namelist()}
+    names = {part_key(name): name for name in archive.namelist()}
 
     def entry(part: str) -> str | None:
-        return names.get(part.lower())
+        return names.get(part_key(part))
 
     content_types = entry("[Content_Types].xml")
     if content_types is None:
@@ -297,7 +324,7 @@ def _content_type(archive: zipfile.ZipFile, path: Path, types: str, part: str) -
     """The content type of ``part``: its Override, else the Default for its extension."""
     root = parse_xml(read_entry(archive, path, types), path, types)
     for override in root.iter(f"{{{_CT_NS}}}Override"):
-        if override.get("PartName", "").lstrip("/").lower() == part.lower():
+        if part_key(override.get("PartName", "").lstrip("/")) == part_key(part):
             return str(override.get("ContentType", ""))
     extension = posixpath.splitext(part)[1].lstrip(".").lower()
     for default in root.iter(f"{{{_CT_NS}}}Default"):
