@@ -20,47 +20,92 @@ placeholder otherwise (PAGE, NUMPAGES, dates written in digits).
 
 Literal ``<`` in the text is sent as ``&lt;`` (and ``&`` as ``&amp;`` where it would otherwise
 read as an entity), so a paragraph about HTML cannot be mistaken for tags.
+
+Element names come from the paragraph's own dialect (:class:`InlineNames`), so a Strict
+document's paragraphs read and rebuild like a Transitional one's.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from docx.oxml.ns import qn
 from lxml import etree
 
+from pipeline.formats.docx_dialect import Dialect, dialect_of
 from pipeline.formats.docx_tags import escape
 
 Element: TypeAlias = etree._Element
 
-W_P, W_PPR, W_R, W_RPR, W_T = qn("w:p"), qn("w:pPr"), qn("w:r"), qn("w:rPr"), qn("w:t")
-W_HYPERLINK, W_SDT, W_SDT_CONTENT = qn("w:hyperlink"), qn("w:sdt"), qn("w:sdtContent")
-W_FLD_SIMPLE, W_FLD_CHAR = qn("w:fldSimple"), qn("w:fldChar")
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 #: Inline elements whose content is walked as part of the paragraph.
-_CONTAINER_NAMES = ("hyperlink", "smartTag", "customXml", "fldSimple", "ins", "moveTo", "bdo")
-CONTAINERS = frozenset(qn(f"w:{name}") for name in (*_CONTAINER_NAMES, "dir", "sdt"))
-#: Property children of containers: not content, kept first when the content is rebuilt.
-CONTAINER_PROPERTIES = frozenset(
-    qn(f"w:{name}") for name in ("smartTagPr", "customXmlPr", "fldData", "sdtPr", "sdtEndPr")
+_CONTAINERS = (
+    "hyperlink", "smartTag", "customXml", "fldSimple", "ins", "moveTo", "bdo", "dir", "sdt"
 )
+#: Property children of containers: not content, kept first when the content is rebuilt.
+_CONTAINER_PROPERTIES = ("smartTagPr", "customXmlPr", "fldData", "sdtPr", "sdtEndPr")
 #: Marks that mean nothing once the text is rewritten (spell-check state, layout caches).
-DROPPED = frozenset(qn(f"w:{name}") for name in ("proofErr", "softHyphen", "lastRenderedPageBreak"))
+_DROPPED = ("proofErr", "softHyphen", "lastRenderedPageBreak")
 #: rPr children that do not make a run look different (spelling language, proofing, revisions).
-_KEY_IGNORED = frozenset(qn(f"w:{name}") for name in ("lang", "noProof", "rPrChange"))
-_HINT = qn("w:hint")
-_ID, _NAME = qn("w:id"), qn("w:name")
-_BOOKMARK_START = qn("w:bookmarkStart")
-_BOOKMARK_EDGES = frozenset({_BOOKMARK_START, qn("w:bookmarkEnd")})
-_VAL = qn("w:val")
-_FLD_CHAR_TYPE = qn("w:fldCharType")
+_KEY_IGNORED = ("lang", "noProof", "rPrChange")
 _FALSE = frozenset({"0", "false", "off"})
 
 _LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True, slots=True)
+class InlineNames:
+    """The WordprocessingML names a paragraph is read and rebuilt with, in one dialect."""
+
+    dialect: Dialect
+    p: str
+    ppr: str
+    r: str
+    rpr: str
+    t: str
+    hyperlink: str
+    sdt: str
+    sdt_content: str
+    fld_simple: str
+    fld_char: str
+    fld_char_type: str
+    vanish: str
+    val: str
+    hint: str
+    id: str
+    name: str
+    bookmark_start: str
+    bookmark_edges: frozenset[str]
+    containers: frozenset[str]
+    container_properties: frozenset[str]
+    dropped: frozenset[str]
+    key_ignored: frozenset[str]
+
+    @staticmethod
+    def of(dialect: Dialect) -> InlineNames:
+        """The names in ``dialect`` (built once per dialect)."""
+        return _inline_names(dialect)
+
+
+@functools.cache
+def _inline_names(dialect: Dialect) -> InlineNames:
+    w = dialect.w
+    return InlineNames(
+        dialect, w("p"), w("pPr"), w("r"), w("rPr"), w("t"), w("hyperlink"), w("sdt"),
+        w("sdtContent"), w("fldSimple"), w("fldChar"), w("fldCharType"), w("vanish"), w("val"),
+        w("hint"), w("id"), w("name"), w("bookmarkStart"),
+        bookmark_edges=dialect.ws("bookmarkStart", "bookmarkEnd"),
+        containers=dialect.ws(*_CONTAINERS),
+        container_properties=dialect.ws(*_CONTAINER_PROPERTIES),
+        dropped=dialect.ws(*_DROPPED),
+        key_ignored=dialect.ws(*_KEY_IGNORED),
+    )
+
+
 @dataclass(eq=False)
 class TextNode:
     """Merged text of adjacent runs with the same formatting."""
@@ -109,6 +154,7 @@ class Paragraph:
     """A paragraph read as tagged text, with what the writer needs to put a translation back."""
 
     element: Element
+    names: InlineNames
     root: ContainerNode
     lead: CodeNode | None
     trail: CodeNode | None
@@ -134,13 +180,15 @@ class _Atom:
 
 
 def read_paragraph(p: Element, include_hidden: bool = False) -> Paragraph:
-    """Read ``p`` (a ``w:p``) into a :class:`Paragraph`; deterministic for the same XML.
+    """Read ``p`` (a ``w:p``, Transitional or Strict) into a :class:`Paragraph`; deterministic
+    for the same XML.
 
     Nested paragraphs (text boxes inside drawings) are not part of it: they sit inside a
     placeholder here and are read as paragraphs of their own.
     """
+    names = InlineNames.of(dialect_of(p))
     atoms: list[_Atom] = []
-    _walk(p, (), atoms, include_hidden)
+    _Walker(names, include_hidden, atoms).walk(p, ())
     _mark_fields(atoms)
     root = ContainerNode(None, p)
     containers: dict[Element, ContainerNode] = {}
@@ -149,20 +197,25 @@ def read_paragraph(p: Element, include_hidden: bool = False) -> Paragraph:
         for element in atom.chain:
             node = containers.get(element)
             if node is None:
-                content = element.find(W_SDT_CONTENT) if element.tag == W_SDT else element
+                content = _content(element, names)
                 node = ContainerNode(element, content if content is not None else element)
-                node.letter = "a" if element.tag == W_HYPERLINK else "g"
+                node.letter = "a" if element.tag == names.hyperlink else "g"
                 containers[element] = node
                 parent.children.append(node)
             parent = node
         parent.children.append(_leaf(atom))
-    _shape(root, None)
+    _shape(root, None, names)
     lead = _pop_code(root.children, 0)
     trail = _pop_code(root.children, -1)
     named: dict[str, Node] = {}
     parent_of: dict[str, str] = {}
     text = _render(root.children, "", named, parent_of)
-    return Paragraph(p, root, lead, trail, text, named, parent_of)
+    return Paragraph(p, names, root, lead, trail, text, named, parent_of)
+
+
+def _content(container: Element, names: InlineNames) -> Element | None:
+    """Where a container's inline content sits: ``w:sdtContent`` for a content control."""
+    return container.find(names.sdt_content) if container.tag == names.sdt else container
 
 
 def _pop_code(nodes: list[Node], index: int) -> CodeNode | None:
@@ -177,72 +230,92 @@ def _pop_code(nodes: list[Node], index: int) -> CodeNode | None:
 # ---- flattening ---------------------------------------------------------------------------
 
 
-def _walk(parent: Element, chain: tuple[Element, ...], out: list[_Atom], hidden_ok: bool) -> None:
-    for child in parent:
-        tag = child.tag
-        if not isinstance(tag, str) or tag in DROPPED or tag in CONTAINER_PROPERTIES:
-            continue
-        if tag in _BOOKMARK_EDGES and child.get(_ID, "") in _go_back_ids(child):
-            continue
-        if tag == W_PPR and not chain:
-            continue
-        if tag == W_R:
-            _walk_run(child, chain, out, hidden_ok)
-        elif tag in CONTAINERS:
-            content = child.find(W_SDT_CONTENT) if tag == W_SDT else child
-            before = len(out)
-            if content is not None:
-                _walk(content, chain + (child,), out, hidden_ok)
-            if len(out) == before:  # nothing inside: keep the element whole
-                out.append(_Atom("code", child, None, chain))
-        else:
-            out.append(_Atom("code", child, None, chain))
+@dataclass(frozen=True, slots=True)
+class _Walker:
+    """Flattens a paragraph into atoms: text of its runs, everything else as code."""
+
+    names: InlineNames
+    hidden_ok: bool
+    out: list[_Atom]
+
+    def walk(self, parent: Element, chain: tuple[Element, ...]) -> None:
+        """Append the atoms of ``parent``'s children; ``chain`` is the containers above them."""
+        names = self.names
+        skipped = names.dropped | names.container_properties
+        for child in parent:
+            tag = child.tag
+            if not isinstance(tag, str) or tag in skipped:
+                continue
+            if tag in names.bookmark_edges and child.get(names.id, "") in self._go_back_ids(child):
+                continue
+            if tag == names.ppr and not chain:
+                continue
+            if tag == names.r:
+                self._walk_run(child, chain)
+            elif tag in names.containers:
+                content = _content(child, names)
+                before = len(self.out)
+                if content is not None:
+                    self.walk(content, chain + (child,))
+                if len(self.out) == before:  # nothing inside: keep the element whole
+                    self.out.append(_Atom("code", child, None, chain))
+            else:
+                self.out.append(_Atom("code", child, None, chain))
+
+    def _go_back_ids(self, marker: Element) -> set[str]:
+        """Ids of Word's ``_GoBack`` bookmark (the last edit position) in ``marker``'s paragraph.
+
+        It often sits mid-word, where a placeholder would split the word for the engine; it
+        means nothing in a translation, so rebuilt paragraphs lose it.
+        """
+        names = self.names
+        paragraph = next(marker.iterancestors(names.p), None)
+        if paragraph is None:
+            return set()
+        return {
+            b.get(names.id, "")
+            for b in paragraph.iter(names.bookmark_start)
+            if b.get(names.name) == "_GoBack"
+        }
+
+    def _walk_run(self, run: Element, chain: tuple[Element, ...]) -> None:
+        names = self.names
+        rpr = run.find(names.rpr)
+        hidden = not self.hidden_ok and _is_hidden(rpr, names)
+        key = _format_key(rpr, names)
+        for child in run:
+            tag = child.tag
+            if tag == names.rpr or not isinstance(tag, str) or tag in names.dropped:
+                continue
+            if tag == names.t and not hidden:
+                self.out.append(_Atom("text", child, run, chain, child.text or "", key))
+            else:
+                kind = child.get(names.fld_char_type, "") if tag == names.fld_char else ""
+                self.out.append(_Atom("code", child, run, chain, field=kind))
 
 
-def _go_back_ids(marker: Element) -> set[str]:
-    """Ids of Word's ``_GoBack`` bookmark (the last edit position) in ``marker``'s paragraph.
-
-    It often sits mid-word, where a placeholder would split the word for the engine; it
-    means nothing in a translation, so rebuilt paragraphs lose it.
-    """
-    paragraph = next(marker.iterancestors(W_P), None)
-    if paragraph is None:
-        return set()
-    return {b.get(_ID, "") for b in paragraph.iter(_BOOKMARK_START) if b.get(_NAME) == "_GoBack"}
-
-
-def _walk_run(run: Element, chain: tuple[Element, ...], out: list[_Atom], hidden_ok: bool) -> None:
-    rpr = run.find(W_RPR)
-    hidden = not hidden_ok and _is_hidden(rpr)
-    key = format_key(rpr)
-    for child in run:
-        tag = child.tag
-        if tag == W_RPR or not isinstance(tag, str) or tag in DROPPED:
-            continue
-        if tag == W_T and not hidden:
-            out.append(_Atom("text", child, run, chain, child.text or "", key))
-        else:
-            kind = child.get(_FLD_CHAR_TYPE, "") if tag == W_FLD_CHAR else ""
-            out.append(_Atom("code", child, run, chain, field=kind))
-
-
-def _is_hidden(rpr: Element | None) -> bool:
-    vanish = rpr.find(qn("w:vanish")) if rpr is not None else None
-    return vanish is not None and vanish.get(_VAL, "true").lower() not in _FALSE
+def _is_hidden(rpr: Element | None, names: InlineNames) -> bool:
+    vanish = rpr.find(names.vanish) if rpr is not None else None
+    return vanish is not None and vanish.get(names.val, "true").lower() not in _FALSE
 
 
 def format_key(rpr: Element | None) -> str:
     """What makes a run look different: its ``w:rPr`` without language and proofing marks."""
+    return "" if rpr is None else _format_key(rpr, InlineNames.of(dialect_of(rpr)))
+
+
+def _format_key(rpr: Element | None, names: InlineNames) -> str:
     if rpr is None:
         return ""
-    return "".join(_element_key(child) for child in rpr if child.tag not in _KEY_IGNORED)
+    ignored = names.key_ignored
+    return "".join(_element_key(child, names.hint) for child in rpr if child.tag not in ignored)
 
 
-def _element_key(element: Element) -> str:
+def _element_key(element: Element, hint: str) -> str:
     if not isinstance(element.tag, str):
         return ""
-    attrs = sorted((k, v) for k, v in element.attrib.items() if k != _HINT)
-    inner = "".join(_element_key(child) for child in element)
+    attrs = sorted((k, v) for k, v in element.attrib.items() if k != hint)
+    inner = "".join(_element_key(child, hint) for child in element)
     return f"<{element.tag}{attrs}>{inner}</>"
 
 
@@ -274,14 +347,14 @@ def _leaf(atom: _Atom) -> TextNode | CodeNode:
 # ---- shaping: merge, collapse textless containers, find base formatting, spans -----------
 
 
-def _shape(container: ContainerNode, parent: ContainerNode | None) -> None:
+def _shape(container: ContainerNode, parent: ContainerNode | None, names: InlineNames) -> None:
     merged: list[Node] = []
     for node in container.children:
         if isinstance(node, ContainerNode):
-            if not _worth_a_tag(node):
+            if not _worth_a_tag(node, names):
                 node = CodeNode([(node.element, None)]) if node.element is not None else node
             else:
-                _shape(node, container)
+                _shape(node, container, names)
         previous = merged[-1] if merged else None
         if isinstance(node, CodeNode) and isinstance(previous, CodeNode):
             previous.items.extend(node.items)
@@ -298,9 +371,9 @@ def _shape(container: ContainerNode, parent: ContainerNode | None) -> None:
     container.children = _spans(merged, container.base_key)
 
 
-def _worth_a_tag(node: ContainerNode) -> bool:
+def _worth_a_tag(node: ContainerNode, names: InlineNames) -> bool:
     text = "".join(t.text for t in _descendant_texts(node.children))
-    if node.element is not None and node.element.tag == W_FLD_SIMPLE:
+    if node.element is not None and node.element.tag == names.fld_simple:
         return bool(_LETTER.search(text))
     return bool(text.strip())
 

@@ -11,6 +11,10 @@ Part names are case-insensitive (OPC, ISO/IEC 29500-2 §6.2.2.3: ``/word/documen
 ASCII case, and a zip holding two entries whose names differ only in case is refused: it is
 not a valid package, and readers disagree on which of the two they open.
 
+The package is Transitional or Strict (see :mod:`docx_dialect`), told by the type of the
+relationship to its main part; the parts it translates are found with that dialect's
+relationship types.
+
 Writing copies the archive entry by entry in its original order, replacing only the parts the
 caller changed, so everything the pipeline does not translate (styles, numbering, media,
 custom XML, relationships, parts no relationship reaches) comes back byte for byte.
@@ -38,6 +42,7 @@ from lxml import etree
 
 from pipeline.errors import InputError
 from pipeline.formats.base import atomic_output
+from pipeline.formats.docx_dialect import DIALECTS, TRANSITIONAL, Dialect
 
 #: An archive with more entries than this is refused (Word documents have a few dozen).
 MAX_ENTRIES = 10_000
@@ -50,7 +55,8 @@ RATIO_MIN_SIZE = 1 << 20
 _PKG_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 
-#: Content types of a WordprocessingML main part (document, macro-enabled, templates).
+#: Content types of a WordprocessingML main part (document, macro-enabled, templates); the
+#: same in Transitional and Strict packages.
 MAIN_CONTENT_TYPES = frozenset(
     {
         CT.WML_DOCUMENT_MAIN,
@@ -60,14 +66,9 @@ MAIN_CONTENT_TYPES = frozenset(
     }
 )
 
-#: Relationship types of the main part whose targets are translated, in the order they are read.
-PART_KINDS: tuple[tuple[str, str], ...] = (
-    ("header", RT.HEADER),
-    ("footer", RT.FOOTER),
-    ("footnotes", RT.FOOTNOTES),
-    ("endnotes", RT.ENDNOTES),
-    ("comments", RT.COMMENTS),
-)
+#: Relationship kinds of the main part whose targets are translated, in the order they are
+#: read (the type is ``dialect.relationship(kind)``).
+PART_KINDS = ("header", "footer", "footnotes", "endnotes", "comments")
 
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 #: What zipfile raises on damaged entry data (bad CRC, truncated or invalid deflate stream,
@@ -100,6 +101,8 @@ class Package:
     path: Path
     archive: zipfile.ZipFile
     main: PartRef
+    #: The vocabulary its document markup is written in.
+    dialect: Dialect
     #: Main part first, then headers, footers, footnotes, endnotes, comments (each once).
     parts: list[PartRef] = field(default_factory=list)
     #: The core properties part (title, subject), when the package has one.
@@ -108,6 +111,20 @@ class Package:
     def read_xml(self, name: str) -> etree._Element:
         """Parse part ``name`` safely; InputError naming the file and the part when it is bad."""
         return parse_xml(read_entry(self.archive, self.path, name), self.path, name)
+
+    def read_part(self, part: PartRef) -> etree._Element:
+        """Parse a part to translate; InputError when its root is not in the package's
+        WordprocessingML namespace (nothing in it would be found, and nothing translated)."""
+        root = self.read_xml(part.name)
+        namespace = etree.QName(root).namespace
+        if namespace != self.dialect.main:
+            raise InputError(
+                self.path,
+                f"the {part.kind} part is not {self.dialect.name} WordprocessingML as the "
+                f"package says: its root element is in namespace {namespace or 'none'!r}",
+                place=part.name,
+            )
+        return root
 
 
 def read_entry(archive: zipfile.ZipFile, path: Path, name: str) -> bytes:
@@ -272,7 +289,7 @@ def _locate_parts(archive: zipfile.ZipFile, path: Path) -> Package:
     if content_types is None:
         raise InputError(path, "not a Word document: the zip has no [Content_Types].xml")
     package_rels = _relationships(archive, path, entry, "")
-    main_name = next((t for t, kind in package_rels if kind == RT.OFFICE_DOCUMENT), None)
+    main_name, dialect = _main_part(package_rels)
     main_entry = entry(main_name) if main_name else None
     if main_entry is None:
         raise InputError(path, "not a Word document: no main document part (word/document.xml)")
@@ -281,11 +298,12 @@ def _locate_parts(archive: zipfile.ZipFile, path: Path) -> Package:
         raise InputError(
             path, f"not a Word document: its main part has content type {main_type or 'none'!r}"
         )
-    package = Package(path, archive, PartRef(main_entry, "document"))
+    package = Package(path, archive, PartRef(main_entry, "document"), dialect)
     package.parts.append(package.main)
     seen = {main_entry}
     main_rels = _relationships(archive, path, entry, main_entry)
-    for kind, rel_type in PART_KINDS:
+    for kind in PART_KINDS:
+        rel_type = dialect.relationship(kind)
         found = sorted(
             {e for t, k in main_rels if k == rel_type and (e := entry(t)) is not None} - seen,
             key=_natural,
@@ -295,6 +313,16 @@ def _locate_parts(archive: zipfile.ZipFile, path: Path) -> Package:
     core = next((t for t, kind in package_rels if kind == RT.CORE_PROPERTIES), None)
     package.core = entry(core) if core else None
     return package
+
+
+def _main_part(package_rels: list[tuple[str, str]]) -> tuple[str | None, Dialect]:
+    """The target of the package's officeDocument relationship and the dialect its type is in
+    (None and Transitional when there is none)."""
+    for target, rel_type in package_rels:
+        for dialect in DIALECTS:
+            if rel_type == dialect.relationship("officeDocument"):
+                return target, dialect
+    return None, TRANSITIONAL
 
 
 def _relationships(

@@ -20,14 +20,11 @@ from typing import Literal
 from lxml import etree
 
 from pipeline.formats.docx_inline import (
-    CONTAINER_PROPERTIES,
-    W_PPR,
-    W_RPR,
-    W_T,
     XML_SPACE,
     CodeNode,
     ContainerNode,
     Element,
+    InlineNames,
     Paragraph,
     SpanNode,
     TextNode,
@@ -157,18 +154,18 @@ def apply_plain(paragraph: Paragraph, text: str) -> None:
 
 
 def _rebuild(paragraph: Paragraph, parsed: _Tag) -> None:
-    root = paragraph.root
+    root, names = paragraph.root, paragraph.names
     content: list[Element] = []
     if paragraph.lead is not None:
-        content.extend(_emit_code(paragraph.lead))
+        content.extend(_emit_code(paragraph.lead, names))
     texts = paragraph.texts()
     default = root.base if root.base is not None else (texts[0].run if texts else None)
     content.extend(_emit(paragraph, parsed.children, default))
     if paragraph.trail is not None:
-        content.extend(_emit_code(paragraph.trail))
+        content.extend(_emit_code(paragraph.trail, names))
     p = paragraph.element
     for child in list(p):
-        if child.tag != W_PPR:
+        if child.tag != names.ppr:
             p.remove(child)
     p.extend(content)
 
@@ -176,15 +173,16 @@ def _rebuild(paragraph: Paragraph, parsed: _Tag) -> None:
 def _emit(
     paragraph: Paragraph, items: list[_Tag | _Code | str], run: Element | None
 ) -> list[Element]:
+    names = paragraph.names
     out: list[Element] = []
     for item in items:
         if isinstance(item, str):
             if item and run is not None:
-                out.append(_text_run(run, item))
+                out.append(_text_run(run, item, names))
         elif isinstance(item, _Code):
             node = paragraph.named[item.name]
             assert isinstance(node, CodeNode)
-            out.extend(_emit_code(node))
+            out.extend(_emit_code(node, names))
         else:
             node = paragraph.named[item.name]
             if isinstance(node, SpanNode):
@@ -193,14 +191,14 @@ def _emit(
                 assert isinstance(node, ContainerNode) and node.element is not None
                 holder = node.content
                 for child in list(holder):
-                    if child.tag not in CONTAINER_PROPERTIES:
+                    if child.tag not in names.container_properties:
                         holder.remove(child)
                 holder.extend(_emit(paragraph, item.children, node.base))
                 out.append(node.element)
     return out
 
 
-def _emit_code(node: CodeNode) -> list[Element]:
+def _emit_code(node: CodeNode, names: InlineNames) -> list[Element]:
     """The placeholder's elements, run children wrapped again in a copy of their run."""
     out: list[Element] = []
     current_source: Element | None = None
@@ -211,28 +209,28 @@ def _emit_code(node: CodeNode) -> list[Element]:
             current_source = current = None
             continue
         if current is None or run is not current_source:
-            current_source, current = run, _shell(run)
+            current_source, current = run, _shell(run, names)
             out.append(current)
         current.append(element)
     return out
 
 
-def _shell(run: Element) -> Element:
+def _shell(run: Element, names: InlineNames) -> Element:
     """A new run with ``run``'s attributes and a copy of its ``w:rPr``; no content.
 
     Never a deep copy of the run: it may hold a text box whose paragraphs are translated
     separately and must stay the very elements the writer holds.
     """
     shell = run.makeelement(run.tag, dict(run.attrib))
-    rpr = run.find(W_RPR)
+    rpr = run.find(names.rpr)
     if rpr is not None:
         shell.append(copy.deepcopy(rpr))
     return shell
 
 
-def _text_run(run: Element, text: str) -> Element:
-    shell = _shell(run)
-    _set_text(etree.SubElement(shell, W_T), text)
+def _text_run(run: Element, text: str, names: InlineNames) -> Element:
+    shell = _shell(run, names)
+    _set_text(etree.SubElement(shell, names.t), text)
     return shell
 
 

@@ -1,0 +1,99 @@
+"""Strict Open XML documents are read, and written back Strict, like their Transitional twins."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from lxml import etree
+
+from pipeline.errors import InputError
+from pipeline.languages import resolve
+from tests.formats.contract import FuncTranslations
+from tests.formats.docx_helpers import (
+    FMT,
+    STRICT_W,
+    convert,
+    german,
+    part_xml,
+    segments,
+    strict_bytes,
+    transitional_bytes,
+)
+from tests.formats.make_docx_samples import build_brochure
+
+TRANSITIONAL_MARKS = (b"openxmlformats.org/wordprocessingml", b"openxmlformats.org/officeDocument")
+
+
+def twins(tmp_path: Path) -> tuple[Path, Path]:
+    """The sample brochure (body, table, link, footnote, header, footer fields) and its Strict
+    twin."""
+    source = build_brochure(tmp_path / "transitional" / "brochure.docx")
+    (tmp_path / "strict").mkdir()
+    return source, convert(source, tmp_path / "strict" / "brochure.docx", strict_bytes)
+
+
+def write(path: Path, code: str) -> Path:
+    dest = path.parent / code / path.name
+    FMT.write(path, dest, [resolve(code)], FuncTranslations(german), {})
+    return dest
+
+
+def test_strict_document_reads_as_its_transitional_twin(tmp_path: Path) -> None:
+    transitional, strict = twins(tmp_path)
+    with zipfile.ZipFile(strict) as archive:
+        assert b"purl.oclc.org/ooxml/officeDocument/relationships/officeDocument" in archive.read(
+            "_rels/.rels"
+        )
+    expected = [(s.text, s.context) for s in segments(transitional)]
+    assert len(expected) > 10
+    assert [(s.text, s.context) for s in segments(strict)] == expected
+
+
+@pytest.mark.parametrize("code", ["de", "ar"])  # Arabic: w:bidi and complex-script twins too
+def test_strict_output_is_the_transitional_output_in_strict_names(tmp_path: Path, code: str) -> None:
+    transitional, strict = twins(tmp_path)
+    from_transitional = write(transitional, code)
+    from_strict = write(strict, code)
+    with zipfile.ZipFile(from_transitional) as a, zipfile.ZipFile(from_strict) as b:
+        assert a.namelist() == b.namelist()
+        for name in b.namelist():
+            written = b.read(name)
+            assert not any(mark in written for mark in TRANSITIONAL_MARKS), name
+            if name.endswith((".xml", ".rels")):
+                expected = strict_bytes(a.read(name))
+                if name == "word/document.xml":
+                    expected = expected.replace(
+                        b"<w:document ", b'<w:document w:conformance="strict" ', 1
+                    )
+                c14n = [etree.tostring(etree.fromstring(x), method="c14n") for x in (expected, written)]
+                assert c14n[0] == c14n[1], name
+
+
+def test_strict_output_holds_the_translation(tmp_path: Path) -> None:
+    _, strict = twins(tmp_path)
+    dest = write(strict, "de")
+    body = part_xml(dest, "word/document.xml")
+    assert etree.QName(body).namespace == STRICT_W
+    texts = "".join(t.text or "" for t in body.iter(f"{{{STRICT_W}}}t"))
+    assert german("Bicycles travel") in texts and "Bicycles" not in texts
+    langs = {lang.get(f"{{{STRICT_W}}}val") for lang in body.iter(f"{{{STRICT_W}}}lang")}
+    assert langs == {"de-DE"}
+    header = part_xml(dest, "word/header1.xml")
+    assert german("Harbour Ferries") in "".join(t.text or "" for t in header.iter(f"{{{STRICT_W}}}t"))
+    # Back in Transitional names, python-docx reads the translated document.
+    readable = convert(dest, tmp_path / "readable.docx", transitional_bytes)
+    paragraphs = [p.text for p in docx.Document(str(readable)).paragraphs]
+    assert german("Summer Ferry Guide") in paragraphs
+
+
+def test_part_not_in_the_packages_dialect_is_input_error(tmp_path: Path) -> None:
+    # A Strict package whose main part is still Transitional: nothing would be found in it.
+    transitional, _ = twins(tmp_path)
+    mixed = tmp_path / "mixed.docx"
+    convert(transitional, mixed, lambda data: data if b"<w:document" in data else strict_bytes(data))
+    with pytest.raises(InputError) as info:
+        list(FMT.read(mixed, {}))
+    assert "word/document.xml" in str(info.value) and "strict" in str(info.value)
