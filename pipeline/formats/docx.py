@@ -44,8 +44,9 @@ from typing import ClassVar
 from pipeline.errors import ConfigError
 from pipeline.formats.base import Format, Options, WriteReport
 from pipeline.formats.docx_dialect import Dialect
-from pipeline.formats.docx_inline import Element, read_paragraph
+from pipeline.formats.docx_inline import read_paragraph
 from pipeline.formats.docx_language import mark_language
+from pipeline.formats.docx_nodes import Element
 from pipeline.formats.docx_package import Package, open_package, serialize_xml, write_package
 from pipeline.formats.docx_rebuild import Outcome, apply_translation, xml_safe
 from pipeline.formats.docx_tags import strip_tags

@@ -19,7 +19,7 @@ from typing import Literal
 
 from lxml import etree
 
-from pipeline.formats.docx_inline import (
+from pipeline.formats.docx_nodes import (
     XML_SPACE,
     CodeNode,
     ContainerNode,
