@@ -12,7 +12,9 @@ one string with inline tags an MT engine keeps:
 - everything else kept as it is -- tabs, breaks, drawings, footnote references, bookmarks,
   comment ranges, field instructions, hidden text, deleted text, math -- becomes a placeholder
   ``<xN/>``; adjacent ones are one placeholder, and those before the first or after the last
-  text of the paragraph are not sent at all.
+  text of the paragraph are not sent at all;
+- markers that hold no text (bookmarks, comment ranges...) found inside a word are first moved
+  to the word's edges (:mod:`docx_markers`), so no placeholder cuts a word.
 
 Complex fields (``w:fldChar`` ... ``w:instrText`` ...): the instruction is never sent; the result
 is translated when it holds letters (a cross-reference, a hyperlink field) and kept as a
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pipeline.formats.docx_dialect import dialect_of
+from pipeline.formats.docx_markers import settle_markers
 from pipeline.formats.docx_nodes import (
     CodeNode,
     ContainerNode,
@@ -239,6 +242,7 @@ def _shape(container: ContainerNode, parent: ContainerNode | None, names: Inline
             else:
                 _shape(node, container, names)
         append_merged(merged, node)
+    merged = settle_markers(merged, names.dialect)
     _choose_base(container, merged, parent)
     container.children = _spans(merged, container.base_key)
 

@@ -1,7 +1,8 @@
 """The tree a Word paragraph is read into, and the element names it is read with.
 
 :mod:`docx_inline` reads a ``w:p`` into these nodes and renders them as tagged text;
-:mod:`docx_rebuild` puts a translation back from them.
+:mod:`docx_markers` moves zero-width markers out of words; :mod:`docx_rebuild` puts a
+translation back from them.
 """
 
 from __future__ import annotations

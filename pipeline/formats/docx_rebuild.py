@@ -2,9 +2,11 @@
 
 When every tag came back exactly once, properly nested, in the container it started in (and
 the placeholders of each container in their original order, so a field's begin never lands
-after its end), the paragraph's content is rebuilt from the translation: each tagged span gets
-the run properties it had, hyperlinks and other containers keep their element (and so their
-relationship), placeholders are put back where the translation has them.
+after its end; and no bookmark or comment range of the paragraph ending before it starts, even
+when its edges sit in different containers), the paragraph's content is rebuilt from the
+translation: each tagged span gets the run properties it had, hyperlinks and other containers
+keep their element (and so their relationship), placeholders are put back where the
+translation has them.
 
 Otherwise the translation is written without its tags into the first text run, the other text
 runs are emptied and everything else is left in place: no text is lost, only formatting.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 from lxml import etree
 
+from pipeline.formats.docx_markers import RangeKey, range_edges
 from pipeline.formats.docx_nodes import (
     XML_SPACE,
     CodeNode,
@@ -103,7 +107,7 @@ def parse_tagged(paragraph: Paragraph, translation: str) -> _Tag | None:
         stack[-1].children.append(unescape(translation[pos:]))
     if len(stack) != 1 or seen != set(paragraph.named):
         return None
-    return root if _structure_kept(paragraph, root) else None
+    return root if _structure_kept(paragraph, root) and _ranges_kept(paragraph, root) else None
 
 
 def _structure_kept(paragraph: Paragraph, root: _Tag) -> bool:
@@ -133,15 +137,47 @@ def _structure_kept(paragraph: Paragraph, root: _Tag) -> bool:
     return all(names == sorted(names, key=lambda n: int(n[1:])) for names in codes_in.values())
 
 
+def _ranges_kept(paragraph: Paragraph, root: _Tag) -> bool:
+    """Every range that starts and ends in the paragraph (a bookmark, a comment's range...)
+    still starts before it ends, even when its edges sit in different containers."""
+    codes = [paragraph.named[name] for name in _codes_in_order(root)]
+    order = [paragraph.lead, *codes, paragraph.trail]
+    dialect = paragraph.names.dialect
+    edges = [
+        edge
+        for node in order
+        if isinstance(node, CodeNode)
+        for edge in range_edges(node.items, dialect)
+    ]
+    starts = {key for key, is_start in edges if is_start}
+    started: set[RangeKey] = set()
+    for key, is_start in edges:
+        if is_start:
+            started.add(key)
+        elif key in starts and key not in started:
+            return False
+    return True
+
+
+def _codes_in_order(tag: _Tag) -> Iterator[str]:
+    """The placeholders of a parsed translation, in the order they are written."""
+    for child in tag.children:
+        if isinstance(child, _Code):
+            yield child.name
+        elif isinstance(child, _Tag):
+            yield from _codes_in_order(child)
+
+
 def apply_plain(paragraph: Paragraph, text: str) -> None:
     """Put ``text`` into the first text run (base formatting preferred); empty the others."""
-    texts = paragraph.texts()
+    # A text node cut where a marker was moved to (docx_markers) may own no w:t element.
+    texts = [node for node in paragraph.texts() if node.elements]
     if not texts:
         return
     direct = [
         node
         for node in paragraph.root.children
-        if isinstance(node, TextNode) and node.key == paragraph.root.base_key
+        if isinstance(node, TextNode) and node.key == paragraph.root.base_key and node.elements
     ]
     target = direct[0] if direct else texts[0]
     for node in texts:

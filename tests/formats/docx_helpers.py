@@ -11,12 +11,15 @@ from lxml import etree
 
 from pipeline.formats.base import WriteReport
 from pipeline.formats.docx import DocxFormat
+from pipeline.formats.docx_inline import read_paragraph
+from pipeline.formats.docx_nodes import Paragraph
 from pipeline.segments import Segment
 from pipeline.testing.fake_translate import fake_translate
 from tests.formats.contract import GERMAN, FuncTranslations
 
 FMT = DocxFormat()
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 STRICT_W = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 
 #: Transitional -> Strict names of the markup a python-docx document uses (ISO/IEC 29500-1
@@ -31,7 +34,10 @@ _TO_STRICT = (
         "http://purl.oclc.org/ooxml/officeDocument/extendedProperties",
     ),
     (W, STRICT_W),
-    ("http://schemas.openxmlformats.org/officeDocument/2006/", "http://purl.oclc.org/ooxml/officeDocument/"),
+    (
+        "http://schemas.openxmlformats.org/officeDocument/2006/",
+        "http://purl.oclc.org/ooxml/officeDocument/",
+    ),
     ("http://schemas.openxmlformats.org/drawingml/2006/", "http://purl.oclc.org/ooxml/drawingml/"),
 )
 
@@ -51,6 +57,11 @@ def translate(
     tr = FuncTranslations(fn)
     report = FMT.write(path, dest, [GERMAN], tr, options)
     return dest, tr, report
+
+
+def paragraph_from(xml: str) -> Paragraph:
+    """A paragraph read from the XML of its content (``w:`` and ``r:`` are declared)."""
+    return read_paragraph(etree.fromstring(f'<w:p xmlns:w="{W}" xmlns:r="{R}">{xml}</w:p>'))
 
 
 def part_xml(path: Path, name: str) -> etree._Element:
