@@ -7,6 +7,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from docx.oxml.ns import qn
 from lxml import etree
 
 from pipeline.errors import InputError
@@ -18,11 +19,12 @@ from tests.formats.docx_helpers import (
     convert,
     german,
     part_xml,
+    save,
     segments,
     strict_bytes,
     transitional_bytes,
 )
-from tests.formats.make_docx_samples import build_brochure
+from tests.formats.make_docx_samples import add_textbox, build_brochure
 
 TRANSITIONAL_MARKS = (b"openxmlformats.org/wordprocessingml", b"openxmlformats.org/officeDocument")
 
@@ -93,6 +95,18 @@ def test_strict_output_holds_the_translation(tmp_path: Path) -> None:
     readable = convert(dest, tmp_path / "readable.docx", transitional_bytes)
     paragraphs = [p.text for p in docx.Document(str(readable)).paragraphs]
     assert german("Summer Ferry Guide") in paragraphs
+
+
+def test_strict_text_box_and_alt_text(tmp_path: Path) -> None:
+    document = docx.Document()
+    add_textbox(document.add_paragraph("Before the box "), "Inside the box", box_id=7)
+    next(document.element.body.iter(qn("wp:docPr"))).set("descr", "A ferry at sea")
+    transitional = save(document, tmp_path)
+    strict = convert(transitional, tmp_path / "strict.docx", strict_bytes)
+    found = [(s.place, s.text) for s in segments(strict, include_alt_text=True)]
+    assert found == [(s.place, s.text) for s in segments(transitional, include_alt_text=True)]
+    assert ("word/document.xml image 7 alt text", "A ferry at sea") in found
+    assert ("word/document.xml text box 1 paragraph 1", "Inside the box") in found
 
 
 def test_part_not_in_the_packages_dialect_is_input_error(tmp_path: Path) -> None:
