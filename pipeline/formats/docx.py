@@ -26,23 +26,27 @@ written with its translation in its first run (see :mod:`pipeline.formats.docx_r
 counted in ``WriteReport.simplified``. A failed segment keeps its source paragraph.
 
 Everything else in the package is copied entry for entry (see :mod:`docx_package`).
+
+Transitional and Strict documents are both read and written, each in its own namespaces (see
+:mod:`docx_dialect`): a Strict document comes back Strict.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from docx.oxml.ns import qn
-
 from pipeline.errors import ConfigError
 from pipeline.formats.base import Format, Options, WriteReport
-from pipeline.formats.docx_inline import W_P, Element, read_paragraph
+from pipeline.formats.docx_dialect import Dialect
+from pipeline.formats.docx_inline import read_paragraph
 from pipeline.formats.docx_language import mark_language
+from pipeline.formats.docx_nodes import Element
 from pipeline.formats.docx_package import Package, open_package, serialize_xml, write_package
 from pipeline.formats.docx_rebuild import Outcome, apply_translation, xml_safe
 from pipeline.formats.docx_tags import strip_tags
@@ -51,14 +55,11 @@ from pipeline.segments import ALL_CHECKS, Segment, Translations
 
 __all__ = ["DocxFormat"]
 
-W_TBL, W_TR, W_TC, W_TXBX = qn("w:tbl"), qn("w:tr"), qn("w:tc"), qn("w:txbxContent")
-W_FOOTNOTE, W_ENDNOTE, W_COMMENT = qn("w:footnote"), qn("w:endnote"), qn("w:comment")
-WP_DOCPR = qn("wp:docPr")
+#: Markup compatibility and Dublin Core: the same namespaces in Transitional and Strict.
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 MC_CHOICE, MC_FALLBACK = f"{{{_MC}}}Choice", f"{{{_MC}}}Fallback"
 _DC = "http://purl.org/dc/elements/1.1/"
-_NOTES = {W_FOOTNOTE: "footnote", W_ENDNOTE: "endnote", W_COMMENT: "comment"}
-_SCOPES = frozenset({W_TC, W_TXBX, *_NOTES})
+_NOTE_KINDS = ("footnote", "endnote", "comment")
 _SOFT = frozenset({"tags"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -80,6 +81,34 @@ class DocxOptions:
             _flag(options, "include_hidden", False),
             _flag(options, "include_alt_text", False),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The names of the elements that hold paragraphs, in one dialect."""
+
+    p: str
+    tbl: str
+    tr: str
+    tc: str
+    txbx: str
+    doc_pr: str
+    id: str
+    #: note element name -> its kind (footnote, endnote, comment)
+    notes: Mapping[str, str]
+    #: the elements a paragraph is numbered within: cell, text box, note
+    scopes: frozenset[str]
+
+
+@functools.cache
+def _names(dialect: Dialect) -> _Names:
+    w = dialect.w
+    notes = {w(kind): kind for kind in _NOTE_KINDS}
+    scopes = frozenset({w("tc"), w("txbxContent"), *notes})
+    return _Names(
+        w("p"), w("tbl"), w("tr"), w("tc"), w("txbxContent"), dialect.wp("docPr"), w("id"),
+        notes, scopes,
+    )
 
 
 @dataclass(eq=False)
@@ -156,34 +185,38 @@ class DocxFormat(Format):
 
 
 def _parts(package: Package, settings: DocxOptions) -> Iterator[tuple[str, Element, list[_Unit]]]:
+    names = _names(package.dialect)
     for part in package.parts:
-        root = package.read_xml(part.name)
-        yield part.name, root, _paragraph_units(root, part.name, settings)
+        root = package.read_part(part)
+        yield part.name, root, _paragraph_units(root, part.name, settings, names)
     if settings.properties and package.core is not None:
         root = package.read_xml(package.core)
         yield package.core, root, _property_units(root, package.core)
 
 
-def _paragraph_units(root: Element, part: str, settings: DocxOptions) -> list[_Unit]:
+def _paragraph_units(
+    root: Element, part: str, settings: DocxOptions, names: _Names
+) -> list[_Unit]:
     units: list[_Unit] = []
-    places = _Places(part)
+    places = _Places(part, names)
     choices: dict[Element, dict[str, _Unit]] = {}
-    for element in root.iter(W_P, W_TBL, W_TR, W_TC, W_TXBX, WP_DOCPR):
-        if element.tag == WP_DOCPR:
+    for element in root.iter(names.p, names.tbl, names.tr, names.tc, names.txbx, names.doc_pr):
+        if element.tag == names.doc_pr:
             descr = element.get("descr", "")
             if settings.include_alt_text and descr.strip():
                 place = f"{part} image {element.get('id', '?')} alt text"
                 apply = partial(_set_attribute, element, "descr")
                 units.append(_Unit(_segment(descr, place), apply))
             continue
-        if element.tag != W_P:
+        if element.tag != names.p:
             places.count(element)
             continue
         place = places.paragraph(element)
         paragraph = read_paragraph(element, settings.include_hidden)
         if not strip_tags(paragraph.text).strip():
             continue
-        unit = _Unit(_segment(paragraph.text, place), partial(apply_translation, paragraph), paragraph=element)
+        apply = partial(apply_translation, paragraph)
+        unit = _Unit(_segment(paragraph.text, place), apply, paragraph=element)
         branch = _alternate_branch(element)
         if branch is not None:
             content, is_fallback = branch
@@ -235,14 +268,16 @@ def _alternate_branch(p: Element) -> tuple[Element, bool] | None:
 class _Places:
     """Human-findable places: ``word/document.xml table 2 row 3 cell 1 paragraph 1``."""
 
-    def __init__(self, part: str) -> None:
+    def __init__(self, part: str, names: _Names) -> None:
         self.part = part
+        self.names = names
         self.numbers: dict[Element, int] = {}
         self.counters: dict[tuple[str, Element | None], int] = defaultdict(int)
 
     def count(self, element: Element) -> None:
         """Number a table (per part), row (per table), cell (per row) or text box (per part)."""
-        scope_tag = {W_TR: W_TBL, W_TC: W_TR}.get(element.tag)
+        names = self.names
+        scope_tag = {names.tr: names.tbl, names.tc: names.tr}.get(element.tag)
         scope = next(element.iterancestors(scope_tag), None) if scope_tag else None
         key = (element.tag, scope)
         self.counters[key] += 1
@@ -250,19 +285,20 @@ class _Places:
 
     def paragraph(self, p: Element) -> str:
         """The place of paragraph ``p``, numbered within its cell, text box, note or part."""
-        scopes = [a for a in p.iterancestors() if a.tag in _SCOPES]
-        key = (W_P, scopes[0] if scopes else None)
+        names = self.names
+        scopes = [a for a in p.iterancestors() if a.tag in names.scopes]
+        key = (names.p, scopes[0] if scopes else None)
         self.counters[key] += 1
         words = [self.part]
         for scope in reversed(scopes):
-            if scope.tag == W_TC:
-                row = self._number(next(scope.iterancestors(W_TR), None))
-                table = self._number(next(scope.iterancestors(W_TBL), None))
+            if scope.tag == names.tc:
+                row = self._number(next(scope.iterancestors(names.tr), None))
+                table = self._number(next(scope.iterancestors(names.tbl), None))
                 words.append(f"table {table} row {row} cell {self._number(scope)}")
-            elif scope.tag == W_TXBX:
+            elif scope.tag == names.txbx:
                 words.append(f"text box {self._number(scope)}")
             else:
-                words.append(f"{_NOTES[scope.tag]} {scope.get(qn('w:id'), '?')}")
+                words.append(f"{names.notes[scope.tag]} {scope.get(names.id, '?')}")
         words.append(f"paragraph {self.counters[key]}")
         return " ".join(words)
 

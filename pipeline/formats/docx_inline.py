@@ -12,7 +12,9 @@ one string with inline tags an MT engine keeps:
 - everything else kept as it is -- tabs, breaks, drawings, footnote references, bookmarks,
   comment ranges, field instructions, hidden text, deleted text, math -- becomes a placeholder
   ``<xN/>``; adjacent ones are one placeholder, and those before the first or after the last
-  text of the paragraph are not sent at all.
+  text of the paragraph are not sent at all;
+- markers that hold no text (bookmarks, comment ranges...) found inside a word are first moved
+  to the word's edges (:mod:`docx_markers`), so no placeholder cuts a word.
 
 Complex fields (``w:fldChar`` ... ``w:instrText`` ...): the instruction is never sent; the result
 is translated when it holds letters (a cross-reference, a hyperlink field) and kept as a
@@ -20,106 +22,36 @@ placeholder otherwise (PAGE, NUMPAGES, dates written in digits).
 
 Literal ``<`` in the text is sent as ``&lt;`` (and ``&`` as ``&amp;`` where it would otherwise
 read as an entity), so a paragraph about HTML cannot be mistaken for tags.
+
+Element names come from the paragraph's own dialect (:class:`InlineNames`), so a Strict
+document's paragraphs read and rebuild like a Transitional one's.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from dataclasses import dataclass
+from typing import Literal
 
-from docx.oxml.ns import qn
-from lxml import etree
-
+from pipeline.formats.docx_dialect import dialect_of
+from pipeline.formats.docx_markers import settle_markers
+from pipeline.formats.docx_nodes import (
+    CodeNode,
+    ContainerNode,
+    Element,
+    InlineNames,
+    Node,
+    Paragraph,
+    SpanNode,
+    TextNode,
+    append_merged,
+    descendant_texts,
+)
 from pipeline.formats.docx_tags import escape
 
-Element: TypeAlias = etree._Element
-
-W_P, W_PPR, W_R, W_RPR, W_T = qn("w:p"), qn("w:pPr"), qn("w:r"), qn("w:rPr"), qn("w:t")
-W_HYPERLINK, W_SDT, W_SDT_CONTENT = qn("w:hyperlink"), qn("w:sdt"), qn("w:sdtContent")
-W_FLD_SIMPLE, W_FLD_CHAR = qn("w:fldSimple"), qn("w:fldChar")
-XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-
-#: Inline elements whose content is walked as part of the paragraph.
-_CONTAINER_NAMES = ("hyperlink", "smartTag", "customXml", "fldSimple", "ins", "moveTo", "bdo")
-CONTAINERS = frozenset(qn(f"w:{name}") for name in (*_CONTAINER_NAMES, "dir", "sdt"))
-#: Property children of containers: not content, kept first when the content is rebuilt.
-CONTAINER_PROPERTIES = frozenset(
-    qn(f"w:{name}") for name in ("smartTagPr", "customXmlPr", "fldData", "sdtPr", "sdtEndPr")
-)
-#: Marks that mean nothing once the text is rewritten (spell-check state, layout caches).
-DROPPED = frozenset(qn(f"w:{name}") for name in ("proofErr", "softHyphen", "lastRenderedPageBreak"))
-#: rPr children that do not make a run look different (spelling language, proofing, revisions).
-_KEY_IGNORED = frozenset(qn(f"w:{name}") for name in ("lang", "noProof", "rPrChange"))
-_HINT = qn("w:hint")
-_ID, _NAME = qn("w:id"), qn("w:name")
-_BOOKMARK_START = qn("w:bookmarkStart")
-_BOOKMARK_EDGES = frozenset({_BOOKMARK_START, qn("w:bookmarkEnd")})
-_VAL = qn("w:val")
-_FLD_CHAR_TYPE = qn("w:fldCharType")
 _FALSE = frozenset({"0", "false", "off"})
-
 _LETTER = re.compile(r"[^\W\d_]")
-@dataclass(eq=False)
-class TextNode:
-    """Merged text of adjacent runs with the same formatting."""
-
-    elements: list[Element]  # the w:t elements
-    text: str
-    run: Element  # the first run: its attributes and rPr format the rebuilt text
-    key: str
-
-
-@dataclass(eq=False)
-class CodeNode:
-    """Elements kept as they are: (element, the run holding it or None at paragraph level)."""
-
-    items: list[tuple[Element, Element | None]]
-    name: str = ""
-
-
-@dataclass(eq=False)
-class SpanNode:
-    """Text formatted unlike its container (``<gN>``), with the placeholders inside it."""
-
-    run: Element
-    children: list[TextNode | CodeNode]
-    name: str = ""
-
-
-@dataclass(eq=False)
-class ContainerNode:
-    """The paragraph itself (``element`` None) or an inline container holding text."""
-
-    element: Element | None
-    content: Element
-    children: list[Node] = field(default_factory=list)
-    base: Element | None = None  # run whose formatting untagged text gets
-    base_key: str = ""
-    name: str = ""
-    letter: str = "g"
-
-
-Node: TypeAlias = TextNode | CodeNode | SpanNode | ContainerNode
-
-
-@dataclass(eq=False)
-class Paragraph:
-    """A paragraph read as tagged text, with what the writer needs to put a translation back."""
-
-    element: Element
-    root: ContainerNode
-    lead: CodeNode | None
-    trail: CodeNode | None
-    text: str
-    named: dict[str, Node]
-    #: tag name -> name of the container it sits in ("" for the paragraph).
-    parent: dict[str, str]
-
-    def texts(self) -> list[TextNode]:
-        """Every text node in document order."""
-        return _descendant_texts(self.root.children)
 
 
 @dataclass(eq=False)
@@ -134,13 +66,15 @@ class _Atom:
 
 
 def read_paragraph(p: Element, include_hidden: bool = False) -> Paragraph:
-    """Read ``p`` (a ``w:p``) into a :class:`Paragraph`; deterministic for the same XML.
+    """Read ``p`` (a ``w:p``, Transitional or Strict) into a :class:`Paragraph`; deterministic
+    for the same XML.
 
     Nested paragraphs (text boxes inside drawings) are not part of it: they sit inside a
     placeholder here and are read as paragraphs of their own.
     """
+    names = InlineNames.of(dialect_of(p))
     atoms: list[_Atom] = []
-    _walk(p, (), atoms, include_hidden)
+    _Walker(names, include_hidden, atoms).walk(p, ())
     _mark_fields(atoms)
     root = ContainerNode(None, p)
     containers: dict[Element, ContainerNode] = {}
@@ -149,20 +83,25 @@ def read_paragraph(p: Element, include_hidden: bool = False) -> Paragraph:
         for element in atom.chain:
             node = containers.get(element)
             if node is None:
-                content = element.find(W_SDT_CONTENT) if element.tag == W_SDT else element
+                content = _content(element, names)
                 node = ContainerNode(element, content if content is not None else element)
-                node.letter = "a" if element.tag == W_HYPERLINK else "g"
+                node.letter = "a" if element.tag == names.hyperlink else "g"
                 containers[element] = node
                 parent.children.append(node)
             parent = node
         parent.children.append(_leaf(atom))
-    _shape(root, None)
+    _shape(root, None, names)
     lead = _pop_code(root.children, 0)
     trail = _pop_code(root.children, -1)
     named: dict[str, Node] = {}
     parent_of: dict[str, str] = {}
     text = _render(root.children, "", named, parent_of)
-    return Paragraph(p, root, lead, trail, text, named, parent_of)
+    return Paragraph(p, names, root, lead, trail, text, named, parent_of)
+
+
+def _content(container: Element, names: InlineNames) -> Element | None:
+    """Where a container's inline content sits: ``w:sdtContent`` for a content control."""
+    return container.find(names.sdt_content) if container.tag == names.sdt else container
 
 
 def _pop_code(nodes: list[Node], index: int) -> CodeNode | None:
@@ -177,72 +116,92 @@ def _pop_code(nodes: list[Node], index: int) -> CodeNode | None:
 # ---- flattening ---------------------------------------------------------------------------
 
 
-def _walk(parent: Element, chain: tuple[Element, ...], out: list[_Atom], hidden_ok: bool) -> None:
-    for child in parent:
-        tag = child.tag
-        if not isinstance(tag, str) or tag in DROPPED or tag in CONTAINER_PROPERTIES:
-            continue
-        if tag in _BOOKMARK_EDGES and child.get(_ID, "") in _go_back_ids(child):
-            continue
-        if tag == W_PPR and not chain:
-            continue
-        if tag == W_R:
-            _walk_run(child, chain, out, hidden_ok)
-        elif tag in CONTAINERS:
-            content = child.find(W_SDT_CONTENT) if tag == W_SDT else child
-            before = len(out)
-            if content is not None:
-                _walk(content, chain + (child,), out, hidden_ok)
-            if len(out) == before:  # nothing inside: keep the element whole
-                out.append(_Atom("code", child, None, chain))
-        else:
-            out.append(_Atom("code", child, None, chain))
+@dataclass(frozen=True, slots=True)
+class _Walker:
+    """Flattens a paragraph into atoms: text of its runs, everything else as code."""
+
+    names: InlineNames
+    hidden_ok: bool
+    out: list[_Atom]
+
+    def walk(self, parent: Element, chain: tuple[Element, ...]) -> None:
+        """Append the atoms of ``parent``'s children; ``chain`` is the containers above them."""
+        names = self.names
+        skipped = names.dropped | names.container_properties
+        for child in parent:
+            tag = child.tag
+            if not isinstance(tag, str) or tag in skipped:
+                continue
+            if tag in names.bookmark_edges and child.get(names.id, "") in self._go_back_ids(child):
+                continue
+            if tag == names.ppr and not chain:
+                continue
+            if tag == names.r:
+                self._walk_run(child, chain)
+            elif tag in names.containers:
+                content = _content(child, names)
+                before = len(self.out)
+                if content is not None:
+                    self.walk(content, chain + (child,))
+                if len(self.out) == before:  # nothing inside: keep the element whole
+                    self.out.append(_Atom("code", child, None, chain))
+            else:
+                self.out.append(_Atom("code", child, None, chain))
+
+    def _go_back_ids(self, marker: Element) -> set[str]:
+        """Ids of Word's ``_GoBack`` bookmark (the last edit position) in ``marker``'s paragraph.
+
+        It often sits mid-word, where a placeholder would split the word for the engine; it
+        means nothing in a translation, so rebuilt paragraphs lose it.
+        """
+        names = self.names
+        paragraph = next(marker.iterancestors(names.p), None)
+        if paragraph is None:
+            return set()
+        return {
+            b.get(names.id, "")
+            for b in paragraph.iter(names.bookmark_start)
+            if b.get(names.name) == "_GoBack"
+        }
+
+    def _walk_run(self, run: Element, chain: tuple[Element, ...]) -> None:
+        names = self.names
+        rpr = run.find(names.rpr)
+        hidden = not self.hidden_ok and _is_hidden(rpr, names)
+        key = _format_key(rpr, names)
+        for child in run:
+            tag = child.tag
+            if tag == names.rpr or not isinstance(tag, str) or tag in names.dropped:
+                continue
+            if tag == names.t and not hidden:
+                self.out.append(_Atom("text", child, run, chain, child.text or "", key))
+            else:
+                kind = child.get(names.fld_char_type, "") if tag == names.fld_char else ""
+                self.out.append(_Atom("code", child, run, chain, field=kind))
 
 
-def _go_back_ids(marker: Element) -> set[str]:
-    """Ids of Word's ``_GoBack`` bookmark (the last edit position) in ``marker``'s paragraph.
-
-    It often sits mid-word, where a placeholder would split the word for the engine; it
-    means nothing in a translation, so rebuilt paragraphs lose it.
-    """
-    paragraph = next(marker.iterancestors(W_P), None)
-    if paragraph is None:
-        return set()
-    return {b.get(_ID, "") for b in paragraph.iter(_BOOKMARK_START) if b.get(_NAME) == "_GoBack"}
-
-
-def _walk_run(run: Element, chain: tuple[Element, ...], out: list[_Atom], hidden_ok: bool) -> None:
-    rpr = run.find(W_RPR)
-    hidden = not hidden_ok and _is_hidden(rpr)
-    key = format_key(rpr)
-    for child in run:
-        tag = child.tag
-        if tag == W_RPR or not isinstance(tag, str) or tag in DROPPED:
-            continue
-        if tag == W_T and not hidden:
-            out.append(_Atom("text", child, run, chain, child.text or "", key))
-        else:
-            kind = child.get(_FLD_CHAR_TYPE, "") if tag == W_FLD_CHAR else ""
-            out.append(_Atom("code", child, run, chain, field=kind))
-
-
-def _is_hidden(rpr: Element | None) -> bool:
-    vanish = rpr.find(qn("w:vanish")) if rpr is not None else None
-    return vanish is not None and vanish.get(_VAL, "true").lower() not in _FALSE
+def _is_hidden(rpr: Element | None, names: InlineNames) -> bool:
+    vanish = rpr.find(names.vanish) if rpr is not None else None
+    return vanish is not None and vanish.get(names.val, "true").lower() not in _FALSE
 
 
 def format_key(rpr: Element | None) -> str:
     """What makes a run look different: its ``w:rPr`` without language and proofing marks."""
+    return "" if rpr is None else _format_key(rpr, InlineNames.of(dialect_of(rpr)))
+
+
+def _format_key(rpr: Element | None, names: InlineNames) -> str:
     if rpr is None:
         return ""
-    return "".join(_element_key(child) for child in rpr if child.tag not in _KEY_IGNORED)
+    ignored = names.key_ignored
+    return "".join(_element_key(child, names.hint) for child in rpr if child.tag not in ignored)
 
 
-def _element_key(element: Element) -> str:
+def _element_key(element: Element, hint: str) -> str:
     if not isinstance(element.tag, str):
         return ""
-    attrs = sorted((k, v) for k, v in element.attrib.items() if k != _HINT)
-    inner = "".join(_element_key(child) for child in element)
+    attrs = sorted((k, v) for k, v in element.attrib.items() if k != hint)
+    inner = "".join(_element_key(child, hint) for child in element)
     return f"<{element.tag}{attrs}>{inner}</>"
 
 
@@ -274,45 +233,25 @@ def _leaf(atom: _Atom) -> TextNode | CodeNode:
 # ---- shaping: merge, collapse textless containers, find base formatting, spans -----------
 
 
-def _shape(container: ContainerNode, parent: ContainerNode | None) -> None:
+def _shape(container: ContainerNode, parent: ContainerNode | None, names: InlineNames) -> None:
     merged: list[Node] = []
     for node in container.children:
         if isinstance(node, ContainerNode):
-            if not _worth_a_tag(node):
+            if not _worth_a_tag(node, names):
                 node = CodeNode([(node.element, None)]) if node.element is not None else node
             else:
-                _shape(node, container)
-        previous = merged[-1] if merged else None
-        if isinstance(node, CodeNode) and isinstance(previous, CodeNode):
-            previous.items.extend(node.items)
-        elif (
-            isinstance(node, TextNode)
-            and isinstance(previous, TextNode)
-            and previous.key == node.key
-        ):
-            previous.elements.extend(node.elements)
-            previous.text += node.text
-        else:
-            merged.append(node)
+                _shape(node, container, names)
+        append_merged(merged, node)
+    merged = settle_markers(merged, names.dialect)
     _choose_base(container, merged, parent)
     container.children = _spans(merged, container.base_key)
 
 
-def _worth_a_tag(node: ContainerNode) -> bool:
-    text = "".join(t.text for t in _descendant_texts(node.children))
-    if node.element is not None and node.element.tag == W_FLD_SIMPLE:
+def _worth_a_tag(node: ContainerNode, names: InlineNames) -> bool:
+    text = "".join(t.text for t in descendant_texts(node.children))
+    if node.element is not None and node.element.tag == names.fld_simple:
         return bool(_LETTER.search(text))
     return bool(text.strip())
-
-
-def _descendant_texts(nodes: list[Node]) -> list[TextNode]:
-    found: list[TextNode] = []
-    for node in nodes:
-        if isinstance(node, TextNode):
-            found.append(node)
-        elif isinstance(node, (ContainerNode, SpanNode)):
-            found.extend(_descendant_texts(list(node.children)))
-    return found
 
 
 def _choose_base(container: ContainerNode, nodes: list[Node], parent: ContainerNode | None) -> None:
@@ -328,7 +267,7 @@ def _choose_base(container: ContainerNode, nodes: list[Node], parent: ContainerN
     elif parent is not None:
         container.base, container.base_key = parent.base, parent.base_key
     else:
-        texts = _descendant_texts(nodes)
+        texts = descendant_texts(nodes)
         if texts:
             container.base, container.base_key = texts[0].run, texts[0].key
 

@@ -17,7 +17,7 @@ scripts (Arabic, Hebrew, Syriac, Thaana, N'Ko) the paragraph's direction becomes
 
 Runs without ``w:lang`` get one; parts whose text is not translated are not touched, and neither
 are the styles (a bold style without ``w:bCs`` stays so), so the package keeps its untouched
-parts byte for byte.
+parts byte for byte. What is added is in the paragraph's own namespace (Transitional or Strict).
 """
 
 from __future__ import annotations
@@ -28,26 +28,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from babel.core import get_global
-from docx.oxml.ns import qn
 from lxml import etree
 
-from pipeline.formats.docx_inline import W_P, W_PPR, W_R, W_RPR, W_T, Element
+from pipeline.formats.docx_dialect import Dialect, dialect_of
+from pipeline.formats.docx_nodes import Element, InlineNames
 from pipeline.languages import Language
 
-W_LANG, W_BIDI = qn("w:lang"), qn("w:bidi")
 #: CT_RPr children that come after ``w:lang`` (the schema fixes the order; Word enforces it).
-_AFTER_LANG = frozenset(qn(f"w:{name}") for name in ("eastAsianLayout", "specVanish", "oMath", "rPrChange"))
+_AFTER_LANG = ("eastAsianLayout", "specVanish", "oMath", "rPrChange")
 #: CT_PPr children that come after ``w:bidi``.
-_AFTER_BIDI = frozenset(
-    qn(f"w:{name}")
-    for name in (
-        "adjustRightInd", "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents",
-        "suppressOverlap", "jc", "textDirection", "textAlignment", "textboxTightWrap",
-        "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange",
-    )
+_AFTER_BIDI = (
+    "adjustRightInd", "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents",
+    "suppressOverlap", "jc", "textDirection", "textAlignment", "textboxTightWrap",
+    "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange",
 )
-#: Run properties and their complex-script twins (each twin comes right after its property).
-_COMPLEX_TWINS = tuple((qn(f"w:{name}"), qn(f"w:{name}Cs")) for name in ("b", "i", "sz"))
+#: Run properties that get a complex-script twin (``w:bCs``...) right after them.
+_WITH_TWINS = ("b", "i", "sz")
 _EAST_ASIAN = frozenset({"Hans", "Hant", "Jpan", "Kore", "Hira", "Kana", "Hang", "Bopo"})
 _COMPLEX = frozenset(
     {"Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Deva", "Beng",
@@ -56,6 +52,29 @@ _COMPLEX = frozenset(
 _RIGHT_TO_LEFT = frozenset({"Arab", "Hebr", "Syrc", "Thaa", "Nkoo"})
 #: Languages Word names with their script (``sr-Cyrl-RS``), as Windows locale names do.
 _WITH_SCRIPT = frozenset({"sr", "bs", "uz", "az"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The names :func:`mark_language` writes, in one dialect."""
+
+    inline: InlineNames
+    lang: str
+    bidi: str
+    after_lang: frozenset[str]
+    after_bidi: frozenset[str]
+    #: (property, its complex-script twin)
+    twins: tuple[tuple[str, str], ...]
+
+
+@functools.cache
+def _names(dialect: Dialect) -> _Names:
+    w = dialect.w
+    twins = tuple((w(name), w(f"{name}Cs")) for name in _WITH_TWINS)
+    return _Names(
+        InlineNames.of(dialect), w("lang"), w("bidi"), dialect.ws(*_AFTER_LANG),
+        dialect.ws(*_AFTER_BIDI), twins,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +119,18 @@ def mark_language(paragraph: Element, language: Language) -> None:
     such as a text box's: they are translated, and marked, on their own), with the formatting
     and direction its script needs (see the module docstring)."""
     word = word_language(language)
-    for run in paragraph.iter(W_R):
-        if run.find(W_T) is None or next(run.iterancestors(W_P), None) is not paragraph:
+    dialect = dialect_of(paragraph)
+    names = _names(dialect)
+    p, r, t = names.inline.p, names.inline.r, names.inline.t
+    for run in paragraph.iter(r):
+        if run.find(t) is None or next(run.iterancestors(p), None) is not paragraph:
             continue
-        properties = _properties(run, W_RPR)
-        _child(properties, W_LANG, _AFTER_LANG).set(qn(f"w:{word.attribute}"), word.tag)
+        properties = _properties(run, names.inline.rpr)
+        _child(properties, names.lang, names.after_lang).set(dialect.w(word.attribute), word.tag)
         if word.complex_script:
-            _add_complex_twins(properties)
+            _add_complex_twins(properties, names.twins)
     if word.right_to_left:
-        _child(_properties(paragraph, W_PPR), W_BIDI, _AFTER_BIDI)
+        _child(_properties(paragraph, names.inline.ppr), names.bidi, names.after_bidi)
 
 
 def _properties(element: Element, tag: str) -> Element:
@@ -133,8 +155,8 @@ def _child(parent: Element, tag: str, later_tags: frozenset[str]) -> Element:
     return child
 
 
-def _add_complex_twins(properties: Element) -> None:
-    for plain, twin in _COMPLEX_TWINS:
+def _add_complex_twins(properties: Element, twins: tuple[tuple[str, str], ...]) -> None:
+    for plain, twin in twins:
         source = properties.find(plain)
         if source is not None and properties.find(twin) is None:
             copied = copy.deepcopy(source)

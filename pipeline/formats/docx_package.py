@@ -1,10 +1,19 @@
 """The .docx package: zip safety checks, safe XML parsing, finding the parts to translate.
 
 A .docx is a zip of XML parts linked by relationships. This module opens it without trusting
-it: the zip's central directory is checked (entry count, declared sizes, compression ratio)
-before any entry is expanded, and every XML part is parsed with a parser that resolves no
-entities, loads no DTD and never touches the network (a part that declares a DOCTYPE is
-refused outright).
+it: the zip's central directory is checked (entry count, declared sizes, compression ratio,
+entries naming the same part) before any entry is expanded, and every XML part is parsed with
+a parser that resolves no entities, loads no DTD and never touches the network (a part that
+declares a DOCTYPE is refused outright).
+
+Part names are case-insensitive (OPC, ISO/IEC 29500-2 §6.2.2.3: ``/word/document.xml`` and
+``/WORD/DOCUMENT.XML`` are the same part), so relationship targets are looked up ignoring
+ASCII case, and a zip holding two entries whose names differ only in case is refused: it is
+not a valid package, and readers disagree on which of the two they open.
+
+The package is Transitional or Strict (see :mod:`docx_dialect`), told by the type of the
+relationship to its main part; the parts it translates are found with that dialect's
+relationship types.
 
 Writing copies the archive entry by entry in its original order, replacing only the parts the
 caller changed, so everything the pipeline does not translate (styles, numbering, media,
@@ -18,6 +27,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shutil
+import string
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -32,6 +42,7 @@ from lxml import etree
 
 from pipeline.errors import InputError
 from pipeline.formats.base import atomic_output
+from pipeline.formats.docx_dialect import DIALECTS, TRANSITIONAL, Dialect
 
 #: An archive with more entries than this is refused (Word documents have a few dozen).
 MAX_ENTRIES = 10_000
@@ -44,7 +55,8 @@ RATIO_MIN_SIZE = 1 << 20
 _PKG_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 
-#: Content types of a WordprocessingML main part (document, macro-enabled, templates).
+#: Content types of a WordprocessingML main part (document, macro-enabled, templates); the
+#: same in Transitional and Strict packages.
 MAIN_CONTENT_TYPES = frozenset(
     {
         CT.WML_DOCUMENT_MAIN,
@@ -54,14 +66,9 @@ MAIN_CONTENT_TYPES = frozenset(
     }
 )
 
-#: Relationship types of the main part whose targets are translated, in the order they are read.
-PART_KINDS: tuple[tuple[str, str], ...] = (
-    ("header", RT.HEADER),
-    ("footer", RT.FOOTER),
-    ("footnotes", RT.FOOTNOTES),
-    ("endnotes", RT.ENDNOTES),
-    ("comments", RT.COMMENTS),
-)
+#: Relationship kinds of the main part whose targets are translated, in the order they are
+#: read (the type is ``dialect.relationship(kind)``).
+PART_KINDS = ("header", "footer", "footnotes", "endnotes", "comments")
 
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 #: What zipfile raises on damaged entry data (bad CRC, truncated or invalid deflate stream,
@@ -75,6 +82,8 @@ _CHUNK = 1 << 20
 
 #: Case-insensitive zip entry lookup: part name -> the entry's real name, or None.
 _Lookup = Callable[[str], "str | None"]
+#: Part names are compared ignoring ASCII case only (OPC); other characters compare as they are.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +101,8 @@ class Package:
     path: Path
     archive: zipfile.ZipFile
     main: PartRef
+    #: The vocabulary its document markup is written in.
+    dialect: Dialect
     #: Main part first, then headers, footers, footnotes, endnotes, comments (each once).
     parts: list[PartRef] = field(default_factory=list)
     #: The core properties part (title, subject), when the package has one.
@@ -100,6 +111,20 @@ class Package:
     def read_xml(self, name: str) -> etree._Element:
         """Parse part ``name`` safely; InputError naming the file and the part when it is bad."""
         return parse_xml(read_entry(self.archive, self.path, name), self.path, name)
+
+    def read_part(self, part: PartRef) -> etree._Element:
+        """Parse a part to translate; InputError when its root is not in the package's
+        WordprocessingML namespace (nothing in it would be found, and nothing translated)."""
+        root = self.read_xml(part.name)
+        namespace = etree.QName(root).namespace
+        if namespace != self.dialect.main:
+            raise InputError(
+                self.path,
+                f"the {part.kind} part is not {self.dialect.name} WordprocessingML as the "
+                f"package says: its root element is in namespace {namespace or 'none'!r}",
+                place=part.name,
+            )
+        return root
 
 
 def read_entry(archive: zipfile.ZipFile, path: Path, name: str) -> bytes:
@@ -162,7 +187,7 @@ def check_archive(archive: zipfile.ZipFile, path: Path) -> None:
             f"refusing a .docx whose entries expand to {total} bytes uncompressed "
             f"(limit {MAX_TOTAL_SIZE})",
         )
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for info in infos:
         ratio_limit = MAX_RATIO * max(info.compress_size, 1)
         if info.file_size > RATIO_MIN_SIZE and info.file_size > ratio_limit:
@@ -173,9 +198,28 @@ def check_archive(archive: zipfile.ZipFile, path: Path) -> None:
             )
         if info.flag_bits & 0x1:
             raise InputError(path, f"zip entry {info.filename!r} is encrypted")
-        if info.filename in seen:
-            raise InputError(path, f"zip entry {info.filename!r} appears twice")
-        seen.add(info.filename)
+        _check_unique(path, info.filename, seen)
+
+
+def part_key(name: str) -> str:
+    """The form under which two part names (or zip entry names) are the same part: ASCII case
+    folded, as OPC compares them."""
+    return name.translate(_ASCII_LOWER)
+
+
+def _check_unique(path: Path, name: str, seen: dict[str, str]) -> None:
+    """Refuse entry ``name`` when an entry seen before names the same part; record it."""
+    key = part_key(name)
+    other = seen.get(key)
+    if other == name:
+        raise InputError(path, f"zip entry {name!r} appears twice")
+    if other is not None:
+        raise InputError(
+            path,
+            f"refusing an invalid package: zip entries {other!r} and {name!r} name the same "
+            "part (part names ignore case), and readers disagree on which one they open",
+        )
+    seen[key] = name
 
 
 @contextmanager
@@ -236,16 +280,16 @@ def _copy_entry(
 
 
 def _locate_parts(archive: zipfile.ZipFile, path: Path) -> Package:
-    names = {name.lower(): name for name in archive.namelist()}
+    names = {part_key(name): name for name in archive.namelist()}
 
     def entry(part: str) -> str | None:
-        return names.get(part.lower())
+        return names.get(part_key(part))
 
     content_types = entry("[Content_Types].xml")
     if content_types is None:
         raise InputError(path, "not a Word document: the zip has no [Content_Types].xml")
     package_rels = _relationships(archive, path, entry, "")
-    main_name = next((t for t, kind in package_rels if kind == RT.OFFICE_DOCUMENT), None)
+    main_name, dialect = _main_part(package_rels)
     main_entry = entry(main_name) if main_name else None
     if main_entry is None:
         raise InputError(path, "not a Word document: no main document part (word/document.xml)")
@@ -254,11 +298,12 @@ def _locate_parts(archive: zipfile.ZipFile, path: Path) -> Package:
         raise InputError(
             path, f"not a Word document: its main part has content type {main_type or 'none'!r}"
         )
-    package = Package(path, archive, PartRef(main_entry, "document"))
+    package = Package(path, archive, PartRef(main_entry, "document"), dialect)
     package.parts.append(package.main)
     seen = {main_entry}
     main_rels = _relationships(archive, path, entry, main_entry)
-    for kind, rel_type in PART_KINDS:
+    for kind in PART_KINDS:
+        rel_type = dialect.relationship(kind)
         found = sorted(
             {e for t, k in main_rels if k == rel_type and (e := entry(t)) is not None} - seen,
             key=_natural,
@@ -268,6 +313,16 @@ def _locate_parts(archive: zipfile.ZipFile, path: Path) -> Package:
     core = next((t for t, kind in package_rels if kind == RT.CORE_PROPERTIES), None)
     package.core = entry(core) if core else None
     return package
+
+
+def _main_part(package_rels: list[tuple[str, str]]) -> tuple[str | None, Dialect]:
+    """The target of the package's officeDocument relationship and the dialect its type is in
+    (None and Transitional when there is none)."""
+    for target, rel_type in package_rels:
+        for dialect in DIALECTS:
+            if rel_type == dialect.relationship("officeDocument"):
+                return target, dialect
+    return None, TRANSITIONAL
 
 
 def _relationships(
@@ -297,7 +352,7 @@ def _content_type(archive: zipfile.ZipFile, path: Path, types: str, part: str) -
     """The content type of ``part``: its Override, else the Default for its extension."""
     root = parse_xml(read_entry(archive, path, types), path, types)
     for override in root.iter(f"{{{_CT_NS}}}Override"):
-        if override.get("PartName", "").lstrip("/").lower() == part.lower():
+        if part_key(override.get("PartName", "").lstrip("/")) == part_key(part):
             return str(override.get("ContentType", ""))
     extension = posixpath.splitext(part)[1].lstrip(".").lower()
     for default in root.iter(f"{{{_CT_NS}}}Default"):

@@ -2,9 +2,11 @@
 
 When every tag came back exactly once, properly nested, in the container it started in (and
 the placeholders of each container in their original order, so a field's begin never lands
-after its end), the paragraph's content is rebuilt from the translation: each tagged span gets
-the run properties it had, hyperlinks and other containers keep their element (and so their
-relationship), placeholders are put back where the translation has them.
+after its end; and no bookmark or comment range of the paragraph ending before it starts, even
+when its edges sit in different containers), the paragraph's content is rebuilt from the
+translation: each tagged span gets the run properties it had, hyperlinks and other containers
+keep their element (and so their relationship), placeholders are put back where the
+translation has them.
 
 Otherwise the translation is written without its tags into the first text run, the other text
 runs are emptied and everything else is left in place: no text is lost, only formatting.
@@ -14,20 +16,19 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 from lxml import etree
 
-from pipeline.formats.docx_inline import (
-    CONTAINER_PROPERTIES,
-    W_PPR,
-    W_RPR,
-    W_T,
+from pipeline.formats.docx_markers import RangeKey, range_edges
+from pipeline.formats.docx_nodes import (
     XML_SPACE,
     CodeNode,
     ContainerNode,
     Element,
+    InlineNames,
     Paragraph,
     SpanNode,
     TextNode,
@@ -106,7 +107,7 @@ def parse_tagged(paragraph: Paragraph, translation: str) -> _Tag | None:
         stack[-1].children.append(unescape(translation[pos:]))
     if len(stack) != 1 or seen != set(paragraph.named):
         return None
-    return root if _structure_kept(paragraph, root) else None
+    return root if _structure_kept(paragraph, root) and _ranges_kept(paragraph, root) else None
 
 
 def _structure_kept(paragraph: Paragraph, root: _Tag) -> bool:
@@ -136,15 +137,47 @@ def _structure_kept(paragraph: Paragraph, root: _Tag) -> bool:
     return all(names == sorted(names, key=lambda n: int(n[1:])) for names in codes_in.values())
 
 
+def _ranges_kept(paragraph: Paragraph, root: _Tag) -> bool:
+    """Every range that starts and ends in the paragraph (a bookmark, a comment's range...)
+    still starts before it ends, even when its edges sit in different containers."""
+    codes = [paragraph.named[name] for name in _codes_in_order(root)]
+    order = [paragraph.lead, *codes, paragraph.trail]
+    dialect = paragraph.names.dialect
+    edges = [
+        edge
+        for node in order
+        if isinstance(node, CodeNode)
+        for edge in range_edges(node.items, dialect)
+    ]
+    starts = {key for key, is_start in edges if is_start}
+    started: set[RangeKey] = set()
+    for key, is_start in edges:
+        if is_start:
+            started.add(key)
+        elif key in starts and key not in started:
+            return False
+    return True
+
+
+def _codes_in_order(tag: _Tag) -> Iterator[str]:
+    """The placeholders of a parsed translation, in the order they are written."""
+    for child in tag.children:
+        if isinstance(child, _Code):
+            yield child.name
+        elif isinstance(child, _Tag):
+            yield from _codes_in_order(child)
+
+
 def apply_plain(paragraph: Paragraph, text: str) -> None:
     """Put ``text`` into the first text run (base formatting preferred); empty the others."""
-    texts = paragraph.texts()
+    # A text node cut where a marker was moved to (docx_markers) may own no w:t element.
+    texts = [node for node in paragraph.texts() if node.elements]
     if not texts:
         return
     direct = [
         node
         for node in paragraph.root.children
-        if isinstance(node, TextNode) and node.key == paragraph.root.base_key
+        if isinstance(node, TextNode) and node.key == paragraph.root.base_key and node.elements
     ]
     target = direct[0] if direct else texts[0]
     for node in texts:
@@ -157,18 +190,18 @@ def apply_plain(paragraph: Paragraph, text: str) -> None:
 
 
 def _rebuild(paragraph: Paragraph, parsed: _Tag) -> None:
-    root = paragraph.root
+    root, names = paragraph.root, paragraph.names
     content: list[Element] = []
     if paragraph.lead is not None:
-        content.extend(_emit_code(paragraph.lead))
+        content.extend(_emit_code(paragraph.lead, names))
     texts = paragraph.texts()
     default = root.base if root.base is not None else (texts[0].run if texts else None)
     content.extend(_emit(paragraph, parsed.children, default))
     if paragraph.trail is not None:
-        content.extend(_emit_code(paragraph.trail))
+        content.extend(_emit_code(paragraph.trail, names))
     p = paragraph.element
     for child in list(p):
-        if child.tag != W_PPR:
+        if child.tag != names.ppr:
             p.remove(child)
     p.extend(content)
 
@@ -176,15 +209,16 @@ def _rebuild(paragraph: Paragraph, parsed: _Tag) -> None:
 def _emit(
     paragraph: Paragraph, items: list[_Tag | _Code | str], run: Element | None
 ) -> list[Element]:
+    names = paragraph.names
     out: list[Element] = []
     for item in items:
         if isinstance(item, str):
             if item and run is not None:
-                out.append(_text_run(run, item))
+                out.append(_text_run(run, item, names))
         elif isinstance(item, _Code):
             node = paragraph.named[item.name]
             assert isinstance(node, CodeNode)
-            out.extend(_emit_code(node))
+            out.extend(_emit_code(node, names))
         else:
             node = paragraph.named[item.name]
             if isinstance(node, SpanNode):
@@ -193,14 +227,14 @@ def _emit(
                 assert isinstance(node, ContainerNode) and node.element is not None
                 holder = node.content
                 for child in list(holder):
-                    if child.tag not in CONTAINER_PROPERTIES:
+                    if child.tag not in names.container_properties:
                         holder.remove(child)
                 holder.extend(_emit(paragraph, item.children, node.base))
                 out.append(node.element)
     return out
 
 
-def _emit_code(node: CodeNode) -> list[Element]:
+def _emit_code(node: CodeNode, names: InlineNames) -> list[Element]:
     """The placeholder's elements, run children wrapped again in a copy of their run."""
     out: list[Element] = []
     current_source: Element | None = None
@@ -211,28 +245,28 @@ def _emit_code(node: CodeNode) -> list[Element]:
             current_source = current = None
             continue
         if current is None or run is not current_source:
-            current_source, current = run, _shell(run)
+            current_source, current = run, _shell(run, names)
             out.append(current)
         current.append(element)
     return out
 
 
-def _shell(run: Element) -> Element:
+def _shell(run: Element, names: InlineNames) -> Element:
     """A new run with ``run``'s attributes and a copy of its ``w:rPr``; no content.
 
     Never a deep copy of the run: it may hold a text box whose paragraphs are translated
     separately and must stay the very elements the writer holds.
     """
     shell = run.makeelement(run.tag, dict(run.attrib))
-    rpr = run.find(W_RPR)
+    rpr = run.find(names.rpr)
     if rpr is not None:
         shell.append(copy.deepcopy(rpr))
     return shell
 
 
-def _text_run(run: Element, text: str) -> Element:
-    shell = _shell(run)
-    _set_text(etree.SubElement(shell, W_T), text)
+def _text_run(run: Element, text: str, names: InlineNames) -> Element:
+    shell = _shell(run, names)
+    _set_text(etree.SubElement(shell, names.t), text)
     return shell
 
 

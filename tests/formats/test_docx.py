@@ -12,16 +12,18 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from pipeline.errors import ConfigError
-from pipeline.formats.docx_inline import Paragraph, read_paragraph
+from pipeline.formats.docx_inline import read_paragraph
 from pipeline.formats.docx_language import WordLanguage, word_language
 from pipeline.formats.docx_rebuild import apply_translation, parse_tagged
 from pipeline.languages import resolve
 from tests.formats.contract import FormatContract, FuncTranslations
 from tests.formats.docx_helpers import (
     FMT,
+    R,
     W,
     assert_same_package,
     german,
+    paragraph_from,
     part_xml,
     save,
     segments,
@@ -34,8 +36,6 @@ from tests.formats.make_docx_samples import (
     add_hyperlink,
     build_brochure,
 )
-
-R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 class TestDocxContract(FormatContract):
@@ -264,10 +264,6 @@ def test_untranslated_parts_are_copied_byte_for_byte(tmp_path: Path) -> None:
 
 
 # ---- the tag contract, on paragraphs built from XML ---------------------------------------
-
-
-def paragraph_from(xml: str) -> Paragraph:
-    return read_paragraph(etree.fromstring(f'<w:p xmlns:w="{W}" xmlns:r="{R}">{xml}</w:p>'))
 
 
 LINKED = (

@@ -179,3 +179,36 @@ def test_entry_needing_an_unknown_zip_version_is_input_error(tmp_path: Path) -> 
     path.write_bytes(bytes(data))
     message = read_error(path)
     assert "zip file version 8.4" in message
+
+
+def with_case_twin(tmp_path: Path, twin: str) -> Path:
+    """The base document plus an entry ``twin`` whose name differs from one only in case."""
+    source = base_docx(tmp_path)
+    path = tmp_path / "twins.docx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            zout.writestr(name, zin.read(name))
+        other = zin.read("word/document.xml").replace(b"Hello world", b"Another text")
+        zout.writestr(twin, other)
+    return path
+
+
+@pytest.mark.parametrize("twin", ["WORD/DOCUMENT.XML", "word/Document.xml", "Word/styles.xml"])
+def test_entries_differing_only_in_case_refused_naming_both(tmp_path: Path, twin: str) -> None:
+    # Word and python-docx would open one of the twins, mtpipe could translate the other.
+    path = with_case_twin(tmp_path, twin)
+    message = read_error(path)
+    assert repr(twin) in message and repr(twin.lower()) in message and "ignore case" in message
+    dest = tmp_path / "out" / "twins.docx"
+    with pytest.raises(InputError):
+        FMT.write(path, dest, [GERMAN], FuncTranslations(), {})
+    assert not dest.exists()
+
+
+def test_relationship_target_differing_in_case_from_its_entry_is_found(tmp_path: Path) -> None:
+    source = base_docx(tmp_path)
+    with zipfile.ZipFile(source) as archive:
+        rels = archive.read("_rels/.rels").replace(b'"word/document.xml"', b'"WORD/Document.XML"')
+    assert b"WORD/Document.XML" in rels
+    path = rewrite(source, tmp_path / "upper.docx", {"_rels/.rels": rels})
+    assert [s.text for s in FMT.read(path, {})] == ["Hello world"]
