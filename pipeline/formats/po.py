@@ -69,8 +69,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import polib
-
 from pipeline import languages
 from pipeline.errors import InputError
 from pipeline.formats.base import Format, Options, WriteReport, atomic_output
@@ -201,7 +199,7 @@ class PoFormat(Format):
         with atomic_output(dest) as tmp:
             tmp.write_bytes(data)
         if settings.compile:
-            _compile(dest, "utf-8" if changed else catalog.encoding)
+            _compile(dest)
         return report
 
     def skip_target(self, path: Path, target: Language) -> str | None:
@@ -354,8 +352,9 @@ def _is_template(path: Path) -> bool:
     return path.suffix.lower() == ".pot"
 
 
-def _compile(po_path: Path, encoding: str) -> None:
-    """Write ``<po_path minus .po>.mo`` from the written catalog, atomically."""
-    catalog: Any = polib.pofile(str(po_path), encoding=encoding)
+def _compile(po_path: Path) -> None:
+    """Write ``<po_path minus .po>.mo`` from the written catalog, atomically (read the way every
+    catalog is read: an unchanged copy may hold lines only msgfmt's reading accepts)."""
+    catalog: Any = load_catalog(po_path).po
     with atomic_output(po_path.with_suffix(".mo")) as tmp:
         catalog.save_as_mofile(str(tmp))
