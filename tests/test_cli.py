@@ -123,6 +123,19 @@ def test_catalog_for_another_language_is_skipped_for_that_target(tmp_path: Path)
     assert not (tmp_path / "out" / "ja" / "app-de.po").exists()
 
 
+@pytest.mark.parametrize("targets", [["de"], ["de", "ja"]])
+def test_malformed_catalog_is_an_error_naming_its_line_not_a_skip(tmp_path: Path, targets: list[str]) -> None:
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    bad = tmp_path / "bad-de.po"
+    bad.write_text('msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "Hello\nmsgstr ""\n', encoding="utf-8")
+    to = [arg for code in targets for arg in ("--to", code)]
+    result = invoke(tmp_path, "translate", str(bad), str(samples / "app.pot"), *to, "--engine", "pseudo")
+    assert result.exit_code == 1, result.output
+    assert f"{bad}: line 5: unterminated string" in result.output
+    assert "skipped" not in result.output
+    assert all((tmp_path / "out" / code / "app.po").exists() for code in targets)
+
+
 def test_in_place_takes_one_target(tmp_path: Path, products: Path) -> None:
     result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--to", "fr", "--in-place", "--engine", "pseudo")
     assert result.exit_code == 2 and "--in-place takes a single --to language" in result.output
