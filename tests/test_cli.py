@@ -93,6 +93,25 @@ def test_one_bad_file_fails_alone(tmp_path: Path, products: Path) -> None:
     assert (tmp_path / "out" / "products.csv").exists() and not (tmp_path / "out" / "bad.csv").exists()
 
 
+def test_parquet_with_invalid_utf8_fails_alone(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    binary = pa.array([b"Open file", b"\xff\xfe bad", b"Save"], type=pa.binary())
+    text = pa.Array.from_buffers(pa.string(), len(binary), binary.buffers(), binary.null_count)
+    pq.write_table(pa.table({"id": [1, 2, 3], "text": text}), folder / "bad.parquet")
+    (folder / "good.csv").write_text("id,text\n1,Open file\n2,Close all windows\n", encoding="utf-8")
+    result = invoke(tmp_path, "translate", str(folder), "--columns", "text", "--to", "de", "--engine", "pseudo")
+    assert result.exit_code == 1, result.output
+    assert f"{folder / 'bad.parquet'}: row 2, column 'text': the value is not valid UTF-8" in result.output
+    assert "Traceback" not in result.output
+    rows = (tmp_path / "out" / "good.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "id,text,text_de" and len(rows) == 3 and all(row.split(",")[2] for row in rows[1:])
+    assert not (tmp_path / "out" / "bad.parquet").exists()
+
+
 def test_input_never_overwritten_without_in_place(tmp_path: Path, products: Path) -> None:
     result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo", "--output-template", str(products.name))
     # the template is relative to --out, so this is a new file, not the input
@@ -122,6 +141,19 @@ def test_catalog_for_another_language_is_skipped_for_that_target(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "de" / "app-de.po").exists() and (tmp_path / "out" / "ja" / "app.po").exists()
     assert not (tmp_path / "out" / "ja" / "app-de.po").exists()
+
+
+@pytest.mark.parametrize("targets", [["de"], ["de", "ja"]])
+def test_malformed_catalog_is_an_error_naming_its_line_not_a_skip(tmp_path: Path, targets: list[str]) -> None:
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    bad = tmp_path / "bad-de.po"
+    bad.write_text('msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "Hello\nmsgstr ""\n', encoding="utf-8")
+    to = [arg for code in targets for arg in ("--to", code)]
+    result = invoke(tmp_path, "translate", str(bad), str(samples / "app.pot"), *to, "--engine", "pseudo")
+    assert result.exit_code == 1, result.output
+    assert f"{bad}: line 5: unterminated string" in result.output
+    assert "skipped" not in result.output
+    assert all((tmp_path / "out" / code / "app.po").exists() for code in targets)
 
 
 def test_in_place_takes_one_target(tmp_path: Path, products: Path) -> None:

@@ -25,6 +25,13 @@ when its text needs quotes. A failed translation (None) leaves the new cell empt
 If a translation cannot be encoded in a non-UTF-8 input encoding, the whole output is written
 as UTF-8 instead and the report says so.
 
+A ``.tsv`` file is read as IANA text/tab-separated-values: a field is everything between two
+tabs, quotes included (``"Swing it" magistern`` is a title, not a malformed field), unless the
+file encloses every field in double quotes throughout (see
+:func:`pipeline.formats.csv_io.quoted_throughout`), in which case CSV quoting rules apply. A
+translation holding a tab or a line break, which an unquoted TSV field cannot hold, is written
+with a space in their place and the report says how many were.
+
 Every data record must have as many fields as the header (InputError with the line otherwise).
 A 0-byte file has no segments and gives a 0-byte output.
 """
@@ -39,7 +46,7 @@ from typing import BinaryIO, ClassVar
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Format, Options, WriteReport, atomic_output, option_list
-from pipeline.formats.csv_io import CsvSource, Dialect, is_quoted, render, split_raw
+from pipeline.formats.csv_io import CsvSource, Dialect, flatten, is_quoted, render, split_raw
 from pipeline.languages import Language
 from pipeline.segments import Segment, Translations
 
@@ -190,6 +197,8 @@ class _RowWriter:
         self.header: list[str] | None = None
         self.selected: list[tuple[int, str]] = []
         self.row = 0
+        #: Translations whose tabs or line breaks an unquoted TSV cannot hold (made spaces).
+        self.flattened = 0
         if self.source.bom and self.codec in (None, "utf-8"):
             self.out.write(self.source.bom)
 
@@ -213,8 +222,13 @@ class _RowWriter:
             self._add_row(fields)
 
     def finish(self) -> None:
-        """Flush the encoder (stateful codecs may hold bytes back)."""
+        """Flush the encoder (stateful codecs may hold bytes back) and note flattened cells."""
         self.out.write(self._encoder.encode("", final=True))
+        if self.flattened:
+            self.report.notes.append(
+                f"{self.flattened} translation(s) held a tab or a line break, which a "
+                "tab-separated file without quotes cannot hold: written with spaces instead"
+            )
 
     def _raw_fields(self, fields: list[str]) -> tuple[list[str], str]:
         raw, terminator = split_raw(self.source.raw, self.dialect)
@@ -252,7 +266,7 @@ class _RowWriter:
                     raw[index] = cell
                 else:
                     added.append(cell)
-        if len(raw) == 1 and not added and raw[0] == "":
+        if len(raw) == 1 and not added and raw[0] == "" and self.dialect.quoting:
             raw[0] = self.dialect.quotechar * 2  # a lone empty field must not become a blank line
         self._emit(self.dialect.delimiter.join(raw + added) + terminator)
 
@@ -268,4 +282,6 @@ class _RowWriter:
         self.report.translated += 1
         if self.in_place and translated == text:
             return raw
+        if flatten(translated, self.dialect) != translated:
+            self.flattened += 1
         return render(translated, self.dialect, quoted=quoted)

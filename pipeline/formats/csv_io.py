@@ -3,8 +3,9 @@
 This is the low-level half of the CSV format (:mod:`pipeline.formats.csv` is the other):
 
 - :class:`CsvSource` opens a file, detects its encoding (UTF-8 with or without BOM, or the
-  ``encoding`` option) and dialect (delimiter, quote character), and yields records one at a
-  time, with the physical line each starts on and, on request, its raw text.
+  ``encoding`` option) and dialect (delimiter, quote character, whether fields may be quoted at
+  all), and yields records one at a time, with the physical line each starts on and, on
+  request, its raw text.
 - :func:`split_raw` cuts a record's raw text back into raw fields, and :func:`render` writes a
   new value the way a given raw field was written (quoted or not), so a writer can replace a
   few cells and keep every other byte of the file as it was.
@@ -39,15 +40,25 @@ DELIMITERS = ",;\t|"
 
 _LINE_END = re.compile(r"\r\n|\n|\r")
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+#: A line break, or a tab: what a field of a file without quoting cannot hold.
+_UNQUOTED_BREAKS = re.compile(r"\r\n|[\n\r]")
+#: A record of a tab-separated file whose every field is enclosed in double quotes.
+_ALL_QUOTED_TSV = re.compile(r'"(?:[^"]|"")*"(?:\t"(?:[^"]|"")*")*(?:\r\n|\n|\r|\Z)')
 
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """How fields are separated and quoted. Quotes inside quoted fields are always doubled."""
+    """How fields are separated and quoted. Quotes inside quoted fields are always doubled.
+
+    Without ``quoting`` (IANA text/tab-separated-values) a field is everything between two
+    delimiters: quote characters are plain text, and a field cannot hold the delimiter or a
+    line break.
+    """
 
     delimiter: str
     quotechar: str
     skipinitialspace: bool = False
+    quoting: bool = True
 
 
 def resolve_encoding(options: Options) -> str | None:
@@ -70,13 +81,15 @@ def resolve_encoding(options: Options) -> str | None:
 def sniff_dialect(sample: str, suffix: str) -> Dialect:
     """Guess the dialect from the start of a file.
 
-    ``.tsv`` files are tab-separated. Otherwise :class:`csv.Sniffer` picks among
+    ``.tsv`` files are tab-separated, without quoting (IANA text/tab-separated-values: a
+    title such as ``"Swing it" magistern`` is text) unless they quote their fields throughout
+    (see :func:`quoted_throughout`). Otherwise :class:`csv.Sniffer` picks among
     ``, ; TAB |``; its choice is kept only if the header line contains it, else the candidate
     most frequent in the header line (outside quotes) wins, else ``,`` (a one-column file).
     The quote character is ``"`` unless the sniffer saw ``'`` and the sample has no ``"``.
     """
     if suffix.lower() == ".tsv":
-        return Dialect("\t", '"')
+        return Dialect("\t", '"', quoting=quoted_throughout(sample))
     header = _QUOTED.sub("", sample.split("\n", 1)[0])
     counts = {d: header.count(d) for d in DELIMITERS}
     delimiter, quotechar, skip = ",", '"', False
@@ -92,6 +105,35 @@ def sniff_dialect(sample: str, suffix: str) -> Dialect:
     if quotechar not in ('"', "'") or (quotechar == "'" and '"' in sample):
         quotechar = '"'
     return Dialect(delimiter, quotechar, skip)
+
+
+def quoted_throughout(sample: str) -> bool:
+    """Whether a tab-separated sample encloses every field in double quotes, as some exporters
+    do: every field of the header, or every field of every data record in the sample.
+
+    A record cut off at the sample's end counts as quoted when what the sample holds of it is.
+    """
+    if _ALL_QUOTED_TSV.match(sample):
+        return True
+    newline = _LINE_END.search(sample)
+    if newline is None:
+        return False
+    position, size, records = newline.end(), len(sample), 0
+    while position < size:
+        blank = _LINE_END.match(sample, position)
+        if blank:
+            position = blank.end()
+            continue
+        record = _ALL_QUOTED_TSV.match(sample, position)
+        if record is None:
+            return _cut_off_quoted(sample[position:])
+        position, records = record.end(), records + 1
+    return records > 0
+
+
+def _cut_off_quoted(rest: str) -> bool:
+    """Whether ``rest`` (the sample's last, incomplete record) is quoted as far as it goes."""
+    return _ALL_QUOTED_TSV.fullmatch(rest + '"') is not None
 
 
 class CsvSource:
@@ -162,6 +204,7 @@ class CsvSource:
             self._capture(text, captured) if self.capture_raw else text,
             delimiter=self.dialect.delimiter,
             quotechar=self.dialect.quotechar,
+            quoting=csv.QUOTE_MINIMAL if self.dialect.quoting else csv.QUOTE_NONE,
             doublequote=True,
             skipinitialspace=self.dialect.skipinitialspace,
             strict=True,
@@ -240,6 +283,8 @@ def split_raw(raw: str, dialect: Dialect) -> tuple[list[str], str]:
     else:
         body, terminator = raw, ""
     delimiter, quote = dialect.delimiter, dialect.quotechar
+    if not dialect.quoting:
+        return body.split(delimiter), terminator
     fields: list[str] = []
     start, size = 0, len(body)
     while True:
@@ -266,12 +311,27 @@ def split_raw(raw: str, dialect: Dialect) -> tuple[list[str], str]:
 
 def is_quoted(raw_field: str, dialect: Dialect) -> bool:
     """Whether a raw field was written between quote characters."""
+    if not dialect.quoting:
+        return False
     field = raw_field.lstrip(" ") if dialect.skipinitialspace else raw_field
     return field.startswith(dialect.quotechar)
 
 
+def flatten(value: str, dialect: Dialect) -> str:
+    """``value`` as a field of ``dialect`` can hold it: unchanged with quoting; without, each
+    delimiter and line break (``\\r\\n`` counts as one) becomes a space."""
+    if dialect.quoting:
+        return value
+    return _UNQUOTED_BREAKS.sub(" ", value).replace(dialect.delimiter, " ")
+
+
 def render(value: str, dialect: Dialect, *, quoted: bool) -> str:
-    """``value`` as a raw field: quoted when ``quoted`` or when it needs quotes to survive."""
+    """``value`` as a raw field: quoted when ``quoted`` or when it needs quotes to survive.
+
+    Without quoting the value is written :func:`flatten`-ed, the only way it can be held.
+    """
+    if not dialect.quoting:
+        return flatten(value, dialect)
     quote = dialect.quotechar
     needs = (
         quoted

@@ -20,6 +20,9 @@ source columns, grouped by target language like the CSV format (``title_de, tags
 pandas metadata does not list the added columns, which pandas then reads as plain columns.
 A failed translation is written as null (as the source text where the column does not allow
 nulls) and counted in ``WriteReport.failed``; counts are per value and per target.
+
+A value of a selected column that is not valid UTF-8 (Parquet readers do not check) is an
+InputError naming the column and the first such row; other columns are copied as they are.
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Format, Options, WriteReport, atomic_output, option_list
-from pipeline.formats.parquet_arrays import Counts, RowGroupTranslator, is_translatable, place
+from pipeline.formats.parquet_arrays import (
+    Counts,
+    RowGroupTranslator,
+    invalid_utf8,
+    is_translatable,
+    place,
+)
 from pipeline.languages import Language
 from pipeline.segments import Segment, Translations
 
@@ -79,6 +88,8 @@ class ParquetFormat(Format):
             for batch in _batches(path, pf, columns):
                 try:  # decoding happens here: a damaged dictionary page fails only now
                     values = [batch.column(name).to_pylist() for name in columns]
+                except UnicodeDecodeError:
+                    raise _utf8_error(path, batch, columns, row) from None
                 except pa.ArrowException as exc:
                     raise InputError(path, f"corrupt Parquet data: {_one_line(exc)}") from exc
                 for offset, cells in enumerate(zip(*values, strict=True)):
@@ -141,6 +152,8 @@ class ParquetFormat(Format):
                                 first_row,
                                 RowGroupTranslator(translations, targets, counts),
                             )
+                        except UnicodeDecodeError:
+                            raise _utf8_error(path, table, columns, first_row) from None
                         except pa.ArrowException as exc:
                             raise InputError(
                                 path, f"corrupt Parquet data: {_one_line(exc)}"
@@ -350,6 +363,22 @@ def _compression(
 
 
 # ---- reading --------------------------------------------------------------------------------
+
+
+def _utf8_error(
+    path: Path, data: pa.Table | pa.RecordBatch, columns: Sequence[str], first_row: int
+) -> InputError:
+    """The InputError for a string value that is not UTF-8, naming its column and row."""
+    for name in columns:
+        where = invalid_utf8(data.column(name), name, first_row)
+        if where is not None:
+            return InputError(
+                path,
+                "the value is not valid UTF-8, which a string column must hold "
+                "(store bytes as a binary column, or fix the value)",
+                place=where,
+            )
+    return InputError(path, "corrupt Parquet data: a string value is not valid UTF-8")
 
 
 def _one_line(exc: BaseException) -> str:

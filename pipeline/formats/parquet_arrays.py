@@ -45,6 +45,75 @@ def place(row: int, column: str, item: int | None = None) -> str:
     return where if item is None else f"{where}, item {item + 1}"
 
 
+def invalid_utf8(column: pa.Array | pa.ChunkedArray, name: str, first_row: int) -> str | None:
+    """The place of the first value of string-like ``column`` (rows ``first_row`` onwards)
+    that is not valid UTF-8: ``row N, column 'c'`` (``, item i`` in a list); None if none is.
+
+    Parquet readers do not check that a string column holds UTF-8 (a writer may store any
+    bytes there); such a value only fails when it is converted to Python. Finding it costs a
+    few full validations, so callers ask once a conversion failed.
+    """
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    row = first_row
+    for chunk in chunks:
+        found = _invalid_in_chunk(chunk, name, row)
+        if found is not None:
+            return found
+        row += len(chunk)
+    return None
+
+
+def _invalid_in_chunk(chunk: pa.Array, name: str, first_row: int) -> str | None:
+    t = chunk.type
+    if pa.types.is_dictionary(t):
+        entry = _first_invalid(chunk.dictionary)
+        if entry is None:
+            return None
+        rows = pc.indices_nonzero(pc.equal(chunk.indices, entry))
+        if len(rows) == 0:
+            return f"column '{name}', dictionary entry {entry + 1} (no row uses it)"
+        return place(first_row + rows[0].as_py(), name)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        position = _first_invalid(chunk.flatten())
+        if position is None:
+            return None
+        parents = pc.list_parent_indices(chunk)
+        row = parents[position].as_py()
+        return place(first_row + row, name, position - pc.index(parents, row).as_py())
+    position = _first_invalid(chunk)
+    return None if position is None else place(first_row + position, name)
+
+
+def _first_invalid(values: pa.Array) -> int | None:
+    """The position of the first value of a string array that is not valid UTF-8.
+
+    Halves the range with Arrow's full validation (which checks UTF-8) instead of decoding
+    every value in Python, then confirms the value found really fails to decode.
+    """
+    if _valid(values):
+        return None
+    low, high = 0, len(values)  # the first invalid value lies in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _valid(values.slice(low, middle - low)):
+            low = middle
+        else:
+            high = middle
+    try:
+        values.slice(low, 1).to_pylist()
+    except UnicodeDecodeError:
+        return low
+    return None
+
+
+def _valid(values: pa.Array) -> bool:
+    try:
+        values.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class Counts:
     """Values written per target: translated, or failed (written as null)."""

@@ -69,8 +69,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import polib
-
 from pipeline import languages
 from pipeline.errors import InputError
 from pipeline.formats.base import Format, Options, WriteReport, atomic_output
@@ -201,36 +199,30 @@ class PoFormat(Format):
         with atomic_output(dest) as tmp:
             tmp.write_bytes(data)
         if settings.compile:
-            _compile(dest, "utf-8" if changed else catalog.encoding)
+            _compile(dest)
         return report
 
     def skip_target(self, path: Path, target: Language) -> str | None:
-        """A ``.po`` whose header names another language is not translated into ``target``."""
-        try:
-            self.check_target(path, target)
-        except InputError as exc:
-            return exc.reason
-        return None
+        """A ``.po`` whose header names another language is not translated into ``target``.
+
+        A catalog that cannot be read is not a skip: its InputError (with the line) propagates.
+        """
+        if _is_template(path):
+            return None
+        return _other_language(_language_of(path), target, template=False)
 
     def check_target(self, path: Path, target: Language) -> None:
         """InputError when ``path`` is a catalog for another language than ``target`` (its
         header's ``Language``); callers may check before paying for a translation."""
-        if not _is_template(path):
-            try:
-                stat = path.stat()
-            except OSError as exc:
-                raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-            language = _declared_language(path, (stat.st_mtime_ns, stat.st_size))
-            self._check_language(path, language, target, template=False)
+        reason = self.skip_target(path, target)
+        if reason is not None:
+            raise InputError(path, reason)
 
     @staticmethod
     def _check_language(path: Path, language: str | None, target: Language, template: bool) -> None:
-        if language and not template and _base(language) != _base(target.code):
-            raise InputError(
-                path,
-                f"the catalog is for {language!r} (header Language) but the target is "
-                f"{target.code!r}; translate its .pot template instead",
-            )
+        reason = _other_language(language, target, template)
+        if reason is not None:
+            raise InputError(path, reason)
 
     @staticmethod
     def _rule(
@@ -343,6 +335,15 @@ class _Writer:
             self.edited.add(block.start)
 
 
+def _language_of(path: Path) -> str | None:
+    """The header's Language of ``path`` (InputError when it cannot be read)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    return _declared_language(path, (stat.st_mtime_ns, stat.st_size))
+
+
 @functools.lru_cache(maxsize=512)
 def _declared_language(path: Path, stamp: tuple[int, int]) -> str | None:
     """The header's Language of ``path``; ``stamp`` (mtime, size) keys the cache, so a run
@@ -350,12 +351,23 @@ def _declared_language(path: Path, stamp: tuple[int, int]) -> str | None:
     return _field_value(header_fields(load_catalog(path)), "Language")
 
 
+def _other_language(language: str | None, target: Language, template: bool) -> str | None:
+    """Why a catalog for ``language`` is not translated into ``target`` (None: it is)."""
+    if language and not template and _base(language) != _base(target.code):
+        return (
+            f"the catalog is for {language!r} (header Language) but the target is "
+            f"{target.code!r}; translate its .pot template instead"
+        )
+    return None
+
+
 def _is_template(path: Path) -> bool:
     return path.suffix.lower() == ".pot"
 
 
-def _compile(po_path: Path, encoding: str) -> None:
-    """Write ``<po_path minus .po>.mo`` from the written catalog, atomically."""
-    catalog: Any = polib.pofile(str(po_path), encoding=encoding)
+def _compile(po_path: Path) -> None:
+    """Write ``<po_path minus .po>.mo`` from the written catalog, atomically (read the way every
+    catalog is read: an unchanged copy may hold lines only msgfmt's reading accepts)."""
+    catalog: Any = load_catalog(po_path).po
     with atomic_output(po_path.with_suffix(".mo")) as tmp:
         catalog.save_as_mofile(str(tmp))

@@ -14,6 +14,7 @@ import pytest
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options, WriteReport
 from pipeline.formats.csv import CsvFormat, columns_of
+from pipeline.formats.csv_io import quoted_throughout
 from pipeline.languages import Language
 from pipeline.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
@@ -69,6 +70,33 @@ class TestCsvContract(FormatContract):
 
     def make_corrupt(self, tmp_path: Path) -> Path:
         return put(tmp_path, "ragged.csv", b"id,title,description,price\n1,Shoe,Nice,9\n2,Hat\n")
+
+
+#: IMDb's title.basics.tsv shape: no quoting, ``\\N`` for null, quotes are part of titles.
+IMDB_TSV = (
+    b"tconst\ttitleType\tprimaryTitle\toriginalTitle\tisAdult\tstartYear\tendYear"
+    b"\truntimeMinutes\tgenres\n"
+    b'tt0038276\tmovie\t"Swing it" magistern\t"Swing it" magistern\t0\t1940\t\\N\t92'
+    b"\tComedy,Music\n"
+    b'tt0000002\tshort\tLe clown et ses "chiens\tLe clown et ses "chiens\t0\t1892\t\\N\t5'
+    b"\tAnimation,Short\n"
+    b"tt0000003\tshort\tPauvre Pierrot\tPauvre Pierrot\t0\t1892\t\\N\t5\tAnimation\n"
+)
+IMDB_TITLES = ['"Swing it" magistern', 'Le clown et ses "chiens', "Pauvre Pierrot"]
+
+
+class TestTsvContract(FormatContract):
+    options: Options = {"columns": ["primaryTitle"]}
+    round_trip_options: Options = {"in_place": True}
+
+    def make_sample(self, tmp_path: Path) -> Path:
+        return put(tmp_path, "title.basics.tsv", IMDB_TSV)
+
+    def make_empty(self, tmp_path: Path) -> Path:
+        return put(tmp_path, "empty.tsv", IMDB_TSV.split(b"\n", 1)[0] + b"\n")
+
+    def make_corrupt(self, tmp_path: Path) -> Path:
+        return put(tmp_path, "ragged.tsv", IMDB_TSV + b'tt9\tmovie\t"Short" row\n')
 
 
 # ---- dialects: read the right cells, write the same bytes back ---------------------------
@@ -140,6 +168,73 @@ def test_added_column_keeps_the_dialect(tmp_path: Path, data: bytes, expected: b
     path = put(tmp_path, "a.csv", data)
     out, _ = write(path, {"columns": "title"}, fn=lambda t: "ZZ" + t)
     assert out == expected
+
+
+# ---- TSV: IANA text/tab-separated-values, unless quoted throughout --------------------------
+
+
+def test_tsv_quotes_are_text(tmp_path: Path) -> None:
+    path = put(tmp_path, "title.basics.tsv", IMDB_TSV)
+    assert texts(path, {"columns": "primaryTitle"}) == IMDB_TITLES
+    out, report = write(path, {"columns": "primaryTitle"}, fn=lambda t: "ZZ" + t)
+    lines = out.decode().splitlines()
+    assert lines[0].endswith("\tgenres\tprimaryTitle_de")
+    assert lines[1].endswith('\tComedy,Music\tZZ"Swing it" magistern')
+    assert lines[2].endswith('\tAnimation,Short\tZZLe clown et ses "chiens')
+    assert report.translated == 3 and report.notes == []
+
+
+QUOTED_TSV = {
+    "header-and-rows": (
+        b'"id"\t"title"\r\n"1"\t"tab\there"\r\n"2"\t"two\nlines, ""quoted"""\r\n',
+        ["tab\there", 'two\nlines, "quoted"'],
+    ),
+    "header-only-quoted": (b'"id"\t"title"\n1\t"a\tb"\n2\tplain\n', ["a\tb", "plain"]),
+    "rows-only-quoted": (b'id\ttitle\n"1"\t"a\tb"\n\n"2"\t"say ""hi"""\n', ["a\tb", 'say "hi"']),
+}
+
+
+@pytest.mark.parametrize(("data", "expected"), QUOTED_TSV.values(), ids=QUOTED_TSV.keys())
+def test_tsv_quoted_throughout_keeps_csv_quoting(
+    tmp_path: Path, data: bytes, expected: list[str]
+) -> None:
+    path = put(tmp_path, "q.tsv", data)
+    assert texts(path, {"columns": "title"}) == expected
+    out, _ = write(path, {"columns": "title", "in_place": True})
+    assert out == data
+    out, _ = write(path, {"columns": "title"}, fn=lambda t: t + "\tZZ")
+    rows = list(csv.reader(out.decode().splitlines(keepends=True), delimiter="\t"))
+    assert [row[2] for row in rows[1:] if row] == [t + "\tZZ" for t in expected]
+
+
+@pytest.mark.parametrize(
+    ("sample", "quoted"),
+    [
+        ('"a"\t"b"\n1\t2\n', True),
+        ('"a"\t"b"', True),
+        ('a\tb\n"1"\t"x\ny"\n"2"\t""\n', True),
+        ('a\tb\n"1"\t"cut off at the sample\n', True),
+        ('a\tb\n"1"\t"x"\n2\t"y"\n', False),
+        ('a\t"b"\n1\t"x"\n', False),
+        ('tconst\tprimaryTitle\ntt1\t"Swing it" magistern\n', False),
+        ('"Swing it" magistern\tx\n', False),
+        ("a\tb\n", False),
+        ("", False),
+    ],
+)
+def test_quoted_throughout_detection(sample: str, quoted: bool) -> None:
+    assert quoted_throughout(sample) is quoted
+
+
+def test_tsv_translation_with_tab_or_line_break_is_flattened(tmp_path: Path) -> None:
+    path = put(tmp_path, "a.tsv", b'id\ttitle\n1\t"Swing it"\n2\tplain\n')
+    out, report = write(path, {"columns": "title"}, fn=lambda t: "a\tb\r\nc" if t == "plain" else t)
+    assert out == b'id\ttitle\ttitle_de\n1\t"Swing it"\t"Swing it"\n2\tplain\ta b c\n'
+    assert report.translated == 2
+    assert report.notes == [
+        "1 translation(s) held a tab or a line break, which a tab-separated file without "
+        "quotes cannot hold: written with spaces instead"
+    ]
 
 
 def test_new_cell_quoted_when_its_text_needs_it(tmp_path: Path) -> None:

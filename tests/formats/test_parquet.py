@@ -219,6 +219,82 @@ def test_truncated_file_is_input_error(tmp_path: Path) -> None:
         FMT.write(bad, tmp_path / "o.parquet", [GERMAN], FuncTranslations(), {"columns": "title"})
 
 
+def relabelled(values: list[bytes | None], large: bool = False) -> pa.Array:
+    """A string array holding ``values`` byte for byte, valid UTF-8 or not (what a writer that
+    does not check stores): a binary array relabelled as string."""
+    binary = pa.array(values, type=pa.large_binary() if large else pa.binary())
+    text_type = pa.large_string() if large else pa.string()
+    return pa.Array.from_buffers(text_type, len(binary), binary.buffers(), binary.null_count)
+
+
+BAD = b"\xff\xfe bad"
+INVALID_UTF8 = {
+    "string": (relabelled([b"ok", BAD, None, b"fine"]), "row 2, column 'text'"),
+    "large_string": (relabelled([b"ok", b"ok", BAD], large=True), "row 3, column 'text'"),
+    "dictionary": (
+        pa.DictionaryArray.from_arrays(
+            pa.array([0, 0, 1, None, 1], type=pa.int32()), relabelled([b"ok", BAD])
+        ),
+        "row 3, column 'text'",
+    ),
+    "list": (
+        pa.ListArray.from_arrays(
+            pa.array([0, 1, 1, 3], type=pa.int32()), relabelled([b"ok", b"fine", BAD])
+        ),
+        "row 3, column 'text', item 2",
+    ),
+}
+
+
+def write_invalid(path: Path, column: pa.Array, **kwargs: Any) -> Path:
+    table = pa.table({"id": pa.array(range(len(column)), type=pa.int64()), "text": column})
+    pq.write_table(table, path, **kwargs)
+    assert pq.ParquetFile(path).schema_arrow.field("text").type == column.type
+    return path
+
+
+@pytest.mark.parametrize(("column", "where"), INVALID_UTF8.values(), ids=INVALID_UTF8.keys())
+def test_invalid_utf8_is_an_input_error_naming_column_and_row(
+    tmp_path: Path, column: pa.Array, where: str
+) -> None:
+    path = write_invalid(tmp_path / "bad.parquet", column)
+    dest = tmp_path / "out" / "bad.parquet"
+    for attempt in (
+        lambda: list(FMT.read(path, {"columns": "text"})),
+        lambda: FMT.write(path, dest, [GERMAN], FuncTranslations(), {"columns": "text"}),
+    ):
+        with pytest.raises(InputError) as info:
+            attempt()
+        assert str(info.value).startswith(f"{path}: {where}: the value is not valid UTF-8")
+        assert "\n" not in str(info.value)
+    assert not dest.parent.exists() or list(dest.parent.iterdir()) == []
+
+
+def test_invalid_utf8_row_counts_across_batches_and_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parquet_module, "READ_BATCH_ROWS", 2)
+    values = [b"a", b"b", b"c", b"d", b"e", BAD, b"g"]
+    path = write_invalid(tmp_path / "bad.parquet", relabelled(values), row_group_size=2)
+    with pytest.raises(InputError, match="row 6, column 'text'"):
+        list(FMT.read(path, {"columns": "text"}))
+    with pytest.raises(InputError, match="row 6, column 'text'"):
+        FMT.write(path, tmp_path / "o.parquet", [GERMAN], FuncTranslations(), {"columns": "text"})
+
+
+def test_invalid_utf8_in_a_column_not_translated_is_copied(tmp_path: Path) -> None:
+    table = pa.table({"title": ["Red shoe", "Hat"], "raw": relabelled([b"ok", BAD])})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path)
+    assert [s.text for s in FMT.read(path, {"columns": "title"})] == ["Red shoe", "Hat"]
+    dest = tmp_path / "out.parquet"
+    report = FMT.write(path, dest, [GERMAN], FuncTranslations(), {"columns": "title"})
+    assert report.translated == 2
+    raw = pq.read_table(dest).column("raw").combine_chunks()
+    assert raw.type == pa.string()
+    assert raw.cast(pa.binary()).to_pylist() == [b"ok", BAD]
+
+
 # ---- writing ---------------------------------------------------------------------------------
 
 

@@ -137,7 +137,7 @@ def test_corrupt_catalog_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         list(FMT.read(path, {}))
     assert info.value.place == "line 13"
-    assert "unescaped double quote" in str(info.value)
+    assert "unexpected text after the string" in str(info.value)
 
 
 def test_output_name() -> None:
