@@ -157,12 +157,60 @@ def ledger_summary(path: Path) -> None:
 @click.option("--api-key", "key", default="test-key", show_default=True, help="The key the emulator accepts (a test key, not a real one).")
 @click.option("--rpm", type=int, default=60, show_default=True)
 @click.option("--tpm", type=int, default=100_000, show_default=True)
-def fake_server(host: str, port: int, key: str, rpm: int, tpm: int) -> None:
+@click.option("--latency", type=float, default=0.0, show_default=True, help="Seconds every reply takes.")
+@click.option("--latency-per-token", type=float, default=0.0, show_default=True, help="Seconds per output token.")
+@click.option("--reply-prefix", default="", help=r"Text before every reply, escapes allowed (\r\n\r\n, as relays send).")
+@click.option("--reply-suffix", default="", help='Text after every reply (e.g. "<|endofcontent|>", as qwen-mt-flash).')
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="NAME=RATE",
+    help="A share of replies with a fault: echo, empty, commentary, merged_lines, server_error, "
+    "throttle, reset... (repeatable; e.g. --fault echo=0.1).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
+def fake_server(
+    host: str,
+    port: int,
+    key: str,
+    rpm: int,
+    tpm: int,
+    latency: float,
+    latency_per_token: float,
+    reply_prefix: str,
+    reply_suffix: str,
+    faults: tuple[str, ...],
+    seed: int,
+) -> None:
     """Run the Qwen-MT emulator (for trying mtpipe and its jobs offline)."""
-    from pipeline.testing import EmulatorConfig, serve_forever
+    from pipeline.testing import EmulatorConfig, Fault, FaultConfig, serve_forever
 
+    rates: dict[Fault | str, float] = {}
+    for item in faults:
+        name, _, rate = item.partition("=")
+        try:
+            rates[Fault(name.strip())] = float(rate)
+        except ValueError:
+            known = ", ".join(f.value for f in Fault)
+            raise click.BadParameter(f"{item!r}: give NAME=RATE with NAME one of {known}", param_hint="--fault") from None
+    try:
+        fault_config = FaultConfig(rates=rates)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    config = EmulatorConfig(
+        api_key=key,
+        rpm=rpm,
+        tpm=tpm,
+        latency_s=latency,
+        latency_per_token_s=latency_per_token,
+        reply_prefix=reply_prefix.encode().decode("unicode_escape"),
+        reply_suffix=reply_suffix.encode().decode("unicode_escape"),
+        faults=fault_config,
+        seed=seed,
+    )
     click.echo(f"Qwen-MT emulator on http://{host}:{port}/compatible-mode/v1 (key {key!r}); Ctrl-C stops it", err=True)
-    serve_forever(host, port, EmulatorConfig(api_key=key, rpm=rpm, tpm=tpm))
+    serve_forever(host, port, config)
 
 
 main.add_command(run_cmd)

@@ -40,11 +40,14 @@ def line_tokens(every: int) -> float:
 
 def framed_tokens(text_tokens: int, count: int, every: int) -> float:
     """About the tokens of a request's content holding ``count`` texts of ``text_tokens`` in
-    all, framed with a checkpoint every ``every`` lines (a single text is sent bare)."""
+    all, framed with a checkpoint every ``every`` lines (a single text is sent bare); a
+    checkpoint costs a token a digit of its number besides its tag."""
     if count < 2:
         return float(text_tokens)
     checkpoints = math.ceil(count / max(1, every))
-    return text_tokens + (count - 1) * LINE_BREAK_TOKENS + checkpoints * CHECKPOINT_TOKENS
+    digits = sum(len(str(number)) for number in range(1, checkpoints + 1))
+    tags = checkpoints * (CHECKPOINT_TOKENS - 1) + digits
+    return text_tokens + (count - 1) * LINE_BREAK_TOKENS + tags
 
 
 class BatchLimits(Protocol):
@@ -88,11 +91,13 @@ class ReplyTime:
 
     def __init__(self) -> None:
         self._n = self._x = self._y = self._xx = self._xy = 0.0
+        self._seen = 0
 
     def observe(self, completion_tokens: int, latency_s: float) -> None:
         """Learn from a reply of ``completion_tokens`` that took ``latency_s``."""
         if latency_s <= 0 or completion_tokens <= 0:
             return
+        self._seen += 1
         fade, x, y = self.FADE, float(completion_tokens), latency_s
         self._n = fade * self._n + 1
         self._x = fade * self._x + x
@@ -102,7 +107,7 @@ class ReplyTime:
 
     def line(self) -> tuple[float, float] | None:
         """(fixed seconds, seconds per completion token), or None before two distinct lengths."""
-        if self._n < 2:
+        if self._seen < 2:
             return None
         spread = self._n * self._xx - self._x * self._x
         if spread <= 1e-9 * max(1.0, self._xx):
@@ -146,12 +151,15 @@ class AdaptivePacks:
     #: guess then never sizes a full pack, and the first reply comes back fast.
     WARM_SHIFT = 3
 
-    def __init__(self, limits: PackLimits, learned: Learned | None = None) -> None:
+    def __init__(self, limits: PackLimits, learned: Learned | None = None, paced: bool = True) -> None:
+        """``paced``: requests wait for rate limits, so pack sizes follow the output ratio (warm
+        up, resize, shrink at the end); unpaced (an offline engine), packs keep ``limits``."""
         self._limits = limits
+        self._paced = paced
         guess = learned.output_ratio if learned is not None else CAUTIOUS_OUTPUT_RATIO
-        self._budget = min(limits.token_budget, limits.budget_for(guess))
+        self._budget = min(limits.token_budget, limits.budget_for(guess)) if paced else limits.token_budget
         # Only packs sized for rate limits warm up: without them the ratio sizes nothing.
-        warm = learned is None and limits.max_segments > 1 and limits.request_tokens is not None
+        warm = paced and learned is None and limits.max_segments > 1 and limits.request_tokens is not None
         self._warm_shift = self.WARM_SHIFT if warm else 0
         #: text tokens still to pack, when the run knows (see :attr:`token_budget`)
         self.remaining_tokens: float | None = None
@@ -165,6 +173,7 @@ class AdaptivePacks:
         self.every = limits.every
         self.broken_rate = self.PRIOR_RATE
         self._rate_seen = self.PRIOR_REPLIES
+        self._lines = 0.0  # a full pack's lines: a slowly fading maximum
         if learned is not None:
             self._rate_seen = 5 * self.PRIOR_REPLIES
             self.every = min(max(1, learned.every), MOST_EVERY)
@@ -182,7 +191,9 @@ class AdaptivePacks:
         smaller while a fresh run warms up, and at the end of the run no bigger than
         :meth:`_tail_budget`."""
         budget = self._budget
-        if self._warm_shift:
+        # A run of a few packs gains nothing from warming up: it would only pay more requests.
+        big_run = self.remaining_tokens is None or self.remaining_tokens > 4 * budget
+        if self._warm_shift and big_run:
             budget = max(64, budget >> self._warm_shift)
         tail = self._tail_budget()
         return budget if tail is None else min(budget, tail)
@@ -217,9 +228,10 @@ class AdaptivePacks:
     def fit_output(self, output_ratio: float) -> None:
         """Resize the text budget for replies ``output_ratio`` times their request's text
         (the first call ends the warm-up)."""
-        self._budget = self._limits.budget_for(output_ratio)
         self._ratio = output_ratio
         self._warm_shift = 0
+        if self._paced:
+            self._budget = self._limits.budget_for(output_ratio)
 
     def learned(self, output_ratio: float) -> Learned:
         """The state a later run against the same endpoint and model starts from."""
@@ -255,10 +267,13 @@ class AdaptivePacks:
         self._rate_seen += 1
         weight = max(self.RATE_WEIGHT, 1.0 / self._rate_seen)
         self.broken_rate = (1 - weight) * self.broken_rate + weight * broken
+        # Checkpoints are chosen for a full pack: the warm-up's and the run's last packs are
+        # smaller, and would otherwise leave a dense interval for the next run.
+        self._lines = max(float(sent), 0.9 * self._lines)
         if line_tokens <= 0:
             return
         rate = max(self.broken_rate, 1e-3)
-        best = math.sqrt(sent * 2 * CHECKPOINT_TOKENS / (rate * line_tokens))
+        best = math.sqrt(self._lines * 2 * CHECKPOINT_TOKENS / (rate * line_tokens))
         self.every = max(1, min(MOST_EVERY, round(best)))
 
     def _lost_lines(self, sent: int) -> None:

@@ -143,7 +143,7 @@ class TranslationPool:
         #: replies the ratio was learned from (a learned ratio counts as several)
         self._ratio_seen = 5 if settings.learned else 0
         #: checkpoints and segments per request, learned from the replies (see AdaptivePacks)
-        self.packs = AdaptivePacks(settings.limits, settings.learned)
+        self.packs = AdaptivePacks(settings.limits, settings.learned, paced=not pacer.unlimited)
         #: replies in a row that gave the source back (see ECHOES_TO_STOP)
         self._echoes = 0
         if pacer.tpm:

@@ -1,0 +1,146 @@
+"""Pack sizes: from the limits, warming up, following the output ratio, shrinking at the end;
+and what a run learned kept for the next one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.cache import Cache
+from pipeline.engine.framing import frame
+from pipeline.engine.packing import (
+    CAUTIOUS_OUTPUT_RATIO,
+    AdaptivePacks,
+    Learned,
+    PackLimits,
+    ReplyTime,
+    framed_tokens,
+    line_tokens,
+)
+from pipeline.engine.tokens import count_tokens, estimate_tokens, exact_counts, prompt_tokens
+from pipeline.job import InputSpec, Job
+from pipeline.languages import resolve
+from pipeline.ledger import read_ledger
+from pipeline.run import translate
+from pipeline.testing import EmulatorConfig, run_emulator
+from tests.conftest import KEY, KEY_ENV
+
+
+def test_tokens_are_qwens() -> None:
+    assert exact_counts()
+    assert count_tokens("<m12/>") == 4  # <m 1 2 />: every digit a token
+    assert count_tokens("Open file") == 2
+    assert count_tokens("") == 0
+    assert prompt_tokens("Open file", terms=[("file", "Datei")]) == 2 + 45 + 1 + count_tokens("Datei")
+    assert estimate_tokens("Open file") == 3  # the fallback where no tokenizer serves
+
+
+def test_framing_estimate_is_close_to_the_real_count() -> None:
+    texts = [f"Open the {w} window" for w in ("file", "edit", "view", "help", "tools")] * 20
+    for every in (1, 8, 32):
+        real = count_tokens(frame(texts, every))
+        estimated = framed_tokens(sum(count_tokens(t) for t in texts), len(texts), every)
+        assert abs(estimated / real - 1) < 0.06, every
+    assert line_tokens(32) < line_tokens(8) < line_tokens(1)
+
+
+def test_request_size_follows_the_limits_and_stays_under_a_second_of_tokens() -> None:
+    limits = PackLimits.for_limits(60, 100_000)
+    assert limits.request_tokens == pytest.approx(2 * 100_000 / 60 * 1.25 / 2)  # 1.25 x TPM/RPM
+    fast = PackLimits.for_limits(120, 200_000)
+    assert fast.request_tokens == pytest.approx(0.9 * 200_000 / 60)
+    assert fast.budget_for(1.0) > fast.budget_for(3.0)
+    assert PackLimits.for_limits(60, 100_000, packing=False).max_segments == 1
+
+
+def test_a_fresh_run_warms_up_until_the_first_reply() -> None:
+    limits = PackLimits.for_limits(120, 200_000)
+    packs = AdaptivePacks(limits)
+    full = limits.budget_for(CAUTIOUS_OUTPUT_RATIO)
+    assert packs.token_budget == full >> AdaptivePacks.WARM_SHIFT
+    packs.packed()
+    assert packs.token_budget == full >> (AdaptivePacks.WARM_SHIFT - 1)
+    packs.fit_output(1.3)  # the first reply: the real ratio, full packs
+    assert packs.token_budget == limits.budget_for(1.3) > full
+    learned = AdaptivePacks(limits, Learned(every=32, broken_rate=0.0, max_segments=200, output_ratio=1.3))
+    assert learned.token_budget == limits.budget_for(1.3)  # a known endpoint: no warm-up
+    small = AdaptivePacks(limits)
+    small.remaining_tokens = full  # a run of one pack gains nothing from warming up
+    assert small.token_budget == full
+
+
+def test_unpaced_packs_keep_their_limits() -> None:
+    limits = PackLimits.for_limits(120, 200_000)
+    packs = AdaptivePacks(limits, paced=False)
+    packs.fit_output(2.5)
+    assert packs.token_budget == limits.token_budget
+
+
+def test_reply_time_fits_a_line() -> None:
+    model = ReplyTime()
+    assert model.line() is None
+    for tokens in (100, 400, 1600, 800):
+        model.observe(tokens, 0.2 + 0.002 * tokens)
+    fixed, per_token = model.line() or (0.0, 0.0)
+    assert fixed == pytest.approx(0.2, abs=1e-6) and per_token == pytest.approx(0.002, abs=1e-9)
+
+
+def test_the_last_packs_shrink_so_their_replies_land_together() -> None:
+    limits = PackLimits.for_limits(120, 200_000)
+    packs = AdaptivePacks(limits, Learned(every=32, broken_rate=0.0, max_segments=200, output_ratio=2.0))
+    packs.billed_per_second, packs.requests_per_second = 200_000 / 60, 2.0
+    for tokens in (200, 2000):
+        packs.reply_time.observe(tokens, 0.2 + 0.002 * tokens)
+    full = packs.token_budget
+    packs.remaining_tokens = 50 * full
+    assert packs.token_budget == full  # far from the end
+    sizes = []
+    for left in (4, 2, 1, 0.5):
+        packs.remaining_tokens = left * full
+        sizes.append(packs.token_budget)
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] < full
+    # Never so small that the request limit binds: TPM/RPM billed tokens.
+    assert sizes[-1] * (1 + 2.0) >= 200_000 / 120 - 3  # (whole tokens)
+
+
+def test_the_cache_keeps_what_a_run_learned(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c.sqlite")
+    assert cache.learned("https://x/v1", "qwen-mt-turbo") is None
+    cache.remember("https://x/v1", "qwen-mt-turbo", {"every": 32, "output_ratio": 1.4})
+    cache.close()
+    again = Cache(tmp_path / "c.sqlite")
+    assert again.learned("https://x/v1", "qwen-mt-turbo") == {"every": 32, "output_ratio": 1.4}
+    assert again.learned("https://x/v1", "qwen-mt-plus") is None
+
+
+def test_a_second_run_against_the_same_endpoint_starts_where_the_first_ended(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY)
+    texts = [f"Please open window number {i} of the settings" for i in range(400)]
+    with run_emulator(EmulatorConfig(api_key=KEY, rpm=None, tpm=None)) as emu:
+        for run, chunk in enumerate((texts[:200], texts[200:])):
+            data = tmp_path / f"ui{run}.csv"
+            data.write_text("text\n" + "\n".join(chunk) + "\n", encoding="utf-8")
+            job = Job(
+                inputs=[InputSpec(data)],
+                targets=[resolve("de")],
+                source=resolve("en"),
+                out=tmp_path / "out",
+                base_url=emu.base_url,
+                api_key_env=KEY_ENV,
+                ledger=tmp_path / f"ledger{run}.jsonl",
+                cache=tmp_path / "cache.sqlite",
+                rpm=1200,
+                tpm=2_000_000,
+                options={"columns": ["text"]},
+            )
+            assert translate(job).exit_code == 0
+    state = Cache(tmp_path / "cache.sqlite").learned(emu.base_url.rstrip("/"), "qwen-mt-turbo")
+    # It learned that this engine keeps lines apart and what its replies weigh.
+    assert state is not None and state["broken_rate"] < AdaptivePacks.PRIOR_RATE
+    assert state["output_ratio"] > 1.0
+    first, second = (
+        [line["segments"] for line in read_ledger(tmp_path / f"ledger{run}.jsonl") if line["event"] == "request"]
+        for run in (0, 1)
+    )
+    assert first[0] < second[0]  # the first run warmed up; the second knew the endpoint
