@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
 from pipeline.ledger import read_ledger
 from pipeline.run import translate
 from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate, run_emulator
 from tests.conftest import KEY, KEY_ENV
+from tests.test_integration import make_job
 
-TEXTS = [f"Please open the {word} window now" for word in ("settings", "help", "account", "profile", "search", "print", "share", "upload")] + [
+WINDOWS = ("settings", "help", "account", "profile", "search", "print", "share", "upload")
+TEXTS = [f"Please open the {word} window now" for word in WINDOWS] + [
     "Status",
     "Save %s as a new file",
     "Delete {count} items from the list",
@@ -30,23 +30,7 @@ def run(tmp_path: Path, config: EmulatorConfig, **job: Any) -> tuple[Any, list[d
         writer.writerow(["id", "text"])
         writer.writerows((i, t) for i, t in enumerate(TEXTS))
     with run_emulator(config) as emu:
-        settings: dict[str, Any] = {
-            "inputs": [InputSpec(data)],
-            "targets": [resolve("de")],
-            "source": resolve("en"),
-            "out": tmp_path / "out",
-            "base_url": emu.base_url,
-            "api_key_env": KEY_ENV,
-            "ledger": tmp_path / "ledger.jsonl",
-            "cache": tmp_path / "cache.sqlite",
-            "rpm": 6000,
-            "tpm": 10_000_000,
-            "retry_base": 0.01,
-            "options": {"columns": ["text"]},
-            "timeout": 5.0,
-            **job,
-        }
-        result = translate(Job(**settings))
+        result = translate(make_job(tmp_path, emu, [data], options={"columns": ["text"]}, **job))
     out = tmp_path / "out" / "ui.csv"
     rows = []
     if out.exists():

@@ -139,7 +139,7 @@ def test_a_bad_reply_once_is_resent_and_then_kept(tmp_path: Path) -> None:
         calls["n"] += 1
         return "" if calls["n"] == 1 else upper(text)
 
-    pool, cache, client = run_units(tmp_path, empty_first, 1)
+    pool, cache, _ = run_units(tmp_path, empty_first, 1)
     assert not pool.failures  # type: ignore[attr-defined]
     assert cache.get("k0") == "PLEASE TRANSLATE STRING NUMBER 0"  # type: ignore[attr-defined]
     first = next(line for line in read_ledger(tmp_path / "ledger.jsonl") if line["event"] == "request")
