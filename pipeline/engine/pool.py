@@ -6,8 +6,13 @@ killed at any point has recorded everything it paid for, and a rerun does not pa
 
 Failure handling per request:
 
-- misaligned reply (markers not ``1..n``), content rejected, too large, cut at the output
-  limit: bisect the batch and send the halves, down to single segments;
+- a block whose place in the reply is not proven (see :mod:`pipeline.engine.framing`), or a
+  packed reply that gave the source back: its segments join the next batches, then smaller
+  ones, down to single segments;
+- content rejected, too large, cut at the output limit: bisect the batch;
+- a translation the reply checks refuse (empty, the source echoed, commentary, out of
+  proportion: :mod:`pipeline.engine.replies`): sent alone once more, then failed; three
+  echoed replies in a row abort the run (:class:`EndpointIgnoresOptions`);
 - a segment whose placeholders came back broken: sent alone once more, then failed (hard
   checks) or accepted (soft checks: the writer degrades, e.g. drops inline formatting);
 - auth / quota / bad request: abort the run (the error propagates);
