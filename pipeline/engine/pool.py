@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import anyio
@@ -42,7 +42,7 @@ from pipeline.engine.pacing import Pacer, request_rate
 from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
 from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
 from pipeline.engine.retry import RetryPolicy
-from pipeline.engine.tokens import count_tokens, prompt_tokens
+from pipeline.engine.tokens import count_tokens, prompt_tokens, trusted_usage
 from pipeline.errors import (
     BudgetExceeded,
     ContentRejected,
@@ -332,6 +332,8 @@ class TranslationPool:
             await self._handle_error(batch, error, tg)
             return
         self._in_flight_cost -= est_cost
+        usage = trusted_usage(est_prompt, reply.text, (reply.prompt_tokens, reply.completion_tokens))
+        reply = replace(reply, prompt_tokens=usage[0], completion_tokens=usage[1])
         self.pacer.on_success()
         self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
         self._learn_ratio(content, reply)

@@ -82,3 +82,19 @@ def prompt_tokens(
     if domains:
         total += count_tokens(domains)
     return total
+
+
+def trusted_usage(prompt_local: int, reply_text: str, reported: tuple[int, int]) -> tuple[int, int]:
+    """The (prompt, completion) tokens to book for a reply: what the provider ``reported``, but
+    never below the local Qwen count of what was sent (``prompt_local``, the request's
+    :func:`prompt_tokens`, less the template overhead, which is the provider's to know) and of
+    the reply's text, nor above what they can hold (a token is at least one byte; a few special
+    tokens aside), so negative, missing or absurd usage cannot lower the spent cost or inflate
+    it. Where the report is not believable, the local count with the overhead is booked."""
+    completion_local = count_tokens(reply_text)
+    prompt, completion = reported
+    if not prompt_local - REQUEST_OVERHEAD_TOKENS <= prompt <= 2 * prompt_local + 64:
+        prompt = prompt_local
+    if not completion_local <= completion <= len(reply_text.encode("utf-8")) + 16:
+        completion = completion_local
+    return prompt, completion

@@ -144,3 +144,15 @@ def test_a_second_run_against_the_same_endpoint_starts_where_the_first_ended(tmp
         for run in (0, 1)
     )
     assert first[0] < second[0]  # the first run warmed up; the second knew the endpoint
+
+
+def test_usage_below_the_local_count_or_beyond_the_text_is_not_trusted() -> None:
+    from pipeline.engine.tokens import trusted_usage
+
+    sent = prompt_tokens("Open the file now")
+    back = "Öffnen Sie die Datei jetzt"
+    assert trusted_usage(sent, back, (sent, count_tokens(back))) == (sent, count_tokens(back))
+    assert trusted_usage(sent, back, (sent - 5, count_tokens(back))) == (sent - 5, count_tokens(back))  # a leaner template
+    assert trusted_usage(sent, back, (-100, -3)) == (sent, count_tokens(back))  # negative
+    assert trusted_usage(sent, back, (0, 0)) == (sent, count_tokens(back))  # missing
+    assert trusted_usage(sent, back, (10**9, 10**9)) == (sent, count_tokens(back))  # absurd
