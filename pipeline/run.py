@@ -7,7 +7,6 @@ settings that cannot work, before any request is sent.
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 import threading
 import time
@@ -23,7 +22,7 @@ import anyio
 from pipeline import __version__
 from pipeline.cache import Cache, default_cache_path
 from pipeline.discover import FileTask, discover, output_path
-from pipeline.engine.client import QwenClient
+from pipeline.engine.client import QwenClient, is_loopback
 from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import Learned, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
@@ -76,7 +75,9 @@ __all__ = [
 def _client(job: Job) -> Any:
     if job.engine == "pseudo":
         return PseudoClient()
-    if urlsplit(job.base_url).scheme == "http" and not _is_loopback(job.base_url):
+    # A loopback endpoint is never reached through a proxy (see QwenClient), so the key stays on
+    # this machine; any other plain-http endpoint, proxied or not, gets the warning.
+    if urlsplit(job.base_url).scheme == "http" and not is_loopback(job.base_url):
         warnings.warn(
             f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
         )
@@ -87,17 +88,6 @@ def _client(job: Job) -> Any:
         timeout=job.timeout,
         transport=job.transport,
     )
-
-
-def _is_loopback(url: str) -> bool:
-    """True for localhost and loopback addresses only (not look-alikes such as 127.0.0.1.evil)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def translate(job: Job, progress: Progress | None = None) -> RunResult:
