@@ -72,6 +72,22 @@ def test_configuration_errors_exit_2_with_one_line(tmp_path: Path, products: Pat
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "key", ["sk-0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef", "a1b2c3d4e5f60718293a4b5c6d7e8f90"]
+)
+def test_a_key_given_as_the_variable_name_is_never_printed(tmp_path: Path, products: Path, key: str) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--api-key-env", key)
+    assert result.exit_code == 2
+    assert "--api-key-env takes the name of an environment variable (such as DASHSCOPE_API_KEY)" in result.output
+    assert key not in result.output and key[3:] not in result.output
+    assert not (tmp_path / "ledger.jsonl").exists()  # refused before anything was read or sent
+
+
+def test_a_variable_name_still_names_the_unset_variable(tmp_path: Path, products: Path) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--api-key-env", "MY_MT_KEY")
+    assert result.exit_code == 2 and "set the environment variable MY_MT_KEY" in result.output
+
+
 def test_missing_input_is_a_clear_error(tmp_path: Path) -> None:
     result = invoke(tmp_path, "translate", str(tmp_path / "nope.csv"), "--to", "de", "--engine", "pseudo")
     assert result.exit_code == 2 and "does not exist" in result.output
