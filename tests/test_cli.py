@@ -100,6 +100,31 @@ def test_directory_walk_reports_skipped_files(tmp_path: Path, products: Path) ->
     assert "skipped" in result.output and "notes.txt" in result.output
 
 
+def test_a_walk_does_not_follow_links_out_of_its_directory(tmp_path: Path) -> None:
+    """A file link (and a glob through a directory link) leading outside the walked directory
+    is skipped and reported; a link to a file inside it is translated once."""
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("id,title\n1,PRIVATE-SALARY-TABLE\n", encoding="utf-8")
+    walked = tmp_path / "docs"
+    walked.mkdir()
+    (walked / "products.csv").write_text(CSV, encoding="utf-8")
+    (walked / "leak.csv").symlink_to(outside / "secret.csv")
+    (walked / "alias.csv").symlink_to(walked / "products.csv")
+    (walked / "shared").symlink_to(outside, target_is_directory=True)
+    for source in (str(walked), str(walked / "**" / "*.csv")):
+        result = invoke(tmp_path, "translate", source, "--columns", "title", "--to", "de", "--engine", "pseudo")
+        assert result.exit_code == 0, result.output
+        why = f"a symbolic link to {(outside / 'secret.csv').resolve()}, outside {walked.resolve()}"
+        assert f"skipped {walked / 'leak.csv'}: {why}" in result.output
+        assert "give the file itself as an input" in result.output
+        assert "1 files written" in result.output
+        written = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.csv"))
+        assert "PRIVATE" not in written
+        starts = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines() if "run_start" in line]
+        assert starts[-1]["files"] == [str(walked / "alias.csv")]  # products.csv, reached once
+
+
 def test_one_bad_file_fails_alone(tmp_path: Path, products: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"id,title\n1,\"unterminated\n2,x\x00y\n")
