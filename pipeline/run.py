@@ -36,6 +36,7 @@ from pipeline.errors import (
     ProviderError,
     RecordError,
 )
+from pipeline.formats.base import replace_refusal
 from pipeline.glossary import Glossary, load_glossary
 from pipeline.job import Job
 from pipeline.languages import Language
@@ -193,7 +194,10 @@ def _check_outputs(job: Job, files: list[FileTask]) -> None:
                 f"({task.fmt.output_name(task.path, job.targets[0])}); translate it without --in-place"
             )
         for target in ([None] if task.fmt.multi_target else job.targets):
-            output_path(job, task, target)
+            dest = output_path(job, task, target)
+            refusal = replace_refusal(dest)  # the writer would refuse it after the requests
+            if refusal is not None:
+                raise ConfigError(f"{dest} {refusal}")
 
 
 def _narrow_columns(job: Job, files: list[FileTask]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -201,6 +203,45 @@ def test_in_place_takes_one_target(tmp_path: Path, products: Path) -> None:
     result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--to", "fr", "--in-place", "--engine", "pseudo")
     assert result.exit_code == 2 and "--in-place takes a single --to language" in result.output
     assert products.read_text(encoding="utf-8") == CSV
+
+
+def test_in_place_keeps_mode_and_group_and_writes_through_a_link(tmp_path: Path, products: Path) -> None:
+    os.chmod(products, 0o600)
+    group = os.getgid() if os.getuid() else 4242
+    os.chown(products, -1, group)
+    link = tmp_path / "linked.csv"
+    link.symlink_to(products)
+    result = invoke(tmp_path, "translate", str(link), "--columns", "title", "--to", "de", "--in-place", "--engine", "pseudo")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and products.read_text(encoding="utf-8") != CSV  # the target was translated
+    info = products.stat()
+    assert (stat.S_IMODE(info.st_mode), info.st_gid) == (0o600, group)
+
+
+@pytest.mark.parametrize(("make", "why"), [("read-only", "is read-only"), ("hard link", "has 2 hard links")])
+def test_in_place_refuses_a_read_only_or_hard_linked_file_before_sending(
+    tmp_path: Path, products: Path, make: str, why: str
+) -> None:
+    if make == "read-only":
+        os.chmod(products, 0o444)
+    else:
+        os.link(products, tmp_path / "other-name.csv")
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--in-place", "--engine", "pseudo")
+    assert result.exit_code == 2
+    assert f"error: {products} {why}" in result.output and "Traceback" not in result.output
+    assert products.read_text(encoding="utf-8") == CSV
+    assert not (tmp_path / "ledger.jsonl").exists()  # nothing sent
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o077, 0o600), (0o002, 0o664)])
+def test_new_outputs_honour_the_umask(tmp_path: Path, products: Path, mask: int, expected: int) -> None:
+    old = os.umask(mask)
+    try:
+        result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "out" / "products.csv").stat().st_mode) == expected
 
 
 def test_docx_hidden_text_only_with_its_flag(tmp_path: Path) -> None:
