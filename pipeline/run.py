@@ -7,6 +7,7 @@ settings that cannot work, before any request is sent.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -49,6 +50,7 @@ from pipeline.results import (
     EXIT_ABORTED,
     EXIT_CONFIG,
     EXIT_FAILURES,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     Estimate,
@@ -56,12 +58,16 @@ from pipeline.results import (
     FileResult,
     RunResult,
     TargetCounts,
+    internal_error,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "EXIT_ABORTED",
     "EXIT_CONFIG",
     "EXIT_FAILURES",
+    "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "Estimate",
@@ -276,6 +282,9 @@ def _translate_and_write(
     except (ProviderError, RecordError) as exc:
         result.aborted = str(exc)
         write = False
+    except Exception as exc:  # noqa: BLE001 - a bug: the run still ends in the ledger, in one line
+        _stop_on_internal_error(result, exc)
+        write = False
     finally:
         progress.finish()
     result.stats = pool.stats
@@ -291,8 +300,21 @@ def _translate_and_write(
     try:
         if write:
             _write_outputs(job, planner, pool, readable, result, progress)
+    except PipelineError as exc:
+        result.aborted = result.aborted or str(exc)  # for run_end; the caller reports the error
+        raise
+    except Exception as exc:  # noqa: BLE001 - as above
+        _stop_on_internal_error(result, exc)
     finally:
         _end_ledger(ledger, pool, result)
+
+
+def _stop_on_internal_error(result: RunResult, error: Exception) -> None:
+    """Record an unexpected error as the reason the run stopped (exit 4); its traceback goes to
+    the debug log (-vv), not to the user's screen."""
+    logger.debug("internal error", exc_info=error)
+    result.aborted = internal_error(error)
+    result.aborted_code = EXIT_INTERNAL
 
 
 def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> None:
