@@ -2,7 +2,7 @@
 
 Every command parses options, calls one library function and maps PipelineError subclasses
 to a one-line message and an exit code (0 ok, 1 some segments failed, 2 usage/input/config,
-3 aborted: auth, quota, budget; 130 interrupted).
+3 aborted: auth, quota, budget; 4 internal error (a bug); 130 interrupted).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """What the mtpipe commands share: error and interrupt handling, logging, the run summary.
 
 Every command body runs under :func:`guarded`, which maps a PipelineError to a one-line
-message and its exit code, and an interrupt (Ctrl-C, SIGTERM) outside the request phase to
-exit 130 with how to resume. (During the requests the run itself stops scheduling, lets the
-requests in flight land, records them and returns exit 130.)
+message and its exit code, any other exception (a bug) to one line and exit 4 (its traceback
+goes to the debug log, shown with -vv), and an interrupt (Ctrl-C, SIGTERM) outside the request
+phase to exit 130 with how to resume. (During the requests the run itself stops scheduling,
+lets the requests in flight land, records them and returns exit 130.)
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from typing import TextIO
 import click
 
 from pipeline.errors import PipelineError
+from pipeline.results import EXIT_INTERNAL, internal_error
 from pipeline.run import RunResult
 
 _MAX_FAILURES_SHOWN = 50
+logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
 def guarded() -> Iterator[None]:
-    """Run a command body: errors become one line and an exit code, interrupts exit 130."""
+    """Run a command body: errors become one line and an exit code (4 for an unexpected
+    one), interrupts exit 130."""
     # SIGTERM (a scheduler stopping the job) behaves like Ctrl-C, not like a silent kill.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -34,6 +38,12 @@ def guarded() -> Iterator[None]:
     except PipelineError as error:
         click.echo(f"mtpipe: error: {error}", err=True)
         sys.exit(error.exit_code)
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except Exception as error:
+        logger.debug("internal error", exc_info=error)
+        click.echo(f"mtpipe: error: {internal_error(error)}", err=True)
+        sys.exit(EXIT_INTERNAL)
     except KeyboardInterrupt:
         # Outside the request phase (reading or writing files): nothing paid for is lost, the
         # cache and the ledger are committed request by request.

@@ -1,8 +1,10 @@
 """Inputs to files, and files to output paths.
 
 Directory inputs are walked for supported extensions (other files are reported as skipped);
-globs are expanded. When the output directory lies inside a walked directory, the files in it
-(earlier runs' outputs) are not inputs. Each file keeps its path relative to the directory it
+globs are expanded. A walk never leaves its directory: a file reached through a symbolic link
+that leads outside it is reported as skipped (its content would otherwise be sent without
+anyone having named it). When the output directory lies inside a walked directory, the files
+in it (earlier runs' outputs) are not inputs. Each file keeps its path relative to the directory it
 was found in, so a directory (hive-partitioned Parquet, a locale tree) comes out in the same
 layout under OUT.
 """
@@ -57,6 +59,9 @@ def discover(job: Job) -> Discovery:
             resolved = path.resolve()
             if resolved in seen:
                 continue
+            if walked is not None and walked not in resolved.parents:
+                found.skipped.append((path, _outside_link(resolved, walked)))
+                continue
             if not job.in_place and walked is not None and _inside(resolved, out_root, walked):
                 continue  # an earlier run's output: translating it would nest outputs every run
             fmt = format_for(path)
@@ -67,6 +72,14 @@ def discover(job: Job) -> Discovery:
             seen.add(resolved)
             found.files.append(FileTask(path, relpath, fmt, options))
     return found
+
+
+def _outside_link(target: Path, walked: Path) -> str:
+    """Why a walked path that resolves outside the walk (only a symbolic link can) is skipped."""
+    return (
+        f"a symbolic link to {target}, outside {walked}: not followed "
+        "(give the file itself as an input to translate it)"
+    )
 
 
 def _walk_root(spec: InputSpec) -> Path | None:

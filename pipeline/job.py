@@ -7,6 +7,7 @@ file. Everything downstream takes a Job, so both paths behave the same.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,26 @@ ENGINES = ("qwen", "pseudo")
 DEFAULT_API_KEY_ENV = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "MTPIPE_BASE_URL"
 DEFAULT_LIMITS = {"rpm": 60.0, "tpm": 100_000.0}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_variable_name(name: str) -> bool:
+    """True when ``name`` can name an environment variable and does not look like a key given
+    by mistake (long, no underscore, lower-case letters and digits: a hex or base64 secret)."""
+    if not _ENV_NAME.fullmatch(name):
+        return False
+    key_like = len(name) >= 20 and "_" not in name and any(c.isdigit() for c in name) and any(c.islower() for c in name)
+    return not key_like
+
+
+def check_variable_name(name: str, option: str = "--api-key-env") -> None:
+    """ConfigError unless ``name`` is a variable's name (see is_variable_name); the message
+    never shows ``name``: it may be the key itself."""
+    if not is_variable_name(name):
+        raise ConfigError(
+            f"{option} takes the name of an environment variable (such as {DEFAULT_API_KEY_ENV}), "
+            "not the key itself"
+        )
 
 
 @dataclass
@@ -92,9 +113,12 @@ class Job:
             raise ConfigError("--max-cost cannot be negative")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base URL {self.base_url!r} must start with http:// or https://")
+        check_variable_name(self.api_key_env)
 
     def api_key(self) -> str:
-        """The API key from the configured environment variable (ConfigError when unset)."""
+        """The API key from the configured environment variable (ConfigError when unset; the
+        message never shows a variable name that may be the key itself)."""
+        check_variable_name(self.api_key_env)
         key = os.environ.get(self.api_key_env, "").strip()
         if not key:
             raise ConfigError(

@@ -14,11 +14,10 @@ from typing import Any
 
 from pipeline.engine.client import REGIONS
 from pipeline.errors import ConfigError
-from pipeline.job import ENGINES
+from pipeline.job import ENGINES, is_variable_name
 from pipeline.pricing import price_for
 
 MARKS = ("fuzzy", "comment", "none")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Key names that hold secrets (``api_key``, ``dashscope_api_key``, ``token``, ...); api_key_env is fine.
 SECRET_NAME = re.compile(r"(^|_)(api_?key|apikey|key|secret|token|password|passwd|credentials?)($|_)")
 SECRET_VALUE = re.compile(r"^(sk-|Bearer\s)\S{8,}")
@@ -101,7 +100,7 @@ def _base_url(value: Any) -> str:
 
 
 def _env_name(value: Any) -> str:
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
+    if not isinstance(value, str) or not is_variable_name(value):
         raise Bad("must be the NAME of an environment variable holding the key (e.g. DASHSCOPE_API_KEY)")
     return value
 

@@ -35,7 +35,7 @@ from pipeline.run import RunResult, TargetCounts, translate
 REPORT_VERSION = 1
 #: Failures listed in a report; the rest are counted in ``failures_omitted``.
 MAX_FAILURES = 1000
-_STATUS = {0: "ok", 1: "failed", 2: "error", 3: "aborted", 130: "interrupted"}
+_STATUS = {0: "ok", 1: "failed", 2: "error", 3: "aborted", 4: "aborted", 130: "interrupted"}
 _COUNTS = [f.name for f in fields(TargetCounts) if f.name != "pending"]
 _USAGE = ("requests", "prompt_tokens", "completion_tokens", "cost_usd")
 

@@ -10,8 +10,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.engine.bookkeeping import PoolStats
+from pipeline.engine.client import redact
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: An unexpected error (a bug in mtpipe) stopped the run; what was recorded is kept.
+EXIT_INTERNAL = 4
+
+
+def internal_error(error: BaseException) -> str:
+    """One line for an unexpected exception: its type and message (for an exception group, its
+    first exception and how many more; anything shaped like a secret redacted), and where to
+    see the traceback."""
+    leaves = _leaves(error)
+    first = leaves[0]
+    what = redact(f"{type(first).__name__}: {first}".strip().rstrip(":"))[:300]
+    more = f", and {len(leaves) - 1} more" if len(leaves) > 1 else ""
+    return (
+        f"internal error ({what}{more}): a bug in mtpipe; run the same command with -vv to see "
+        "the traceback, and please report it"
+    )
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions an exception group holds, at any depth (``[error]`` for any other)."""
+    if isinstance(error, BaseExceptionGroup) and error.exceptions:
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
 
 
 @dataclass
@@ -89,7 +113,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all translated; 1 some failed; 2 every input unreadable; 3 aborted; 130 interrupted."""
+        """0 all translated; 1 some failed; 2 every input unreadable; 3 aborted; 4 internal
+        error; 130 interrupted."""
         if self.aborted:
             return self.aborted_code
         if self.files and all(f.error for f in self.files):

@@ -7,7 +7,7 @@ settings that cannot work, before any request is sent.
 
 from __future__ import annotations
 
-import ipaddress
+import logging
 import signal
 import threading
 import time
@@ -23,7 +23,7 @@ import anyio
 from pipeline import __version__
 from pipeline.cache import Cache, default_cache_path
 from pipeline.discover import FileTask, discover, output_path
-from pipeline.engine.client import QwenClient
+from pipeline.engine.client import QwenClient, is_loopback
 from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import Learned, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
@@ -37,6 +37,7 @@ from pipeline.errors import (
     ProviderError,
     RecordError,
 )
+from pipeline.formats.base import replace_refusal
 from pipeline.glossary import Glossary, load_glossary
 from pipeline.job import Job
 from pipeline.languages import Language
@@ -49,6 +50,7 @@ from pipeline.results import (
     EXIT_ABORTED,
     EXIT_CONFIG,
     EXIT_FAILURES,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     Estimate,
@@ -56,12 +58,16 @@ from pipeline.results import (
     FileResult,
     RunResult,
     TargetCounts,
+    internal_error,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "EXIT_ABORTED",
     "EXIT_CONFIG",
     "EXIT_FAILURES",
+    "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "Estimate",
@@ -76,7 +82,9 @@ __all__ = [
 def _client(job: Job) -> Any:
     if job.engine == "pseudo":
         return PseudoClient()
-    if urlsplit(job.base_url).scheme == "http" and not _is_loopback(job.base_url):
+    # A loopback endpoint is never reached through a proxy (see QwenClient), so the key stays on
+    # this machine; any other plain-http endpoint, proxied or not, gets the warning.
+    if urlsplit(job.base_url).scheme == "http" and not is_loopback(job.base_url):
         warnings.warn(
             f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
         )
@@ -87,17 +95,6 @@ def _client(job: Job) -> Any:
         timeout=job.timeout,
         transport=job.transport,
     )
-
-
-def _is_loopback(url: str) -> bool:
-    """True for localhost and loopback addresses only (not look-alikes such as 127.0.0.1.evil)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def translate(job: Job, progress: Progress | None = None) -> RunResult:
@@ -203,7 +200,10 @@ def _check_outputs(job: Job, files: list[FileTask]) -> None:
                 f"({task.fmt.output_name(task.path, job.targets[0])}); translate it without --in-place"
             )
         for target in ([None] if task.fmt.multi_target else job.targets):
-            output_path(job, task, target)
+            dest = output_path(job, task, target)
+            refusal = replace_refusal(dest)  # the writer would refuse it after the requests
+            if refusal is not None:
+                raise ConfigError(f"{dest} {refusal}")
 
 
 def _narrow_columns(job: Job, files: list[FileTask]) -> None:
@@ -282,6 +282,9 @@ def _translate_and_write(
     except (ProviderError, RecordError) as exc:
         result.aborted = str(exc)
         write = False
+    except Exception as exc:  # noqa: BLE001 - a bug: the run still ends in the ledger, in one line
+        _stop_on_internal_error(result, exc)
+        write = False
     finally:
         progress.finish()
     result.stats = pool.stats
@@ -297,8 +300,21 @@ def _translate_and_write(
     try:
         if write:
             _write_outputs(job, planner, pool, readable, result, progress)
+    except PipelineError as exc:
+        result.aborted = result.aborted or str(exc)  # for run_end; the caller reports the error
+        raise
+    except Exception as exc:  # noqa: BLE001 - as above
+        _stop_on_internal_error(result, exc)
     finally:
         _end_ledger(ledger, pool, result)
+
+
+def _stop_on_internal_error(result: RunResult, error: Exception) -> None:
+    """Record an unexpected error as the reason the run stopped (exit 4); its traceback goes to
+    the debug log (-vv), not to the user's screen."""
+    logger.debug("internal error", exc_info=error)
+    result.aborted = internal_error(error)
+    result.aborted_code = EXIT_INTERNAL
 
 
 def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,22 @@ def test_configuration_errors_exit_2_with_one_line(tmp_path: Path, products: Pat
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "key", ["sk-0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef", "a1b2c3d4e5f60718293a4b5c6d7e8f90"]
+)
+def test_a_key_given_as_the_variable_name_is_never_printed(tmp_path: Path, products: Path, key: str) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--api-key-env", key)
+    assert result.exit_code == 2
+    assert "--api-key-env takes the name of an environment variable (such as DASHSCOPE_API_KEY)" in result.output
+    assert key not in result.output and key[3:] not in result.output
+    assert not (tmp_path / "ledger.jsonl").exists()  # refused before anything was read or sent
+
+
+def test_a_variable_name_still_names_the_unset_variable(tmp_path: Path, products: Path) -> None:
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--api-key-env", "MY_MT_KEY")
+    assert result.exit_code == 2 and "set the environment variable MY_MT_KEY" in result.output
+
+
 def test_missing_input_is_a_clear_error(tmp_path: Path) -> None:
     result = invoke(tmp_path, "translate", str(tmp_path / "nope.csv"), "--to", "de", "--engine", "pseudo")
     assert result.exit_code == 2 and "does not exist" in result.output
@@ -82,6 +100,31 @@ def test_directory_walk_reports_skipped_files(tmp_path: Path, products: Path) ->
     result = invoke(tmp_path, "translate", str(tmp_path), "--columns", "title", "--to", "de", "--engine", "pseudo")
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output and "notes.txt" in result.output
+
+
+def test_a_walk_does_not_follow_links_out_of_its_directory(tmp_path: Path) -> None:
+    """A file link (and a glob through a directory link) leading outside the walked directory
+    is skipped and reported; a link to a file inside it is translated once."""
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("id,title\n1,PRIVATE-SALARY-TABLE\n", encoding="utf-8")
+    walked = tmp_path / "docs"
+    walked.mkdir()
+    (walked / "products.csv").write_text(CSV, encoding="utf-8")
+    (walked / "leak.csv").symlink_to(outside / "secret.csv")
+    (walked / "alias.csv").symlink_to(walked / "products.csv")
+    (walked / "shared").symlink_to(outside, target_is_directory=True)
+    for source in (str(walked), str(walked / "**" / "*.csv")):
+        result = invoke(tmp_path, "translate", source, "--columns", "title", "--to", "de", "--engine", "pseudo")
+        assert result.exit_code == 0, result.output
+        why = f"a symbolic link to {(outside / 'secret.csv').resolve()}, outside {walked.resolve()}"
+        assert f"skipped {walked / 'leak.csv'}: {why}" in result.output
+        assert "give the file itself as an input" in result.output
+        assert "1 files written" in result.output
+        written = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.csv"))
+        assert "PRIVATE" not in written
+        starts = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines() if "run_start" in line]
+        assert starts[-1]["files"] == [str(walked / "alias.csv")]  # products.csv, reached once
 
 
 def test_one_bad_file_fails_alone(tmp_path: Path, products: Path) -> None:
@@ -160,6 +203,45 @@ def test_in_place_takes_one_target(tmp_path: Path, products: Path) -> None:
     result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--to", "fr", "--in-place", "--engine", "pseudo")
     assert result.exit_code == 2 and "--in-place takes a single --to language" in result.output
     assert products.read_text(encoding="utf-8") == CSV
+
+
+def test_in_place_keeps_mode_and_group_and_writes_through_a_link(tmp_path: Path, products: Path) -> None:
+    os.chmod(products, 0o600)
+    group = os.getgid() if os.getuid() else 4242
+    os.chown(products, -1, group)
+    link = tmp_path / "linked.csv"
+    link.symlink_to(products)
+    result = invoke(tmp_path, "translate", str(link), "--columns", "title", "--to", "de", "--in-place", "--engine", "pseudo")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and products.read_text(encoding="utf-8") != CSV  # the target was translated
+    info = products.stat()
+    assert (stat.S_IMODE(info.st_mode), info.st_gid) == (0o600, group)
+
+
+@pytest.mark.parametrize(("make", "why"), [("read-only", "is read-only"), ("hard link", "has 2 hard links")])
+def test_in_place_refuses_a_read_only_or_hard_linked_file_before_sending(
+    tmp_path: Path, products: Path, make: str, why: str
+) -> None:
+    if make == "read-only":
+        os.chmod(products, 0o444)
+    else:
+        os.link(products, tmp_path / "other-name.csv")
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--in-place", "--engine", "pseudo")
+    assert result.exit_code == 2
+    assert f"error: {products} {why}" in result.output and "Traceback" not in result.output
+    assert products.read_text(encoding="utf-8") == CSV
+    assert not (tmp_path / "ledger.jsonl").exists()  # nothing sent
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o077, 0o600), (0o002, 0o664)])
+def test_new_outputs_honour_the_umask(tmp_path: Path, products: Path, mask: int, expected: int) -> None:
+    old = os.umask(mask)
+    try:
+        result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "out" / "products.csv").stat().st_mode) == expected
 
 
 def test_docx_hidden_text_only_with_its_flag(tmp_path: Path) -> None:

@@ -2,16 +2,25 @@
 
 One call sends one request (no retries here: see pipeline.engine.retry). The API key lives
 only in the Authorization header of the underlying httpx client; it is never logged, never part
-of a repr or an error message.
+of a repr or an error message. What the server says (error codes and messages, a redirect's
+target, reply ids) enters through :func:`classify_error` and :func:`_parse_reply` with the key,
+Bearer tokens and ``sk-`` secrets redacted (:func:`redact`), so no later consumer (stderr, the
+ledger, a job report) can show a key a gateway quoted back. A loopback endpoint is never reached
+through a proxy from the environment (the key would travel to the proxy).
 """
 
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json
+import math
+import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,6 +49,18 @@ MAX_RETRY_AFTER = 120.0
 _BILLING_CODES = ("insufficient_quota", "prepaidbilloverdue", "commoditynotpurchased", "arrearage")
 _CONTENT_HINTS = ("inappropriate", "data_inspection", "datainspection", "sensitive")
 _LENGTH_HINTS = ("input length", "too long", "maximum context", "range of input")
+
+REDACTED = "[redacted]"
+#: Secrets a server may quote back: a quoted Authorization header (to the end of its quote or
+#: line), a Bearer token, anything shaped like an OpenAI / DashScope key.
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;}]+"), r"\1 " + REDACTED),
+    (re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"), "sk-" + REDACTED),
+)
+#: A key shorter than this is not searched for literally (it would blank ordinary words).
+_MIN_LITERAL_SECRET = 6
+_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,33 +124,79 @@ def build_body(model: str, request: TranslationRequest, sampling: Sampling | Non
     return body
 
 
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` (and its part after an ``sk-`` prefix), quoted
+    Authorization headers, Bearer tokens and ``sk-…`` keys replaced by ``[redacted]``."""
+    for secret in secrets:
+        for literal in (secret, secret.removeprefix("sk-")):
+            if len(literal) >= _MIN_LITERAL_SECRET:
+                text = text.replace(literal, REDACTED)
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def is_loopback(url: str) -> bool:
+    """True for localhost and loopback addresses only (not look-alikes such as 127.0.0.1.evil)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date), capped."""
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date), capped
+    at MAX_RETRY_AFTER; None when absent or unreadable (garbage, nan, inf, negative, a broken
+    date), so a malformed header never fails anything but the wait it asked for."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
-        try:
-            return min(max(float(raw_ms) / 1000.0, 0.0), MAX_RETRY_AFTER)
-        except ValueError:
-            pass
+        seconds = _number(raw_ms)
+        if seconds is not None:
+            return _capped(seconds / 1000.0)
     raw = headers.get("retry-after")
     if not raw:
         return None
+    seconds = _number(raw)
+    if seconds is not None:
+        return _capped(seconds)
     try:
-        return min(max(float(raw), 0.0), MAX_RETRY_AFTER)
+        parsed = email.utils.parsedate_to_datetime(raw)
+        wait = parsed.timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    return _capped(max(wait, 0.0))  # a date in the past: retry now
+
+
+def _number(raw: str) -> float | None:
+    try:
+        return float(raw)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        if parsed is None:
-            return None
-        return min(max(parsed.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER)
+        return None
 
 
-def classify_error(status: int, payload: Any, headers: httpx.Headers) -> ProviderError:
-    """Map an HTTP error response to the exception class that says what to do next."""
+def _capped(seconds: float) -> float | None:
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
+
+
+def classify_error(
+    status: int, payload: Any, headers: httpx.Headers, secrets: Iterable[str] = ()
+) -> ProviderError:
+    """Map an HTTP error response to the exception class that says what to do next.
+
+    Every text taken from the response is passed through :func:`redact` (with ``secrets``,
+    the client's key) before it is cut to length, so the error never carries a key.
+    """
+    secrets = tuple(secrets)
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
         error = payload if isinstance(payload, dict) else {}
-    code = str(error.get("code") or error.get("type") or "")
-    message = str(error.get("message") or "").strip()[:300]
+    code = redact(str(error.get("code") or error.get("type") or ""), secrets)[:100]
+    message = redact(str(error.get("message") or ""), secrets).strip()[:300]
     text = f"{code} {message}".lower()
     detail = f"HTTP {status} {code}: {message}".rstrip(": ")
     kwargs: dict[str, Any] = {"status": status, "code": code}
@@ -145,7 +212,7 @@ def classify_error(status: int, payload: Any, headers: httpx.Headers) -> Provide
         return TooLarge(detail, **kwargs)
     if 300 <= status < 400:
         # Never followed: the key would go with the request to wherever it points.
-        target = headers.get("location", "?")
+        target = redact(headers.get("location", "?"), secrets)
         return BadRequest(
             f"HTTP {status}: the endpoint redirects to {target[:200]}; redirects are not followed "
             "(the key would go along): set --base-url to the final address",
@@ -196,12 +263,17 @@ class QwenClient:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
+            transport = self.transport
+            if transport is None and is_loopback(self.base_url):
+                # httpx applies HTTP(S)_PROXY / ALL_PROXY only when it builds the transport
+                # itself: a loopback endpoint gets one of ours, so the key never goes to a proxy.
+                transport = httpx.AsyncHTTPTransport(limits=_LIMITS)
             self._http = httpx.AsyncClient(
                 base_url=self.base_url.rstrip("/"),
-                headers={"Authorization": f"Bearer {self.api_key}"},
+                headers={"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"},
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 15.0)),
-                transport=self.transport,
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                transport=transport,
+                limits=_LIMITS,
             )
         return self._http
 
@@ -222,8 +294,8 @@ class QwenClient:
         except ValueError:
             payload = None
         if response.status_code != 200:
-            raise classify_error(response.status_code, payload, response.headers)
-        return _parse_reply(payload, latency_ms)
+            raise classify_error(response.status_code, payload, response.headers, (self.api_key,))
+        return _parse_reply(payload, latency_ms, (self.api_key,))
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -232,19 +304,40 @@ class QwenClient:
             self._http = None
 
 
-def _parse_reply(payload: Any, latency_ms: int) -> Reply:
+def _parse_reply(payload: Any, latency_ms: int, secrets: Iterable[str] = ()) -> Reply:
+    """The reply's text and usage; a usage field that cannot be read counts as 0 tokens rather
+    than costing a good translation (the pool checks usage against its own count)."""
     try:
         choice = payload["choices"][0]
         text = choice["message"]["content"]
-        usage = payload.get("usage") or {}
-        prompt = int(usage.get("prompt_tokens") or 0)
-        completion = int(usage.get("completion_tokens") or 0)
-    except (KeyError, IndexError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError):
         raise ServerError("unreadable reply body", code="bad_body") from None
     if not isinstance(text, str):
         raise ServerError("reply without text content", code="bad_body")
-    if choice.get("finish_reason") == "length":
+    prompt, completion = usage_of(payload.get("usage"))
+    if isinstance(choice, dict) and choice.get("finish_reason") == "length":
         error = Truncated("reply cut at the output limit (finish_reason length)", code="length")
         error.usage = (prompt, completion)  # billed all the same
         raise error
-    return Reply(text, prompt, completion, str(payload.get("id") or ""), latency_ms)
+    response_id = redact(str(payload.get("id") or ""), secrets)[:200]
+    return Reply(text, prompt, completion, response_id, latency_ms)
+
+
+def usage_of(usage: Any) -> tuple[int, int]:
+    """(prompt, completion) tokens from a reply's ``usage``: OpenAI's ``prompt_tokens`` /
+    ``completion_tokens``, else ``input_tokens`` / ``output_tokens`` (some relays); a count
+    that is missing, not a number or not finite is 0, a negative one 0."""
+    if not isinstance(usage, dict):
+        return 0, 0
+    return _tokens(usage, "prompt_tokens", "input_tokens"), _tokens(usage, "completion_tokens", "output_tokens")
+
+
+def _tokens(usage: dict[str, Any], *names: str) -> int:
+    value = next((usage[name] for name in names if usage.get(name) is not None), None)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0
+    try:
+        number = float(value)
+    except ValueError:
+        return 0
+    return int(number) if math.isfinite(number) and number > 0 else 0

@@ -2,15 +2,19 @@
 
 A format reads a file into a deterministic stream of segments and writes a translated copy.
 Writers never write in place of their destination directly: they write into
-:func:`atomic_output`, which renames over the destination only when the write completed.
+:func:`atomic_output`, which renames over the destination only when the write completed, keeps
+the replaced file's mode and group, follows a symbolic link to its target, and refuses to
+replace a read-only file or one of several hard links.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
-import tempfile
+import secrets
+import stat
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -107,27 +111,97 @@ def option_list(options: Options, key: str) -> list[str] | None:
 
 
 @contextlib.contextmanager
-def atomic_output(dest: Path, mode: int = 0o644) -> Iterator[Path]:
+def atomic_output(dest: Path, mode: int = 0o666) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; rename it over ``dest`` only on success.
 
     On any exception the temporary file is removed and ``dest`` is untouched, so a partial
-    output never replaces a good one.
+    output never replaces a good one. A ``dest`` that is a symbolic link is followed: its
+    target is replaced and the link stays. A file replaced keeps its permission bits and its
+    group (and owner, when that is allowed); a new file gets ``mode`` less the umask. A
+    destination that must not be replaced (see :func:`replace_refusal`) raises PermissionError
+    before anything is written.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_parts(dest)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    target = Path(os.path.realpath(dest))
+    existing = _replaceable_stat(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(target)
+    tmp = _create_part(target, mode)
     try:
+        created = tmp.stat()
         yield tmp
-        os.chmod(tmp, mode)
+        _carry_over(tmp, existing or created)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, dest)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def replace_refusal(dest: Path) -> str | None:
+    """Why the existing file at ``dest`` (a link followed) must not be replaced, or None.
+
+    Read-only files (no write permission bit, or not writable by this user) are left alone; so
+    are files with several hard links, since replacing one name would leave the others with
+    the old content.
+    """
+    try:
+        info = os.stat(dest)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None  # a directory or device: os.replace says what is wrong
+    if not info.st_mode & 0o222 or not os.access(dest, os.W_OK):
+        return "is read-only: mtpipe does not replace it (make it writable, e.g. chmod u+w, to allow it)"
+    if info.st_nlink > 1:
+        return (
+            f"has {info.st_nlink} hard links: replacing it would leave the other names with the old "
+            "content (copy it to a file of its own to translate it)"
+        )
+    return None
+
+
+def _replaceable_stat(target: Path) -> os.stat_result | None:
+    """The stat of the existing ``target`` (None when there is none); PermissionError when it
+    must not be replaced."""
+    reason = replace_refusal(target)
+    if reason is not None:
+        raise PermissionError(errno.EPERM, reason, str(target))
+    try:
+        return os.stat(target)
+    except FileNotFoundError:
+        return None
+
+
+def _create_part(target: Path, mode: int) -> Path:
+    """A new, empty temporary file beside ``target``, created with ``mode`` (the umask applies)."""
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+        except FileExistsError:
+            continue
+        return tmp
+
+
+def _carry_over(tmp: Path, model: os.stat_result) -> None:
+    """Give ``tmp`` the permission bits, group and (where allowed) owner of ``model``.
+
+    When the group cannot be kept, the group's permission bits are dropped rather than given
+    to another group.
+    """
+    mode = stat.S_IMODE(model.st_mode)
+    current = tmp.stat()
+    if hasattr(os, "chown") and (current.st_uid, current.st_gid) != (model.st_uid, model.st_gid):
+        try:
+            os.chown(tmp, model.st_uid, model.st_gid)
+        except PermissionError:
+            try:
+                os.chown(tmp, -1, model.st_gid)
+            except PermissionError:
+                mode &= ~0o070
+    os.chmod(tmp, mode)  # after chown, which may clear set-id bits
 
 
 #: A temporary output older than this was left by a killed run, not by a write in progress.

@@ -74,7 +74,7 @@ from pipeline.formats.base import option_list
 from pipeline.formats.parquet import output_schema, selected_columns, translate_table
 from pipeline.formats.parquet_arrays import Counts, RowGroupTranslator
 from pipeline.glossary import Glossary, load_glossary
-from pipeline.job import DEFAULT_API_KEY_ENV, ENGINES
+from pipeline.job import DEFAULT_API_KEY_ENV, ENGINES, check_variable_name
 from pipeline.languages import Language, resolve
 from pipeline.ledger import Ledger
 from pipeline.plan import EngineIdentity, Unit, make_unit, split_for_sending, unit_key
@@ -250,6 +250,7 @@ class TranslateColumns:
         self.identity = EngineIdentity(engine, "pseudo" if engine == "pseudo" else model)
         self.api_key = ""
         if engine != "pseudo":
+            check_variable_name(api_key_env, "api_key_env")
             self.api_key = os.environ.get(api_key_env, "").strip()
             if not self.api_key:
                 raise ConfigError(

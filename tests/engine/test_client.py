@@ -9,11 +9,18 @@ import anyio
 import httpx
 import pytest
 
-from pipeline.engine.client import QwenClient, TranslationRequest, build_body, parse_retry_after
+from pipeline.engine.client import (
+    QwenClient,
+    TranslationRequest,
+    build_body,
+    parse_retry_after,
+    redact,
+)
 from pipeline.errors import (
     AuthError,
     BadRequest,
     ContentRejected,
+    ProviderError,
     QuotaError,
     RateLimited,
     ServerError,
@@ -185,3 +192,110 @@ def test_transport_errors_are_retryable_and_keyless() -> None:
 def test_repr_hides_key() -> None:
     client = QwenClient("https://x.invalid/v1", KEY)
     assert KEY not in repr(client)
+
+
+# ---- what the server says never carries a key ---------------------------------------------
+
+
+def echoing_gateway(status: int, headers: dict[str, str] | None = None) -> Any:
+    """A gateway that quotes the request's Authorization header (and other secrets) back in its
+    error code, message and redirect target."""
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        quoted = req.headers["authorization"]
+        message = (
+            f"rejected header Authorization: {quoted} (key {KEY.removeprefix('sk-')}); "
+            "upstream said Bearer upstream.token.value and key sk-upstreamSECRET9876"
+        )
+        payload = {"error": {"code": f"Denied[{quoted}]", "message": message}}
+        extra = {"location": f"https://other.invalid/v1?auth={quoted}"} if 300 <= status < 400 else {}
+        return httpx.Response(status, json=payload, headers={**extra, **(headers or {})})
+
+    return handler
+
+
+@pytest.mark.parametrize("status", [301, 400, 401, 403, 404, 429, 500])
+def test_a_key_quoted_by_the_server_is_redacted_from_the_error(status: int) -> None:
+    with pytest.raises(ProviderError) as info:
+        run(echoing_gateway(status))
+    shown = f"{info.value} {info.value!r} {info.value.code} {vars(info.value)}"
+    for secret in (KEY, KEY.removeprefix("sk-"), "upstream.token.value", "upstreamSECRET9876"):
+        assert secret not in shown
+    assert "[redacted]" in str(info.value)
+    assert f"HTTP {status}" in str(info.value)  # the rest of the message stays
+
+
+def test_redact_keeps_ordinary_text() -> None:
+    text = "Missing Authorization header; Requests rate limit exceeded (sk-abc***xyz)"
+    assert redact(text, [KEY]) == text
+
+
+def test_a_reply_id_quoting_the_key_is_redacted() -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={**ok_body(), "id": f"id-for-{req.headers['authorization']}"})
+
+    reply, _ = run(handler)
+    assert KEY not in reply.response_id and reply.text == "Hallo"
+
+
+# ---- relays: Accept header, usage field names -----------------------------------------------
+
+
+def test_requests_say_they_accept_json() -> None:
+    _, seen = run(lambda req: httpx.Response(200, json=ok_body()))
+    assert seen[0].headers["accept"] == "application/json"
+
+
+def test_usage_as_input_and_output_tokens_is_read() -> None:
+    body = {**ok_body(), "usage": {"input_tokens": 41, "output_tokens": 7}}
+    reply, _ = run(lambda req: httpx.Response(200, json=body))
+    assert (reply.prompt_tokens, reply.completion_tokens) == (41, 7)
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        ({"prompt_tokens": -50, "completion_tokens": -3}, (0, 0)),
+        ({"prompt_tokens": "many", "completion_tokens": [3]}, (0, 0)),
+        ({"prompt_tokens": "nan", "completion_tokens": float("inf")}, (0, 0)),
+        ({"prompt_tokens": {"n": 1}, "completion_tokens": True}, (0, 0)),
+        ({"prompt_tokens": None, "input_tokens": 12, "completion_tokens": 3.0}, (12, 3)),
+        ("50 tokens", (0, 0)),
+        ([50, 3], (0, 0)),
+        (None, (0, 0)),
+    ],
+)
+def test_a_malformed_usage_never_costs_the_translation(usage: Any, expected: tuple[int, int]) -> None:
+    body = {**ok_body(), "usage": usage}
+    reply, _ = run(lambda req: httpx.Response(200, content=json.dumps(body, allow_nan=True).encode()))
+    assert reply.text == "Hallo"
+    assert (reply.prompt_tokens, reply.completion_tokens) == expected
+
+
+# ---- Retry-After that cannot be read ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "later"},
+        {"Retry-After": "nan"},
+        {"Retry-After": "inf"},
+        {"Retry-After": "1e400"},
+        {"Retry-After": "-5"},
+        {"Retry-After": "Mon, 99 Foo 2024 10:00:00 GMT"},
+        {"Retry-After": "Wed, 21 Oct 99999 07:28:00 GMT"},
+        {"retry-after-ms": "nan"},
+        {"retry-after-ms": "-inf"},
+    ],
+)
+def test_an_unreadable_retry_after_is_no_wait_not_a_crash(headers: dict[str, str]) -> None:
+    assert parse_retry_after(httpx.Headers(headers)) is None
+    with pytest.raises(RateLimited) as info:
+        run(error(429, "Throttling", headers=headers))
+    assert info.value.retry_after is None and info.value.retryable
+
+
+def test_retry_after_as_a_date() -> None:
+    assert parse_retry_after(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert parse_retry_after(httpx.Headers({"Retry-After": "Fri, 01 Jan 9999 00:00:00 GMT"})) == 120.0

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
@@ -363,6 +364,25 @@ def test_a_redirect_elsewhere_is_not_followed(tmp_path: Path, monkeypatch: pytes
     assert any("redirects to https://collector.invalid/steal" in r and "--base-url" in r for r in reasons)
 
 
+def test_a_key_a_gateway_quotes_back_reaches_no_message_or_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway that quotes the Authorization header in its 401: the run's error, its
+    ``run_end`` line and every file it wrote are free of the key."""
+    monkeypatch.setenv(KEY_ENV, SECRET_KEY)
+
+    def quoting(request: httpx.Request) -> httpx.Response:
+        quoted = request.headers["Authorization"]
+        return httpx.Response(401, json={"error": {"code": f"bad {quoted}", "message": f"Authorization: {quoted} refused"}})
+
+    (tmp_path / "data.csv").write_text(ROWS, encoding="utf-8")
+    job = pseudo_job(tmp_path, [tmp_path / "data.csv"], engine="qwen", base_url="https://mt.invalid/v1",
+                     api_key_env=KEY_ENV, transport=httpx.MockTransport(quoting))  # fmt: skip
+    result = translate(job)
+    assert result.exit_code == 3 and result.aborted and "refused" in result.aborted
+    end = json.loads((tmp_path / "state" / "ledger.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert end["event"] == "run_end" and "[redacted]" in end["error"]
+    assert not leaks(tmp_path, result.aborted, *(f.reason for f in result.failures))
+
+
 _GUARD = (
     "import socket\n"
     "_real = socket.getaddrinfo\n"
@@ -388,6 +408,35 @@ def test_plain_http_to_a_remote_host_warns_the_cli_user(tmp_path: Path, emulator
     assert ran.returncode == 0, ran.stderr
     assert emulator.stats.ok == 1  # it went through the loopback proxy
     assert "clear text" in ran.stderr and remote in ran.stderr
+
+
+def _send_one(base_url: str, key: str) -> str:
+    client = QwenClient(base_url, key)
+
+    async def call() -> str:
+        try:
+            return (await client.translate(TranslationRequest("Hello", "English", "German"))).text
+        finally:
+            await client.aclose()
+
+    return anyio.run(call)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_loopback_endpoint_is_never_reached_through_a_proxy(
+    variable: str, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second emulator plays the proxy: a loopback endpoint is called directly (the key does
+    not go to the proxy), while any other endpoint still goes through the proxy the
+    environment names (the name is never resolved: the proxy answers for it)."""
+    with Emulator(EmulatorConfig(api_key=emulator.config.api_key)) as proxy:
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{proxy.port}")
+        assert _send_one(emulator.base_url, emulator.config.api_key)
+        assert (emulator.stats.received, proxy.stats.received) == (1, 0)
+        assert _send_one("http://mt.example.invalid/compatible-mode/v1", emulator.config.api_key)
+        assert (emulator.stats.received, proxy.stats.received) == (1, 1)
 
 
 @pytest.mark.parametrize(
