@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from pipeline.errors import (
@@ -42,6 +43,9 @@ REGIONS: dict[str, str] = {
     "us": "https://dashscope-us.aliyuncs.com/compatible-mode/v1",
 }
 DEFAULT_BASE_URL = REGIONS["intl"]
+
+#: Largest reply body read (decompressed): 8,192 output tokens are tens of kB.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
 
 #: Longest server-requested wait we honour before retrying (seconds).
 MAX_RETRY_AFTER = 120.0
@@ -282,8 +286,13 @@ class QwenClient:
         body = build_body(self.model, request, self.sampling)
         started = time.monotonic()
         try:
-            response = await self._client().post("/chat/completions", json=body)
-            raw = response.content
+            # The timeout is a deadline for the whole attempt, not for each read: an endpoint
+            # that trickles a byte a second would otherwise hold the run forever.
+            with anyio.fail_after(self.timeout):
+                async with self._client().stream("POST", "/chat/completions", json=body) as response:
+                    raw = await _read_capped(response)
+        except TimeoutError:
+            raise ServerError(f"timeout after {self.timeout:g}s for the whole reply", code="timeout") from None
         except httpx.TimeoutException as exc:
             raise ServerError(f"timeout after {self.timeout:g}s ({type(exc).__name__})", code="timeout") from None
         except httpx.HTTPError as exc:
@@ -302,6 +311,23 @@ class QwenClient:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    """The response body, decompressed, refused as a failed attempt (ServerError ``too_big``)
+    once it passes :data:`MAX_REPLY_BYTES`: a reply of 8,192 tokens is tens of kB, so more is a
+    broken or hostile endpoint (a small gzip body can expand to gigabytes)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+        raise ServerError(f"reply of {int(declared)} bytes refused (over {MAX_REPLY_BYTES})", code="too_big")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise ServerError(f"reply over {MAX_REPLY_BYTES} bytes refused", code="too_big")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _parse_reply(payload: Any, latency_ms: int, secrets: Iterable[str] = ()) -> Reply:

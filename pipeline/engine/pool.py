@@ -299,7 +299,7 @@ class TranslationPool:
             if isinstance(error, RateLimited):
                 self.stats.throttled += 1
                 self.pacer.on_throttled()
-            if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body"):
+            if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body", "too_big"):
                 lost += 1
             elif error.status and error.usage is None:
                 # The server answered with an error: nothing billed, tokens not spent, and

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pipeline.engine.client import (
+    MAX_REPLY_BYTES,
     QwenClient,
     TranslationRequest,
     build_body,
@@ -299,3 +300,46 @@ def test_an_unreadable_retry_after_is_no_wait_not_a_crash(headers: dict[str, str
 def test_retry_after_as_a_date() -> None:
     assert parse_retry_after(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
     assert parse_retry_after(httpx.Headers({"Retry-After": "Fri, 01 Jan 9999 00:00:00 GMT"})) == 120.0
+
+
+class Trickle(httpx.AsyncByteStream):
+    """A body that comes a byte at a time, for ever (bounded: 200 bytes)."""
+
+    async def __aiter__(self) -> Any:
+        for _ in range(200):
+            await anyio.sleep(0.02)
+            yield b" "
+
+
+def test_the_timeout_is_a_deadline_for_the_whole_attempt() -> None:
+    client = QwenClient(
+        "https://example.invalid/compatible-mode/v1",
+        KEY,
+        timeout=0.3,
+        transport=httpx.MockTransport(lambda req: httpx.Response(200, stream=Trickle())),
+    )
+
+    async def go() -> float:
+        started = anyio.current_time()
+        with pytest.raises(ServerError) as caught:
+            await client.translate(TranslationRequest("Hello", "English", "German"))
+        await client.aclose()
+        assert caught.value.code == "timeout"
+        return anyio.current_time() - started
+
+    assert anyio.run(go) < 2.0  # each read was quick; the whole reply never came
+
+
+@pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip-bomb"])
+def test_a_reply_over_the_cap_is_a_failed_attempt(gzip: bool) -> None:
+    import gzip as gz
+
+    big = b'{"choices": "' + b"x" * (MAX_REPLY_BYTES + 10) + b'"}'
+    if gzip:  # a small body that expands past the cap
+        body, headers = gz.compress(big), {"content-encoding": "gzip"}
+        assert len(body) < MAX_REPLY_BYTES // 100
+    else:
+        body, headers = big, {}
+    with pytest.raises(ServerError) as caught:
+        run(lambda req: httpx.Response(200, content=body, headers=headers))
+    assert caught.value.code == "too_big" and caught.value.retryable
