@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,9 +201,17 @@ def test_connection_refused_is_bounded(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv(KEY_ENV, KEY)
     data = write_csv(tmp_path / "data.csv")
     job = make_job(tmp_path, Emulator(EmulatorConfig(api_key=KEY)), [data], base_url="http://127.0.0.1:9/v1")
+    started = time.monotonic()
     result = translate(job)
-    assert result.exit_code in (1, 3)
-    assert result.aborted or all("ConnectError" in f.reason for f in result.failures)
+    # A few refused connections stop the run with one message naming the host and what to
+    # check; nothing looks translated, and no attempt counts as possibly billed.
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 3
+    assert result.aborted and "cannot connect to 127.0.0.1" in result.aborted
+    assert "--base-url" in result.aborted and "proxy" in result.aborted
+    assert not (tmp_path / "out" / "data.csv").exists()
+    requests = ledger_requests(tmp_path)
+    assert all(r["lost_attempts"] == 0 for r in requests)
 
 
 def test_glossary_terms_reach_the_engine_only_when_they_occur(tmp_path: Path, emulator: Emulator) -> None:

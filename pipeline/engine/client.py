@@ -293,6 +293,10 @@ class QwenClient:
                     raw = await _read_capped(response)
         except TimeoutError:
             raise ServerError(f"timeout after {self.timeout:g}s for the whole reply", code="timeout") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Nothing reached the server: not billed, and a sign of no network or a wrong URL.
+            host = httpx.URL(self.base_url).host
+            raise ServerError(f"cannot connect to {host} ({type(exc).__name__})", code="connect") from None
         except httpx.TimeoutException as exc:
             raise ServerError(f"timeout after {self.timeout:g}s ({type(exc).__name__})", code="timeout") from None
         except httpx.HTTPError as exc:

@@ -88,6 +88,18 @@ class EndpointIgnoresOptions(ProviderError):
 #: Replies in a row that gave the source back, with none translated between, that stop a run.
 ECHOES_TO_STOP = 3
 
+
+class EndpointUnreachable(ProviderError):
+    """Connections to the endpoint keep failing before anything is sent."""
+
+    fatal_for_run = True
+
+
+#: Failed connections in a row that stop a run which has had no reply yet (later in a run, a
+#: network blip is retried as usual, up to :data:`UNREACHABLE_LATER`).
+UNREACHABLE_AT_START = 3
+UNREACHABLE_LATER = 12
+
 #: What a failed segment's report says for each reply check it failed twice.
 _REJECTION_REASONS = {
     Rejection.EMPTY: "the engine returned an empty translation",
@@ -151,6 +163,8 @@ class TranslationPool:
         self.packs = AdaptivePacks(settings.limits, settings.learned, paced=not pacer.unlimited)
         #: replies in a row that gave the source back (see ECHOES_TO_STOP)
         self._echoes = 0
+        #: connections in a row that failed (see UNREACHABLE_AT_START)
+        self._unreachable = 0
         if pacer.tpm:
             self.packs.billed_per_second = pacer.tpm * pacer.headroom / 60.0
         if pacer.rpm:
@@ -296,6 +310,7 @@ class TranslationPool:
 
         def on_error(error: ProviderError) -> None:
             nonlocal lost
+            self._count_unreachable(error)
             if isinstance(error, RateLimited):
                 self.stats.throttled += 1
                 self.pacer.on_throttled()
@@ -332,6 +347,7 @@ class TranslationPool:
             await self._handle_error(batch, error, tg)
             return
         self._in_flight_cost -= est_cost
+        self._unreachable = 0
         usage = trusted_usage(est_prompt, reply.text, (reply.prompt_tokens, reply.completion_tokens))
         reply = replace(reply, prompt_tokens=usage[0], completion_tokens=usage[1])
         self.pacer.on_success()
@@ -417,6 +433,20 @@ class TranslationPool:
         for unit in retry_alone:
             self._spawn([unit], tg)
         self._progress()
+
+    def _count_unreachable(self, error: ProviderError) -> None:
+        """Raise EndpointUnreachable (no retry, the run stops) once connections keep failing."""
+        if error.code != "connect":
+            self._unreachable = 0
+            return
+        self._unreachable += 1
+        most = UNREACHABLE_LATER if self.stats.requests else UNREACHABLE_AT_START
+        if self._unreachable >= most:
+            raise EndpointUnreachable(
+                f"{error}, {self._unreachable} times in a row; nothing was sent: check the "
+                "network, the base URL (--base-url, --region) and any proxy settings (HTTPS_PROXY)",
+                code="unreachable",
+            )
 
     def _reject(self, unit: Unit, why: str, retry_alone: list[Unit]) -> None:
         """A translation the reply checks refused: sent alone once more, then failed."""
