@@ -3,15 +3,21 @@
 A finished request is counted (requests or failed requests, tokens, cost from the price table)
 and recorded as one ``request`` line of the ledger; the pool commits the request's good
 translations to the cache before, so a run killed at any point has recorded all it paid for.
+The same request is told, once recorded, as one INFO line on the ``mtpipe.requests`` logger
+(shown by ``-v``): status, languages, segments, accepted, what the reply checks rejected,
+tokens, latency, attempts and why it failed.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from pipeline.ledger import Ledger
 from pipeline.plan import Unit
 from pipeline.pricing import Price
+
+logger = logging.getLogger("mtpipe.requests")
 
 
 @dataclass
@@ -56,8 +62,10 @@ class RequestBook:
         response_id: str = "",
         accepted: int = 0,
         rejected: dict[str, int] | None = None,
+        detail: str | None = None,
     ) -> None:
-        """Count a finished request and append its ledger line (RecordError if it cannot be)."""
+        """Count a finished request and append its ledger line (RecordError if it cannot be),
+        then log it (``detail``: the error's message, for the log line only)."""
         cost = self.price.cost(*usage)
         if status == "ok":
             self.stats.requests += 1
@@ -87,3 +95,40 @@ class RequestBook:
             rejected=rejected or {},
             response_id=response_id,
         )
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s", _told(batch, status, usage, attempts, lost, error, detail, latency_ms, accepted, rejected))
+
+
+def _told(
+    batch: list[Unit],
+    status: str,
+    usage: tuple[int, int],
+    attempts: int,
+    lost: int,
+    error: str | None,
+    detail: str | None,
+    latency_ms: int,
+    accepted: int,
+    rejected: dict[str, int] | None,
+) -> str:
+    """A finished request in one line, e.g. ``request ok en->de: 12 segments, 11 accepted,
+    rejected echo 1; tokens 450 in + 380 out; 2.3 s; 2 attempts (1 retry)``."""
+    first = batch[0]
+    parts = [f"{len(batch)} segment{'s' if len(batch) != 1 else ''}"]
+    if status == "ok":
+        parts.append(f"{accepted} accepted")
+    if rejected:
+        parts.append("rejected " + ", ".join(f"{why} {count}" for why, count in sorted(rejected.items())))
+    told = f"request {status} {first.source.code}->{first.target.code}: " + ", ".join(parts)
+    told += f"; tokens {usage[0]} in + {usage[1]} out"
+    if latency_ms:
+        told += f"; {latency_ms / 1000:.1f} s"
+    retries = max(0, attempts - 1)
+    told += f"; {attempts} attempt{'s' if attempts != 1 else ''}"
+    if retries or lost:
+        notes = [f"{retries} retr{'ies' if retries != 1 else 'y'}"] if retries else []
+        notes += [f"{lost} lost"] if lost else []
+        told += f" ({', '.join(notes)})"
+    if error:
+        told += f"; error {error}" + (f": {detail}" if detail and detail != error else "")
+    return told
