@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from pipeline.engine.http_log import event_hooks
 from pipeline.errors import (
     AuthError,
     BadRequest,
@@ -202,6 +203,7 @@ class QwenClient:
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 15.0)),
                 transport=self.transport,
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                event_hooks=event_hooks(),  # the exchange at DEBUG on mtpipe.http, key redacted
             )
         return self._http
 
