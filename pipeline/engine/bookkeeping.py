@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.ledger import Ledger
 from pipeline.plan import Unit
@@ -75,60 +76,50 @@ class RequestBook:
         self.stats.completion_tokens += usage[1]
         self.stats.cost_usd += cost
         first = batch[0]
-        self.ledger.append(
-            "request",
-            status=status,
-            model=self.model,
-            source_lang=first.source.code,
-            target_lang=first.target.code,
-            segments=len(batch),
-            files=sorted({u.file for u in batch}),
-            prompt_tokens=usage[0],
-            completion_tokens=usage[1],
-            total_tokens=sum(usage),
-            cost_usd=round(cost, 8),
-            latency_ms=latency_ms,
-            attempts=attempts,
-            lost_attempts=lost,
-            error=error,
-            accepted=accepted,
-            rejected=rejected or {},
-            response_id=response_id,
-        )
+        line: dict[str, Any] = {
+            "status": status,
+            "model": self.model,
+            "source_lang": first.source.code,
+            "target_lang": first.target.code,
+            "segments": len(batch),
+            "files": sorted({u.file for u in batch}),
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": sum(usage),
+            "cost_usd": round(cost, 8),
+            "latency_ms": latency_ms,
+            "attempts": attempts,
+            "lost_attempts": lost,
+            "error": error,
+            "accepted": accepted,
+            "rejected": rejected or {},
+            "response_id": response_id,
+        }
+        self.ledger.append("request", **line)
         if logger.isEnabledFor(logging.INFO):
-            logger.info("%s", _told(batch, status, usage, attempts, lost, error, detail, latency_ms, accepted, rejected))
+            logger.info("%s", told(line, detail))
 
 
-def _told(
-    batch: list[Unit],
-    status: str,
-    usage: tuple[int, int],
-    attempts: int,
-    lost: int,
-    error: str | None,
-    detail: str | None,
-    latency_ms: int,
-    accepted: int,
-    rejected: dict[str, int] | None,
-) -> str:
-    """A finished request in one line, e.g. ``request ok en->de: 12 segments, 11 accepted,
-    rejected echo 1; tokens 450 in + 380 out; 2.3 s; 2 attempts (1 retry)``."""
-    first = batch[0]
-    parts = [f"{len(batch)} segment{'s' if len(batch) != 1 else ''}"]
-    if status == "ok":
-        parts.append(f"{accepted} accepted")
-    if rejected:
-        parts.append("rejected " + ", ".join(f"{why} {count}" for why, count in sorted(rejected.items())))
-    told = f"request {status} {first.source.code}->{first.target.code}: " + ", ".join(parts)
-    told += f"; tokens {usage[0]} in + {usage[1]} out"
-    if latency_ms:
-        told += f"; {latency_ms / 1000:.1f} s"
-    retries = max(0, attempts - 1)
-    told += f"; {attempts} attempt{'s' if attempts != 1 else ''}"
-    if retries or lost:
-        notes = [f"{retries} retr{'ies' if retries != 1 else 'y'}"] if retries else []
-        notes += [f"{lost} lost"] if lost else []
-        told += f" ({', '.join(notes)})"
-    if error:
-        told += f"; error {error}" + (f": {detail}" if detail and detail != error else "")
-    return told
+def told(line: dict[str, Any], detail: str | None = None) -> str:
+    """A request's ledger line as one line for people, e.g. ``request ok en->de: 12 segments,
+    11 accepted, rejected echo 1; tokens 450 in + 380 out; 2.3 s; 2 attempts (1 retry)``;
+    ``detail`` (the error's message) follows the error code."""
+    segments = line["segments"]
+    parts = [f"{segments} segment{'s' if segments != 1 else ''}"]
+    if line["status"] == "ok":
+        parts.append(f"{line['accepted']} accepted")
+    if line["rejected"]:
+        parts.append("rejected " + ", ".join(f"{why} {n}" for why, n in sorted(line["rejected"].items())))
+    text = f"request {line['status']} {line['source_lang']}->{line['target_lang']}: " + ", ".join(parts)
+    text += f"; tokens {line['prompt_tokens']} in + {line['completion_tokens']} out"
+    if line["latency_ms"]:
+        text += f"; {line['latency_ms'] / 1000:.1f} s"
+    attempts, lost = line["attempts"], line["lost_attempts"]
+    text += f"; {attempts} attempt{'s' if attempts != 1 else ''}"
+    notes = [f"{attempts - 1} retr{'ies' if attempts != 2 else 'y'}"] if attempts > 1 else []
+    notes += [f"{lost} lost"] if lost else []
+    if notes:
+        text += f" ({', '.join(notes)})"
+    if line["error"]:
+        text += f"; error {line['error']}" + (f": {detail}" if detail and detail != line["error"] else "")
+    return text
