@@ -15,10 +15,9 @@ import click
 
 from pipeline import __version__
 from pipeline.cli_jobs import run_cmd, status_cmd
-from pipeline.cli_output import guarded, report_result, setup_logging
+from pipeline.cli_output import guarded, report_result, setup_output
 from pipeline.job import ENGINES, InputSpec, Job, base_url_for
 from pipeline.languages import AUTO, accepted_languages, resolve, resolve_targets
-from pipeline.progress import Progress
 from pipeline.run import translate
 
 
@@ -64,13 +63,13 @@ def main() -> None:
 @click.option("--docx-alt-text", is_flag=True, help="Word: also translate image alt text.")
 @click.option("--encoding", default=None, help="CSV: input encoding when not UTF-8 (e.g. latin-1).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-@click.option("-v", "--verbose", count=True, help="More detail (-vv: HTTP requests).")
+@click.option("-v", "--verbose", count=True, help="-v: a line per request (tokens, latency, retries, rejections); -vv: also the HTTP exchange, key redacted.")
 def translate_cmd(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_lang: str, **opts: Any) -> None:
     """Translate INPUT files or directories into every --to language."""
-    setup_logging(opts["verbose"], opts["quiet"])
+    progress = setup_output(opts["verbose"], opts["quiet"])
     with guarded():
         job = _job_from_options(inputs, to_langs, from_lang, opts)
-        result = translate(job, Progress(quiet=opts["quiet"]))
+        result = translate(job, progress)
     report_result(result, quiet=opts["quiet"])
     sys.exit(result.exit_code)
 

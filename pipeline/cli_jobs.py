@@ -15,12 +15,11 @@ from typing import Any
 
 import click
 
-from pipeline.cli_output import guarded, report_result, setup_logging
+from pipeline.cli_output import guarded, report_result, setup_output
 from pipeline.engine.client import REGIONS
 from pipeline.job import ENGINES
 from pipeline.jobfile import load_job, report_location
 from pipeline.lock import is_stale, read_holder
-from pipeline.progress import Progress
 from pipeline.report import format_report, read_report, run_job
 
 _JOB = click.argument("jobfile", metavar="JOB.toml", type=click.Path(path_type=Path, dir_okay=False))
@@ -83,14 +82,14 @@ def overrides_from(opts: dict[str, Any]) -> dict[str, Any]:
 @click.option("--timeout", type=float, default=None, help="Seconds per request.")
 @click.option("--packing/--no-packing", default=None, help="Several segments per request (default) or one.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-@click.option("-v", "--verbose", count=True, help="More detail (-vv: HTTP requests).")
+@click.option("-v", "--verbose", count=True, help="-v: a line per request (tokens, latency, retries, rejections); -vv: also the HTTP exchange, key redacted.")
 def run_cmd(jobfile: Path, dry_run: bool, quiet: bool, verbose: int, **opts: Any) -> None:
     """Run the job file JOB.toml (options given here override the file)."""
-    setup_logging(verbose, quiet)
+    progress = setup_output(verbose, quiet)
     with guarded():
         spec = load_job(jobfile, overrides_from(opts))
         spec.job.dry_run = dry_run
-        outcome = run_job(spec, Progress(quiet=quiet))
+        outcome = run_job(spec, progress)
     report_result(outcome.result, quiet=quiet)
     if outcome.report is not None and not quiet:
         click.echo(f"report: {spec.report_path}")

@@ -5,6 +5,12 @@ message and its exit code, any other exception (a bug) to one line and exit 4 (i
 goes to the debug log, shown with -vv), and an interrupt (Ctrl-C, SIGTERM) outside the request
 phase to exit 130 with how to resume. (During the requests the run itself stops scheduling,
 lets the requests in flight land, records them and returns exit 130.)
+
+The library only logs (it never configures logging nor prints); :func:`setup_output` shows its
+records on stderr, one line each, off the live progress line: by default warnings (a long wait
+before a retry, on ``mtpipe.retry``), with ``-v`` also one line per finished request
+(``mtpipe.requests``), with ``-vv`` also the HTTP exchange (``mtpipe.http``, key redacted),
+with ``-q`` errors only.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import TextIO
 import click
 
 from pipeline.errors import PipelineError
+from pipeline.progress import Progress
 from pipeline.results import EXIT_INTERNAL, internal_error
 from pipeline.run import RunResult
 
@@ -62,15 +69,61 @@ def _show_warning(
     click.echo(f"mtpipe: warning: {message}", err=True)
 
 
-def setup_logging(verbose: int, quiet: bool) -> None:
-    """-q: errors only; default: warnings; -vv: debug, HTTP requests included."""
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose >= 2 else logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+def setup_output(verbose: int, quiet: bool) -> Progress:
+    """Show log records on stderr at the command's verbosity (-q: errors only; default:
+    warnings; -v: info, a line per request; -vv: debug, the HTTP exchange) and return the
+    progress display they keep clear of."""
+    progress = Progress(quiet=quiet)
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if isinstance(h, _StderrLines)]:
+        root.removeHandler(previous)  # a command run again in the same process
+    handler = _StderrLines(progress)
+    handler.setFormatter(_LineFormatter())
+    handler.setLevel(level)
+    root.addHandler(handler)
+    # Debug lines are ours only (mtpipe.*, and pipeline.* modules); httpx's own request lines
+    # and httpcore's trace stay out even at -vv: mtpipe.http tells the exchange, key redacted.
+    root.setLevel(max(level, logging.INFO))
+    for ours in ("mtpipe", "pipeline"):
+        logging.getLogger(ours).setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     # Library warnings (a key about to travel over plain http) reach the user even with -q.
     warnings.showwarning = _show_warning
-    if verbose < 2:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("httpcore").setLevel(logging.WARNING)
+    return progress
+
+
+class _StderrLines(logging.Handler):
+    """Writes each record as a line on stderr, after taking the live progress line off."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # noqa: BLE001 - logging's contract: a bad record never breaks the run
+            self.handleError(record)
+            return
+        self.progress.clear()
+        click.echo(line, err=True)
+
+
+class _LineFormatter(logging.Formatter):
+    """``mtpipe: error: …`` / ``mtpipe: warning: …`` / ``mtpipe: …`` (info), and the logger's
+    name before debug lines (``mtpipe.http: …``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno >= logging.ERROR:
+            return f"mtpipe: error: {message}"
+        if record.levelno >= logging.WARNING:
+            return f"mtpipe: warning: {message}"
+        if record.levelno >= logging.INFO:
+            return f"mtpipe: {message}"
+        return f"{record.name}: {message}"
 
 
 def report_result(result: RunResult, quiet: bool = False) -> None:

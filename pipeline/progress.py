@@ -54,6 +54,15 @@ class Progress:
             self.stream.write(self.line(stats) + "\n")
         self.stream.flush()
 
+    def clear(self) -> None:
+        """Take the live line off the terminal so that another line can be written; the next
+        update draws it again."""
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False
+            self._last = 0.0
+
     def finish(self) -> None:
         """End the live line."""
         if self._drawn:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from pipeline import cli_output
 from pipeline.cli import main
+from pipeline.cli_output import setup_output
+from pipeline.engine.bookkeeping import PoolStats
+from pipeline.progress import Progress
+from pipeline.testing import Emulator
+from tests.conftest import KEY, KEY_ENV
 
 CSV = "id,title,description\n1,Open file,Opens a file\n2,Save %s,\n3,Open file,Close all windows\n"
 
@@ -397,3 +406,85 @@ def test_ledger_summary_skips_a_torn_line(tmp_path: Path, products: Path) -> Non
     result = CliRunner().invoke(main, ["ledger", "summary", str(ledger)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("runs: 1  requests: 1 ")
+
+
+# ---- what -q, -v and -vv show ------------------------------------------------------------
+
+
+@pytest.fixture()
+def restored_logging() -> Iterator[None]:
+    """The logging set-up as it was before the test (a command configures the root logger)."""
+    names = ("", "mtpipe", "pipeline", "httpx", "httpcore")
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    logging.getLogger().handlers[:] = handlers
+
+
+def request_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("mtpipe: request ")]
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_verbose_tells_each_finished_request(tmp_path: Path, products: Path) -> None:
+    args = ("translate", str(products), "--columns", "title,description", "--to", "de,fr", "--from", "en", "--engine", "pseudo", "--no-packing")
+    quiet = invoke(tmp_path, *args)
+    assert quiet.exit_code == 0 and not request_lines(quiet.stderr)
+    verbose = invoke(tmp_path, *args, "--no-cache", "-v")
+    assert verbose.exit_code == 0, verbose.output
+    told = request_lines(verbose.stderr)
+    ledger = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
+    assert len(told) == sum(1 for r in ledger if r["event"] == "request" and r["run_id"] == ledger[-1]["run_id"]) == 8
+    assert all(re.fullmatch(r"mtpipe: request ok en->(de|fr): 1 segment, 1 accepted; tokens \d+ in \+ \d+ out; 1 attempt", line) for line in told), told
+    assert "mtpipe.http" not in verbose.stderr  # that is -vv
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_very_verbose_tells_the_http_exchange_without_the_key(tmp_path: Path, products: Path, emulator: Emulator) -> None:
+    result = invoke(
+        tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--from", "en",
+        "--base-url", emulator.base_url, "--api-key-env", KEY_ENV, "-vv",
+        env={KEY_ENV: KEY},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = [line for line in result.stderr.splitlines() if line.startswith("mtpipe.http: -> POST ")]
+    back = [line for line in result.stderr.splitlines() if line.startswith("mtpipe.http: <- 200 OK from POST ")]
+    assert len(out) == len(back) == len(request_lines(result.stderr)) == 1
+    assert f"{emulator.base_url}/chat/completions" in out[0] and "authorization: [redacted]" in out[0]
+    assert re.search(r", \d+ bytes in \d+\.\d\d s; headers: ", back[0]), back[0]
+    assert KEY not in result.output and KEY.removeprefix("sk-") not in result.output
+    assert "HTTP Request:" not in result.stderr  # httpx's own lines stay out
+
+
+@pytest.mark.usefixtures("restored_logging")
+@pytest.mark.parametrize(
+    ("verbose", "quiet", "shown"),
+    [
+        (0, True, ["mtpipe: error: e"]),
+        (0, False, ["mtpipe: error: e", "mtpipe: warning: w"]),
+        (1, False, ["mtpipe: error: e", "mtpipe: warning: w", "mtpipe: i"]),
+        (2, False, ["mtpipe: error: e", "mtpipe: warning: w", "mtpipe: i", "mtpipe.http: d"]),
+    ],
+)
+def test_each_verbosity_shows_its_levels(verbose: int, quiet: bool, shown: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    setup_output(verbose, quiet)
+    logging.getLogger("mtpipe.retry").error("e")
+    logging.getLogger("mtpipe.retry").warning("w")  # a long wait before a retry: shown by default
+    logging.getLogger("mtpipe.requests").info("i")
+    logging.getLogger("mtpipe.http").debug("d")
+    logging.getLogger("httpcore").debug("never")
+    assert capsys.readouterr().err.splitlines() == shown
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_a_log_line_takes_the_live_progress_line_off_first(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(cli_output, "Progress", lambda quiet: Progress(terminal, quiet=quiet))
+    progress = setup_output(0, False)
+    progress.update(PoolStats(units_total=10, units_done=3))
+    logging.getLogger("mtpipe.retry").warning("waiting 30 s before retrying")
+    assert terminal.getvalue().endswith("segments 3/10  requests 0  tokens 0  $0.0000\r\x1b[K")
+    assert capsys.readouterr().err == "mtpipe: warning: waiting 30 s before retrying\n"

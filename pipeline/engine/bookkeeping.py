@@ -3,15 +3,22 @@
 A finished request is counted (requests or failed requests, tokens, cost from the price table)
 and recorded as one ``request`` line of the ledger; the pool commits the request's good
 translations to the cache before, so a run killed at any point has recorded all it paid for.
+The same request is told, once recorded, as one INFO line on the ``mtpipe.requests`` logger
+(shown by ``-v``): status, languages, segments, accepted, what the reply checks rejected,
+tokens, latency, attempts and why it failed.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.ledger import Ledger
 from pipeline.plan import Unit
 from pipeline.pricing import Price
+
+logger = logging.getLogger("mtpipe.requests")
 
 
 @dataclass
@@ -56,8 +63,10 @@ class RequestBook:
         response_id: str = "",
         accepted: int = 0,
         rejected: dict[str, int] | None = None,
+        detail: str | None = None,
     ) -> None:
-        """Count a finished request and append its ledger line (RecordError if it cannot be)."""
+        """Count a finished request and append its ledger line (RecordError if it cannot be),
+        then log it (``detail``: the error's message, for the log line only)."""
         cost = self.price.cost(*usage)
         if status == "ok":
             self.stats.requests += 1
@@ -67,23 +76,50 @@ class RequestBook:
         self.stats.completion_tokens += usage[1]
         self.stats.cost_usd += cost
         first = batch[0]
-        self.ledger.append(
-            "request",
-            status=status,
-            model=self.model,
-            source_lang=first.source.code,
-            target_lang=first.target.code,
-            segments=len(batch),
-            files=sorted({u.file for u in batch}),
-            prompt_tokens=usage[0],
-            completion_tokens=usage[1],
-            total_tokens=sum(usage),
-            cost_usd=round(cost, 8),
-            latency_ms=latency_ms,
-            attempts=attempts,
-            lost_attempts=lost,
-            error=error,
-            accepted=accepted,
-            rejected=rejected or {},
-            response_id=response_id,
-        )
+        line: dict[str, Any] = {
+            "status": status,
+            "model": self.model,
+            "source_lang": first.source.code,
+            "target_lang": first.target.code,
+            "segments": len(batch),
+            "files": sorted({u.file for u in batch}),
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": sum(usage),
+            "cost_usd": round(cost, 8),
+            "latency_ms": latency_ms,
+            "attempts": attempts,
+            "lost_attempts": lost,
+            "error": error,
+            "accepted": accepted,
+            "rejected": rejected or {},
+            "response_id": response_id,
+        }
+        self.ledger.append("request", **line)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s", told(line, detail))
+
+
+def told(line: dict[str, Any], detail: str | None = None) -> str:
+    """A request's ledger line as one line for people, e.g. ``request ok en->de: 12 segments,
+    11 accepted, rejected echo 1; tokens 450 in + 380 out; 2.3 s; 2 attempts (1 retry)``;
+    ``detail`` (the error's message) follows the error code."""
+    segments = line["segments"]
+    parts = [f"{segments} segment{'s' if segments != 1 else ''}"]
+    if line["status"] == "ok":
+        parts.append(f"{line['accepted']} accepted")
+    if line["rejected"]:
+        parts.append("rejected " + ", ".join(f"{why} {n}" for why, n in sorted(line["rejected"].items())))
+    text = f"request {line['status']} {line['source_lang']}->{line['target_lang']}: " + ", ".join(parts)
+    text += f"; tokens {line['prompt_tokens']} in + {line['completion_tokens']} out"
+    if line["latency_ms"]:
+        text += f"; {line['latency_ms'] / 1000:.1f} s"
+    attempts, lost = line["attempts"], line["lost_attempts"]
+    text += f"; {attempts} attempt{'s' if attempts != 1 else ''}"
+    notes = [f"{attempts - 1} retr{'ies' if attempts != 2 else 'y'}"] if attempts > 1 else []
+    notes += [f"{lost} lost"] if lost else []
+    if notes:
+        text += f" ({', '.join(notes)})"
+    if line["error"]:
+        text += f"; error {line['error']}" + (f": {detail}" if detail and detail != line["error"] else "")
+    return text

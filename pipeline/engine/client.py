@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from pipeline.engine.http_log import event_hooks
 from pipeline.errors import (
     AuthError,
     BadRequest,
@@ -278,6 +279,7 @@ class QwenClient:
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 15.0)),
                 transport=transport,
                 limits=_LIMITS,
+                event_hooks=event_hooks(),  # the exchange at DEBUG on mtpipe.http, key redacted
             )
         return self._http
 

@@ -3,9 +3,12 @@
 The pool packs a batch only when few batches wait for a pacing slot (:data:`WAITING_BATCHES`),
 so a retried batch is not queued behind the rest of the run, and segments that a misaligned
 reply lost can join a batch that is not packed yet (:meth:`Feed.with_requeued` puts them
-ahead of the stream). :class:`Feed` keeps that state: the units to pack again, the batches
-started and not finished, those not yet past their first pacing slot, and an event that wakes
-the dispatcher when any of it changes.
+ahead of the stream). Batches sent again as they are (a segment retried alone, a bisected
+batch's halves) wait in the feed too (:meth:`Feed.resend`) and start, ahead of fresh batches,
+under the same bound: a finished request hands them over and ends, so no batch waiting for room
+holds any. :class:`Feed` keeps that state: the units to pack again, the batches to send again,
+the batches started and not finished, those not yet past their first pacing slot, and an event
+that wakes the dispatcher when any of it changes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Feed:
 
     def __init__(self) -> None:
         self._requeued: deque[Unit] = deque()
+        self._resends: deque[list[Unit]] = deque()
         #: batches started and not finished
         self.outstanding = 0
         #: batches started and not yet past their first pacing slot
@@ -55,6 +59,22 @@ class Feed:
         """The requeued units, including those requeued while this is read."""
         while self._requeued:
             yield self._requeued.popleft()
+
+    # ---- batches to send again as they are ---------------------------------------------
+
+    def resend(self, batch: list[Unit]) -> None:
+        """Send ``batch`` as it is once there is room, before any fresh batch."""
+        self._resends.append(batch)
+        self.notify()
+
+    @property
+    def has_resends(self) -> bool:
+        """True while batches wait to be sent again."""
+        return bool(self._resends)
+
+    def next_resend(self) -> list[Unit] | None:
+        """The oldest batch waiting to be sent again, or None."""
+        return self._resends.popleft() if self._resends else None
 
     # ---- batches -----------------------------------------------------------------------
 

@@ -61,6 +61,10 @@ class InFlightLimit:
         """Give the slot back."""
         self._limiter.release()
 
+    def slot(self) -> Slot:
+        """A request's hold on this limit, to give back while it waits between attempts."""
+        return Slot(self)
+
     def sent(self) -> int:
         """Note that a request went out; returns the ticket to pass to :meth:`landed`."""
         self._tickets += 1
@@ -86,3 +90,26 @@ class InFlightLimit:
         total = min(MOST_IN_FLIGHT, max(self.floor, needed))
         if total != self._limiter.total_tokens:
             self._limiter.total_tokens = total
+
+
+class Slot:
+    """One request's slot of an :class:`InFlightLimit`: taken for each attempt, given back
+    while the request sleeps in backoff (where it holds no connection), so a request that
+    waits out a Retry-After does not keep another from being sent. Taken and given back by the
+    request's own task."""
+
+    def __init__(self, limit: InFlightLimit) -> None:
+        self._limit = limit
+        self.held = False
+
+    async def take(self) -> None:
+        """Hold a slot (waits for one unless already held)."""
+        if not self.held:
+            await self._limit.enter()
+            self.held = True
+
+    def give_back(self) -> None:
+        """Give the slot back, if held."""
+        if self.held:
+            self.held = False
+            self._limit.leave()

@@ -3,6 +3,16 @@
 For every finished request, in this order: the good translations are committed to the cache,
 then the request is appended to the ledger, then anything else (progress, bisection). So a run
 killed at any point has recorded everything it paid for, and a rerun does not pay again.
+A run that aborts (a run-fatal error, a second interrupt) cancels its requests in flight rather
+than waiting for them (a dead endpoint may take ``--timeout`` to answer): each one that had
+sent an attempt is recorded all the same, as a failed request with error ``cancelled`` whose
+attempts cut off on the way count as ``lost_attempts`` (they may be billed).
+
+Every request, first send or resend (a segment retried alone, a bisected batch's halves, what
+a misaligned reply lost), is started by one dispatcher under one bound (see
+:mod:`pipeline.engine.feed`), and holds a slot of the in-flight limit only while an attempt is
+on its way: a request sleeping in backoff gives its slot to another and takes one again for
+its next attempt.
 
 Failure handling per request:
 
@@ -24,6 +34,7 @@ Failure handling per request:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
@@ -37,7 +48,7 @@ from pipeline.engine.bookkeeping import PoolStats, RequestBook
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.feed import Feed
 from pipeline.engine.framing import can_pack, checkpoint_count, frame, unframe
-from pipeline.engine.inflight import InFlightLimit
+from pipeline.engine.inflight import InFlightLimit, Slot
 from pipeline.engine.pacing import Pacer, request_rate
 from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
 from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
@@ -188,8 +199,8 @@ class TranslationPool:
         batches do not wait behind the rest of the run, and segments lost by a misaligned reply
         join the next batch instead of costing a request of their own. ``total`` (default
         ``len(units)`` when it has one) is for progress only. Once the run is stopping (budget,
-        interrupt), the rest of the stream is not read: what was not sent is neither in the
-        cache nor in ``failures``.
+        interrupt), the rest of the stream is not read, and batches waiting to be sent again
+        are not sent: what was not sent is neither in the cache nor in ``failures``.
         """
         if total is None and isinstance(units, Sized):
             total = len(units)
@@ -199,8 +210,8 @@ class TranslationPool:
             stream = feed.with_requeued(self._counted(units, total))
             await self._dispatch(pack_by_group(stream, _group_of, _size_of, self.packs), tg)
             # The stream is done; what in-flight requests lose from now on is packed on its own.
-            while not self.stopping and (feed.has_requeued or feed.outstanding):
-                if feed.has_requeued:
+            while not self.stopping and (feed.has_requeued or feed.has_resends or feed.outstanding):
+                if feed.has_requeued or feed.has_resends:
                     await self._dispatch(pack_by_group(feed.take_requeued(), _group_of, _size_of, self.packs), tg)
                 else:
                     await feed.changed()
@@ -220,24 +231,28 @@ class TranslationPool:
             yield unit
 
     async def _dispatch(self, batches: Iterable[list[Unit]], tg: anyio.abc.TaskGroup) -> None:
-        """Start each batch once there is room for it (the batch is packed only then)."""
+        """Start each batch once there is room for it: first the batches to send again, then
+        the next of ``batches`` (packed only then). Returns when ``batches`` is done."""
         pending = iter(batches)
         while True:
             while not self.stopping and self.feed.full(2 * self.in_flight.total):
                 await self.feed.changed()
             if self.stopping:
                 return
-            try:
-                batch = next(pending, None)
-            except RecordError as unreadable:  # the run's work store failed
-                self._abort(unreadable, tg)
-                return
+            batch = self.feed.next_resend()
+            if batch is None:
+                try:
+                    batch = next(pending, None)
+                except RecordError as unreadable:  # the run's work store failed
+                    self._abort(unreadable, tg)
+                    return
             if batch is None:
                 return
             self._spawn(batch, tg)
 
     def _spawn(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
-        """Start sending ``batch``; it counts as waiting until its first pacing slot."""
+        """Start sending ``batch`` (only the dispatcher does, within the feed's bound); it
+        counts as waiting until its first pacing slot."""
         self.packs.packed()
         self.feed.started()
         tg.start_soon(self._send_counted, batch, tg)
@@ -276,13 +291,16 @@ class TranslationPool:
         return prompt, math.ceil(text_tokens * self._output_ratio)
 
     async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
-        await self.in_flight.enter()
+        slot = self.in_flight.slot()
+        await slot.take()
         try:
-            await self._send_in_slot(batch, tg, paced)
+            await self._send_in_slot(batch, tg, paced, slot)
         finally:
-            self.in_flight.leave()
+            slot.give_back()
 
-    async def _send_in_slot(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
+    async def _send_in_slot(
+        self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None], slot: Slot
+    ) -> None:
         if self.stopping:
             self._fail(batch, f"not sent: {self.stopping}")
             return
@@ -322,9 +340,11 @@ class TranslationPool:
                 self.pacer.reconcile(est_prompt + est_completion, 0)
                 if not isinstance(error, RateLimited):
                     self.pacer.refund_request()
+            slot.give_back()  # not held through the backoff: taken again for the next attempt
 
         async def attempt() -> Reply:
-            nonlocal tries
+            nonlocal tries, lost
+            await slot.take()
             await self.pacer.acquire(est_prompt + est_completion)
             paced()
             tries += 1
@@ -332,11 +352,19 @@ class TranslationPool:
             ticket = self.in_flight.sent()
             try:
                 return await self.client.translate(request)
+            except anyio.get_cancelled_exc_class():
+                lost += 1  # cut off on its way: it may be billed
+                raise
             finally:
                 self.in_flight.landed(ticket)
 
         try:
             reply, _ = await self.policy.call(attempt, on_error)
+        except anyio.get_cancelled_exc_class():
+            self._in_flight_cost -= est_cost
+            if tries:
+                self._record_cancelled(batch, tries, lost)
+            raise
         except ProviderError as error:
             self._in_flight_cost -= est_cost
             try:
@@ -429,9 +457,9 @@ class TranslationPool:
         self.stats.units_done += len(good)
         self._count_echo(echoed or (not good and rejected[Rejection.ECHO] > 0), tg)
         if resend:
-            self._resend_misaligned(resend, tg=tg)
+            self._resend_misaligned(resend)
         for unit in retry_alone:
-            self._spawn([unit], tg)
+            self.feed.resend([unit])
         self._progress()
 
     def _count_unreachable(self, error: ProviderError) -> None:
@@ -469,7 +497,7 @@ class TranslationPool:
             )
             self._abort(error, tg)
 
-    def _resend_misaligned(self, units: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+    def _resend_misaligned(self, units: list[Unit]) -> None:
         """Send again what a reply lost (a broken block, or a packed reply given back unchanged).
 
         Lost for the first time: back into the stream, packed into the next batches at the
@@ -486,12 +514,26 @@ class TranslationPool:
         if len(again) > size:
             self.stats.bisections += 1
         for start in range(0, len(again), size):
-            self._spawn(again[start : start + size], tg)
+            self.feed.resend(again[start : start + size])
 
     # ---- failures ------------------------------------------------------------------------
 
     def _record_failure(self, batch: list[Unit], error: ProviderError, attempts: int, lost: int) -> None:
-        self.book.record(batch, "failed", error.usage or (0, 0), attempts, lost, error=error.code or type(error).__name__)
+        self.book.record(
+            batch,
+            "failed",
+            error.usage or (0, 0),
+            attempts,
+            lost,
+            error=error.code or type(error).__name__,
+            detail=str(error),
+        )
+
+    def _record_cancelled(self, batch: list[Unit], attempts: int, lost: int) -> None:
+        """Record a request the run's end cut off (see the module docstring). The run is
+        ending for another reason already: a ledger that fails now does not replace it."""
+        with contextlib.suppress(RecordError):
+            self.book.record(batch, "failed", (0, 0), attempts, lost, error="cancelled")
 
     async def _handle_error(self, batch: list[Unit], error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
         if error.fatal_for_run:
@@ -499,7 +541,7 @@ class TranslationPool:
             return
         splittable = isinstance(error, (ContentRejected, TooLarge, Truncated))
         if splittable and len(batch) > 1:
-            self._bisect(batch, tg)
+            self._bisect(batch)
             return
         if error.retryable and self.policy.budget.exhausted:
             unhealthy = EndpointUnhealthy(
@@ -518,11 +560,11 @@ class TranslationPool:
         self.stop(f"aborted: {error}")
         tg.cancel_scope.cancel()
 
-    def _bisect(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
+    def _bisect(self, batch: list[Unit]) -> None:
         self.stats.bisections += 1
         middle = len(batch) // 2
-        self._spawn(batch[:middle], tg)
-        self._spawn(batch[middle:], tg)
+        self.feed.resend(batch[:middle])
+        self.feed.resend(batch[middle:])
 
     def _fail(self, units: Sequence[Unit], reason: str) -> None:
         for unit in units:

@@ -12,27 +12,35 @@ Either way retries cannot exceed the limits: every attempt takes a pacing slot.
 
 Per run: a :class:`RetryBudget` allows retries only while they stay a bounded share of the
 first attempts (Google SRE "retry budgets"), so a dead endpoint is not hammered: once the
-budget is spent, retryable errors become final and the run ends in bounded time.
+budget is spent, retryable errors become final and the run ends in bounded time. Only retries
+are charged: a request's last allowed attempt, which is never retried, costs the budget nothing.
+
+A wait of :data:`ANNOUNCED_WAIT_S` or more is announced once, as a WARNING on the
+``mtpipe.retry`` logger (shown without ``-v``), saying how long and why (the server's
+Retry-After, or the backoff after failures in a row); a run otherwise looks stuck. Waits that
+end within one already announced (other requests throttled at the same time) are not repeated.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-)
+from tenacity import AsyncRetrying, RetryCallState
 
 from pipeline.errors import ProviderError
 
 T = TypeVar("T")
+
+logger = logging.getLogger("mtpipe.retry")
+
+#: Waits at least this long (seconds) are announced: shorter ones pass unnoticed anyway.
+ANNOUNCED_WAIT_S = 5.0
 
 
 @dataclass
@@ -76,8 +84,11 @@ class RetryPolicy:
     budget: RetryBudget = field(default_factory=RetryBudget)
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], float] = time.monotonic
     #: Attempts that failed in a row across the run (any success resets it).
     streak: int = field(default=0, init=False)
+    #: When the last announced wait ends (``clock`` time).
+    _announced_until: float = field(default=float("-inf"), init=False, repr=False)
 
     def backoff(self, retry_number: int, error: BaseException | None) -> float:
         """Seconds before retry ``retry_number`` (1-based): the server's Retry-After when it
@@ -88,8 +99,32 @@ class RetryPolicy:
         n = min(retry_number, max(1, self.streak))
         return self.rng.uniform(0.0, min(self.cap, self.base * 2 ** (n - 1)))
 
-    def _should_retry(self, error: BaseException) -> bool:
-        return isinstance(error, ProviderError) and error.retryable and self.budget.try_spend()
+    def _should_retry(self, state: RetryCallState) -> bool:
+        """True when the failed attempt is retried; the budget is charged only then, so the
+        last allowed attempt (never retried) costs it nothing."""
+        error = state.outcome.exception() if state.outcome else None
+        return (
+            state.attempt_number <= self.max_retries
+            and isinstance(error, ProviderError)
+            and error.retryable
+            and self.budget.try_spend()
+        )
+
+    def _announce(self, seconds: float, error: BaseException | None) -> None:
+        """Say that a long wait starts, unless one already announced covers it."""
+        if seconds < ANNOUNCED_WAIT_S or not isinstance(error, ProviderError):
+            return
+        until = self.clock() + seconds
+        if until <= self._announced_until + ANNOUNCED_WAIT_S:
+            return
+        self._announced_until = until
+        logger.warning("waiting %s before retrying: %s", _duration(seconds), self._why(error))
+
+    def _why(self, error: ProviderError) -> str:
+        failure = f"HTTP {error.status}" if error.status else (error.code or type(error).__name__)
+        if error.retry_after is not None:
+            return f"the endpoint asked for it (Retry-After) after {failure}"
+        return f"backoff after {self.streak} failed attempts in a row (last: {failure})"
 
     async def call(
         self,
@@ -106,12 +141,13 @@ class RetryPolicy:
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            return self.backoff(state.attempt_number, error)
+            seconds = self.backoff(state.attempt_number, error)
+            self._announce(seconds, error)
+            return seconds
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries + 1),
             wait=wait,
-            retry=retry_if_exception(self._should_retry),
+            retry=self._should_retry,
             sleep=self.sleep,
             reraise=True,
         )
@@ -127,3 +163,11 @@ class RetryPolicy:
                     raise
                 self.streak = 0
         return result, attempts
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` for a person: ``30 s``, ``7.5 s``, ``2 min 5 s``."""
+    if seconds < 60:
+        return f"{seconds:.1f}".removesuffix(".0") + " s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min" + (f" {rest} s" if rest else "")

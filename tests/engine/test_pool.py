@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from pipeline.engine.framing import can_pack, frame, parse_request, unframe
 from pipeline.engine.packing import MOST_EVERY, AdaptivePacks, PackLimits
 from pipeline.engine.pool import EndpointUnhealthy, PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
-from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, ServerError
+from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, RateLimited, ServerError
 from pipeline.languages import Language
 from pipeline.ledger import Ledger, read_ledger
 from pipeline.plan import Unit
@@ -370,3 +372,152 @@ def test_checkpoint_variants_an_engine_may_write_still_align(marker: str) -> Non
     assert unframe(reply, 3, 1) == (["Eins", "Zwei", "Drei"], 0)
     assert unframe(reply.replace("Zwei", "Zwei＜n/＞zwei"), 3, 1)[0] == ["Eins", "Zwei\nzwei", "Drei"]
     assert not can_pack("Press <M2> to go on") and can_pack("x < m y > 2")
+
+
+# ---- resends, in-flight slots, aborts --------------------------------------------------------
+
+
+def breaking_packed_placeholders(text: str) -> str:
+    """Breaks every placeholder of a packed request; a segment sent alone comes back right."""
+    return upper(text).replace("%s", "%d") if "\n" in text else upper(text)
+
+
+def rejecting(word: str) -> Callable[[TranslationRequest, int], Exception | None]:
+    return lambda request, n: ContentRejected("DataInspectionFailed", status=400) if word in request.text else None
+
+
+@pytest.mark.parametrize(
+    ("client", "text"),
+    [
+        pytest.param(lambda: FakeClient(breaking_packed_placeholders), "Save %s number {}", id="retried-alone"),
+        pytest.param(lambda: FakeClient(fail=rejecting("number 7")), "string number {}", id="bisected"),
+        pytest.param(lambda: FakeClient(merge_lines_of("string number 0")), "string number {}", id="misaligned"),
+    ],
+)
+def test_resends_wait_for_room_like_fresh_batches(tmp_path: Path, client: Callable[[], FakeClient], text: str) -> None:
+    fake = client()
+    pool, cache = make_pool(tmp_path, fake, concurrency=1, limits=PackLimits(token_budget=400, max_segments=10, every=2))
+    feed = pool.feed
+    seen: list[int] = []
+    started = feed.started
+
+    def counting() -> None:
+        started()
+        seen.append(feed.outstanding)
+
+    feed.started = counting  # type: ignore[method-assign]
+    units = [unit(i, text.format(i)) for i in range(10)]
+    anyio.run(pool.run, units)
+    assert max(seen) <= 2 * pool.in_flight.total == 2  # the bound fresh batches keep to
+    assert len(seen) == len(fake.requests) > 2
+    assert all(cache.get(u.key) for u in units if u.text != "string number 7")
+
+
+def test_a_request_in_backoff_gives_its_slot_to_another(tmp_path: Path) -> None:
+    # One slot; the first request is throttled with a long Retry-After, a wait that ends only
+    # once the second request went through: it can only if the first gave its slot back.
+    sent: dict[str, anyio.Event] = {}
+
+    def fail(request: TranslationRequest, n: int) -> Exception | None:
+        if n == 1:
+            return RateLimited("Throttling", status=429, retry_after=30.0)
+        sent["second"].set()
+        return None
+
+    client = FakeClient(fail=fail)
+    pool, cache = make_pool(tmp_path, client, concurrency=1, limits=PackLimits(token_budget=200, max_segments=1))
+
+    async def retry_after(_: float) -> None:
+        await sent["second"].wait()
+
+    pool.policy.sleep = retry_after
+
+    async def scenario() -> None:
+        sent["second"] = anyio.Event()
+        with anyio.fail_after(3):
+            await pool.run([unit(0), unit(1)])
+
+    anyio.run(scenario)
+    assert [r.text for r in client.requests] == ["string number 0", "string number 1", "string number 0"]
+    assert cache.get("k0") == "STRING NUMBER 0" and cache.get("k1") == "STRING NUMBER 1"
+    assert pool.in_flight.total == 1
+
+
+class CutOff(FakeClient):
+    """Unit 0's request hangs on the wire; unit 2's times out, then waits in backoff; unit 1's
+    is refused (401) once both are there: the run aborts with both still going."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[anyio.Event] = []
+
+    async def translate(self, request: TranslationRequest) -> Reply:
+        self.requests.append(request)
+        if request.text == "string number 0":
+            self.waiting[0].set()
+            await anyio.sleep_forever()
+        if request.text == "string number 2":
+            raise ServerError("timeout after 120s", code="timeout")
+        for event in self.waiting:
+            await event.wait()
+        raise AuthError("HTTP 401 InvalidApiKey", status=401, code="InvalidApiKey")
+
+
+def test_an_abort_records_the_requests_it_cuts_off(tmp_path: Path) -> None:
+    client = CutOff()
+    pool, _ = make_pool(tmp_path, client, concurrency=3, limits=PackLimits(token_budget=200, max_segments=1))
+
+    async def backoff(_: float) -> None:
+        client.waiting[1].set()
+        await anyio.sleep_forever()
+
+    pool.policy.sleep = backoff
+
+    async def scenario() -> None:
+        client.waiting = [anyio.Event(), anyio.Event()]
+        with anyio.fail_after(3):
+            await pool.run([unit(0), unit(1), unit(2)])
+
+    with pytest.raises(AuthError):
+        anyio.run(scenario)
+    lines = {line["error"]: line for line in ledger_lines(tmp_path)}
+    assert set(lines) == {"InvalidApiKey", "cancelled"} and len(ledger_lines(tmp_path)) == 3
+    cancelled = [line for line in ledger_lines(tmp_path) if line["error"] == "cancelled"]
+    # On the wire when cut off: one attempt, lost. In backoff: its timed-out attempt, lost.
+    assert [(c["status"], c["attempts"], c["lost_attempts"], c["segments"]) for c in cancelled] == [("failed", 1, 1, 1)] * 2
+    assert pool.stats.failed_requests == 3
+
+
+def test_each_finished_request_is_one_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    flaky = {"n": 0}
+
+    def fail(request: TranslationRequest, n: int) -> Exception | None:
+        flaky["n"] += 1
+        return ServerError("HTTP 503 ModelUnavailable: overloaded", status=503) if flaky["n"] == 1 else None
+
+    client = FakeClient(lambda t: upper(t).replace("%s", "%d"), fail=fail)
+    pool, _ = make_pool(tmp_path, client)
+    with caplog.at_level(logging.INFO, logger="mtpipe.requests"):
+        anyio.run(pool.run, [unit(0), unit(1, "Save %s now"), unit(2)])
+    told = [r.getMessage() for r in caplog.records if r.name == "mtpipe.requests"]
+    assert len(told) == len(ledger_lines(tmp_path)) == 2
+    packed, alone = told
+    assert re.fullmatch(
+        r"request ok en->de: 3 segments, 2 accepted, rejected placeholders 1; tokens \d+ in \+ \d+ out; "
+        r"2 attempts \(1 retry\)",
+        packed,
+    ), packed
+    assert alone.startswith("request ok en->de: 1 segment, 0 accepted, rejected placeholders 1;"), alone
+    assert alone.endswith("; 1 attempt")
+
+
+def test_a_failed_request_says_why(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    client = FakeClient(fail=rejecting("BAD"))
+    pool, _ = make_pool(tmp_path, client)
+    with caplog.at_level(logging.INFO, logger="mtpipe.requests"):
+        anyio.run(pool.run, [unit(0, "a BAD string")])
+    (told,) = [r.getMessage() for r in caplog.records if r.name == "mtpipe.requests"]
+    assert told == (
+        "request failed en->de: 1 segment; tokens 0 in + 0 out; 1 attempt; "
+        "error ContentRejected: DataInspectionFailed"
+    )

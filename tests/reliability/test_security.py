@@ -46,7 +46,7 @@ def run_cli(args: list[str], key: str = SECRET_KEY, cwd: Path | None = None) -> 
 
 def test_the_key_never_appears_anywhere(tmp_path: Path) -> None:
     """Runs with faults (5xx, 429, reset, torn body, moderation) and a refused key, at -v and
-    -vv (httpx and httpcore debug logging), via ``translate`` and ``run JOB.toml``; then
+    -vv (the HTTP exchange with its headers, on mtpipe.http), via ``translate`` and ``run JOB.toml``; then
     scans stdout, stderr, ledger, cache, report and outputs for the key."""
     data = tmp_path / "data.csv"
     data.write_text(ROWS, encoding="utf-8")
@@ -61,7 +61,8 @@ def test_the_key_never_appears_anywhere(tmp_path: Path) -> None:
         done = run_cli(translate_args([data], tmp_path, emu.base_url, "--columns", "text", *fast, "-vv"))
         printed += [done.stdout, done.stderr]
         assert done.returncode == 1, done.stderr  # the moderated row fails, the rest is translated
-        assert "HTTP Request: POST" in done.stderr  # -vv really logged the HTTP traffic
+        assert "mtpipe.http: -> POST" in done.stderr  # -vv really logged the HTTP traffic
+        assert "authorization: [redacted]" in done.stderr
         assert "DataInspectionFailed" in done.stderr
 
         job = tmp_path / "job.toml"
