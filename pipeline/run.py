@@ -366,15 +366,28 @@ async def _execute(pool: TranslationPool, units: Iterable[Unit], total: int, cli
         raise error
 
 
+#: Seconds the requests in flight get to land after the first Ctrl-C / SIGTERM.
+STOP_GRACE_S = 5.0
+
+
 async def _watch_signals(pool: TranslationPool, scope: anyio.CancelScope) -> None:
-    """First SIGINT/SIGTERM: stop scheduling, let in-flight requests land. Second: cancel."""
+    """First SIGINT/SIGTERM: stop scheduling and retrying, let the requests on the wire land
+    for :data:`STOP_GRACE_S`, then cancel (what is cut off is recorded as possibly billed).
+    Second: cancel at once."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            if pool.stopping is None:
-                pool.stop("interrupted")
-            else:
-                scope.cancel()
-                return
+        async with anyio.create_task_group() as grace:
+            async for _ in signals:
+                if pool.stopping is None:
+                    pool.stop("interrupted")
+                    grace.start_soon(_cancel_after, scope, STOP_GRACE_S)
+                else:
+                    scope.cancel()
+                    return
+
+
+async def _cancel_after(scope: anyio.CancelScope, seconds: float) -> None:
+    await anyio.sleep(seconds)
+    scope.cancel()
 
 
 def _write_outputs(

@@ -90,6 +90,12 @@ class EndpointUnhealthy(ProviderError):
     fatal_for_run = True
 
 
+class NotSent(ProviderError):
+    """The run stopped before this attempt went out: the request fails, nothing is retried."""
+
+    retryable = False
+
+
 class EndpointIgnoresOptions(ProviderError):
     """Replies keep giving the source back: the endpoint does not apply translation_options."""
 
@@ -344,8 +350,12 @@ class TranslationPool:
 
         async def attempt() -> Reply:
             nonlocal tries, lost
+            if tries and self.stopping:  # no retry once the run stops (Ctrl-C, SIGTERM, abort)
+                raise NotSent(f"not sent: {self.stopping}", code="stopped")
             await slot.take()
             await self.pacer.acquire(est_prompt + est_completion)
+            if self.stopping:
+                raise NotSent(f"not sent: {self.stopping}", code="stopped")
             paced()
             tries += 1
             self.stats.attempts += 1
@@ -368,7 +378,8 @@ class TranslationPool:
         except ProviderError as error:
             self._in_flight_cost -= est_cost
             try:
-                self._record_failure(batch, error, tries, lost)
+                if tries:  # a request that never went out has no ledger line
+                    self._record_failure(batch, error, tries, lost)
             except RecordError as unrecorded:
                 self._abort(unrecorded, tg)
                 return

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.ledger import read_ledger
-from pipeline.testing import Emulator, EmulatorConfig, fake_translate
+from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.conftest import KEY, KEY_ENV
 from tests.reliability.procs import (
     environment,
@@ -151,3 +151,26 @@ def interrupt_while_reading(argv: list[str], ledger: Path, signum: int) -> None:
             process.wait()
     assert process.returncode == 130, stderr
     assert "resume" in stderr and "Traceback" not in stderr, stderr
+
+
+def test_signal_while_requests_wait_in_backoff_ends_the_run_within_seconds(tmp_path: Path) -> None:
+    # Every request is throttled with Retry-After: 30 s: they all sleep in backoff when the
+    # signal comes. Nothing is retried after it, and the sleepers are cut off after the grace.
+    faults = FaultConfig(rates={Fault.THROTTLE_RETRY_AFTER: 1.0}, retry_after_s=30)
+    with Emulator(EmulatorConfig(api_key=KEY, rpm=None, tpm=None, faults=faults)) as emu:
+        write_rows(tmp_path / "data.csv", ROWS)
+        process = subprocess.Popen(command("translate", tmp_path, emu), env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert wait_until(lambda: emu.stats.faults.get("throttle_retry_after", 0) >= CONCURRENCY, process, 30)
+            at_signal = emu.stats.received
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=20)
+            took = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 130, stderr
+        assert took < 10, took  # not the 30 s backoff, nor its retries
+        assert emu.stats.received - at_signal <= CONCURRENCY  # at most those already on their way
