@@ -41,6 +41,7 @@ from pipeline.glossary import Glossary, load_glossary
 from pipeline.job import Job
 from pipeline.languages import Language
 from pipeline.ledger import Ledger
+from pipeline.outputs import check_outputs
 from pipeline.plan import EngineIdentity, Unit
 from pipeline.planner import Planner, RunTranslations, estimate
 from pipeline.pricing import price_for
@@ -132,20 +133,19 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
 def _plan_and_translate(
     job: Job, planner: Planner, files: list[FileTask], result: RunResult, progress: Progress
 ) -> None:
-    """Plan every file (a bad one is reported, the rest go on), estimate, translate, write."""
+    """Plan every file (a bad one is reported, the rest go on), estimate, translate, write.
+
+    Every output path is checked once the targets of each file are known, before any file is
+    planned (ConfigError: nothing is sent).
+    """
+    targeted = _targeted(job, files, result, progress)
+    check_outputs(job, [task for task, _ in targeted])
     readable: list[tuple[FileTask, FileResult]] = []
-    for task in files:
-        file_result = FileResult(task.path)
-        result.files.append(file_result)
+    for task, file_result in targeted:
         try:
-            if not _choose_targets(job, task, result, progress):
-                result.files.pop()
-                continue
             planner.add_file(task, file_result)
         except InputError as exc:
-            file_result.error = str(exc)
-            result.failures.append(Failure(str(task.path), exc.place or "", exc.reason))
-            progress.log(f"error: {exc}")
+            _file_failed(file_result, exc, result, progress)
             continue
         readable.append((task, file_result))
     planner.end_planning()
@@ -179,6 +179,36 @@ def _learned(job: Job, planner: Planner) -> Learned | None:
         return None
 
 
+def _targeted(
+    job: Job, files: list[FileTask], result: RunResult, progress: Progress
+) -> list[tuple[FileTask, FileResult]]:
+    """The files with their targets chosen (see _choose_targets), each with its FileResult in
+    ``result``; a file none of the targets applies to is left out, one that cannot be read is
+    reported and left out."""
+    targeted: list[tuple[FileTask, FileResult]] = []
+    for task in files:
+        file_result = FileResult(task.path)
+        try:
+            chosen = _choose_targets(job, task, result, progress)
+        except InputError as exc:
+            result.files.append(file_result)
+            _file_failed(file_result, exc, result, progress)
+            continue
+        if chosen:
+            result.files.append(file_result)
+            targeted.append((task, file_result))
+    return targeted
+
+
+def _file_failed(
+    file_result: FileResult, exc: InputError, result: RunResult, progress: Progress
+) -> None:
+    """Report a file that cannot be read (the rest of the run goes on)."""
+    file_result.error = str(exc)
+    result.failures.append(Failure(str(file_result.path), exc.place or "", exc.reason))
+    progress.log(f"error: {exc}")
+
+
 def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progress) -> bool:
     """Set ``task.targets``; a target the file is not for (a catalog for another language) is
     skipped with a note; False when no target applies (the file is skipped)."""
@@ -196,6 +226,9 @@ def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progr
 
 
 def _check_outputs(job: Job, files: list[FileTask]) -> None:
+    """What the settings allow of each output path (template fields, inside --out, not over its
+    own input), before any file is read; whether the paths can be written, and by one output
+    each, is checked by :func:`pipeline.outputs.check_outputs` once the targets are known."""
     for task in files:
         if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
             raise ConfigError(
