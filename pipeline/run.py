@@ -307,13 +307,14 @@ def _translate_and_write(
         unique=result.estimate.unique,
         cache_hits=result.estimate.cache_hits,
     )
+    stopped: str | None = None  # why the run stopped before translating everything
     write = True
     try:
         anyio.run(_execute, pool, planner.store.units(), planner.store.to_send, client)
     except BudgetExceeded as exc:
-        result.aborted = str(exc)
+        stopped = str(exc)
     except (ProviderError, RecordError) as exc:
-        result.aborted = str(exc)
+        stopped = str(exc)
         write = False
     finally:
         progress.finish()
@@ -324,14 +325,44 @@ def _translate_and_write(
         except RecordError as exc:
             progress.log(f"warning: {exc}")
     if pool.stopping == "interrupted":
-        result.aborted = "interrupted: what was translated is cached; run the same command again to resume"
+        stopped = "interrupted"
         result.aborted_code = EXIT_INTERRUPTED
         write = False
+    result.aborted = stopped
+    # Without the cache, the outputs are the only place the translations paid for can be kept.
+    write = write or (not job.use_cache and pool.stats.units_done > 0)
     try:
         if write:
             _write_outputs(job, planner, pool, readable, result, progress)
+    except KeyboardInterrupt:  # Ctrl-C / SIGTERM while writing: stop there, say what is kept
+        stopped = "interrupted while writing the outputs"
+        result.aborted_code = EXIT_INTERRUPTED
     finally:
+        if stopped is not None:
+            result.aborted = f"{stopped}; {_kept(job, pool.stats.units_done, readable)}"
         _end_ledger(ledger, pool, result)
+
+
+def _kept(job: Job, done: int, readable: list[tuple[FileTask, FileResult]]) -> str:
+    """What became of the ``done`` translations of a run that stopped early, said as it is in
+    the run's cache mode: cached (a rerun resumes), or, with ``--no-cache``, kept only in the
+    outputs written (a rerun pays for them again) and lost with the outputs not written."""
+    if job.use_cache:
+        held = f"the {done} translations done are cached; " if done else ""
+        return f"{held}run the same command again to resume"
+    if not done:
+        return "nothing was translated yet"
+    kept = (
+        f"--no-cache: the {done} translations done are kept only in the outputs written, "
+        "so a new run pays for them again"
+    )
+    unwritten = sum(1 for _, written in readable if written.error or not written.outputs)
+    if unwritten:
+        kept += (
+            f"; the outputs of {unwritten} file(s) were not written: "
+            "what was translated for them is lost"
+        )
+    return kept
 
 
 def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> None:

@@ -14,8 +14,11 @@
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,19 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import main
 from pipeline.formats.csv import CsvFormat
-from pipeline.testing import Emulator, fake_translate
-from tests.conftest import KEY_ENV
+from pipeline.job import InputSpec, Job
+from pipeline.languages import resolve
+from pipeline.ledger import read_ledger
+from pipeline.run import translate
+from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from tests.conftest import KEY, KEY_ENV
+from tests.reliability.procs import (
+    environment,
+    ledger_requests,
+    mtpipe_command,
+    translate_args,
+    wait_until,
+)
 from tests.reliability.test_bad_input import csv_column, write_csv
 
 
@@ -138,3 +152,112 @@ def test_a_write_that_fails_after_paying_exits_1_not_2(tmp_path: Path, emulator:
     assert emulator.stats.received >= 1
     assert result.exit_code == 1, result.output
     assert "No space left on device" in result.output
+
+
+# ---- what --no-cache keeps when the run stops early --------------------------------------------
+
+
+def make_job(tmp_path: Path, emulator: Emulator, data: Path, **overrides: Any) -> Job:
+    settings: dict[str, Any] = {
+        "inputs": [InputSpec(data)], "targets": [resolve("de")], "source": resolve("en"), "out": tmp_path / "out",
+        "base_url": emulator.base_url, "api_key_env": KEY_ENV, "ledger": tmp_path / "ledger.jsonl",
+        "cache": tmp_path / "cache.sqlite", "rpm": 6000, "tpm": 10_000_000, "retry_base": 0.001,
+        "options": {"columns": ["text"]}, "timeout": 5.0, "packing": False, "concurrency": 1,
+    }  # fmt: skip
+    settings.update(overrides)
+    return Job(**settings)
+
+
+@pytest.fixture()
+def instant_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An emulator whose scripted SLOW replies are immediate: a script of good replies first."""
+    monkeypatch.setenv(KEY_ENV, KEY)
+    config = EmulatorConfig(api_key=KEY, rpm=None, tpm=None, faults=FaultConfig(slow_s=0, retry_after_ms=1))
+    with Emulator(config) as emu:
+        yield emu
+
+
+@pytest.mark.parametrize("fault", [Fault.INSUFFICIENT_QUOTA, Fault.OVERLOADED])
+@pytest.mark.parametrize("use_cache", [False, True], ids=["no-cache", "cache"])
+def test_an_aborted_run_keeps_what_it_paid_for(tmp_path: Path, instant_emulator: Emulator, fault: Fault, use_cache: bool) -> None:
+    texts = sentences(6)
+    data = write_csv(tmp_path / "data.csv", texts)
+    instant_emulator.script(Fault.SLOW, 2)  # two good replies, then the endpoint fails for good
+    instant_emulator.script(fault, 200)
+    result = translate(make_job(tmp_path, instant_emulator, data, use_cache=use_cache, max_retries=100))
+    assert result.exit_code == 3 and result.stats.units_done == 2, result.aborted
+    message = result.aborted or ""
+    if use_cache:  # the cache keeps them: nothing written, a rerun resumes
+        assert "the 2 translations done are cached; run the same command again to resume" in message
+        assert not (tmp_path / "out" / "data.csv").exists()
+        return
+    assert "--no-cache: the 2 translations done are kept only in the outputs written" in message
+    assert "cached" not in message
+    written = csv_column(tmp_path / "out" / "data.csv", "text_de")
+    assert written == [fake_translate(t, "German") for t in texts[:2]] + [""] * 4
+    assert [f.place for f in result.failures] == [f"row {n}, column 'text' [de]" for n in range(3, 7)]
+    end = list(read_ledger(tmp_path / "ledger.jsonl"))[-1]
+    assert end["status"] == "aborted" and "kept only in the outputs" in end["error"]
+
+
+def test_an_abort_before_any_translation_writes_nothing(tmp_path: Path, instant_emulator: Emulator) -> None:
+    data = write_csv(tmp_path / "data.csv", sentences(3))
+    instant_emulator.script(Fault.INSUFFICIENT_QUOTA, 10)
+    result = translate(make_job(tmp_path, instant_emulator, data, use_cache=False))
+    assert result.exit_code == 3 and "nothing was translated yet" in (result.aborted or "")
+    assert not (tmp_path / "out").exists()
+
+
+def test_interrupted_while_writing_says_what_is_lost(tmp_path: Path, instant_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = (write_csv(tmp_path / f"f{n}.csv", sentences(3)) for n in (1, 2))
+    real_write = CsvFormat.write
+
+    def write(self: CsvFormat, path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path == second:
+            raise KeyboardInterrupt
+        return real_write(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(CsvFormat, "write", write)
+    job = make_job(tmp_path, instant_emulator, first, use_cache=False, inputs=[InputSpec(first), InputSpec(second)])
+    try:
+        result = translate(job)
+    except KeyboardInterrupt:
+        pytest.fail("the interrupt escaped: nothing says what became of the translations")
+    assert result.exit_code == 130
+    assert (result.aborted or "").startswith("interrupted while writing the outputs; --no-cache: the 3 translations")
+    assert "the outputs of 1 file(s) were not written" in (result.aborted or "")
+    assert (tmp_path / "out" / first.name).exists() and not (tmp_path / "out" / second.name).exists()
+    assert list(read_ledger(tmp_path / "ledger.jsonl"))[-1]["status"] == "aborted"
+
+
+@pytest.fixture()
+def slow_emulator() -> Iterator[Emulator]:
+    """Requests take 0.25 s, so some are always in flight."""
+    with Emulator(EmulatorConfig(api_key=KEY, rpm=None, tpm=None, latency_s=0.25)) as emu:
+        yield emu
+
+
+def test_ctrl_c_with_no_cache_writes_what_was_translated(tmp_path: Path, slow_emulator: Emulator) -> None:
+    texts = sentences(40)
+    write_csv(tmp_path / "data.csv", texts)
+    args = translate_args([tmp_path / "data.csv"], tmp_path, slow_emulator.base_url, "--columns", "text", "--no-cache",
+                          "--no-packing", "--concurrency", "2", "--rpm", "60000", "--tpm", "1e9")  # fmt: skip
+    ledger = tmp_path / "state" / "ledger.jsonl"
+    process = subprocess.Popen(mtpipe_command(*args), env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: ledger_requests(ledger) >= 4, process, 30)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "--no-cache: the" in stderr and "kept only in the outputs written" in stderr, stderr
+    assert "is cached" not in stderr and "Traceback" not in stderr
+    with open(tmp_path / "out" / "data.csv", encoding="utf-8", newline="") as handle:
+        written = [row["text_de"] for row in csv.DictReader(handle)]
+    done = [n for n, text in enumerate(written) if text]
+    assert 4 <= len(done) < len(texts)
+    assert all(written[n] == fake_translate(texts[n], "German") for n in done)
+    assert stderr.count("not sent: interrupted") == min(50, len(texts) - len(done))
