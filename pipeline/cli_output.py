@@ -134,6 +134,7 @@ def report_result(result: RunResult, quiet: bool = False) -> None:
             f"dry run: {est.segments} segments, {est.unique} unique, {est.cache_hits} from cache, "
             f"{est.requests} requests, ~{est.prompt_tokens} prompt + ~{est.completion_tokens} "
             f"completion tokens, ~${est.cost_usd:.4f}, ~{est.minutes:.1f} min at the configured limits"
+            + (f"; {est.too_long} segments too long to send would fail" if est.too_long else "")
         )
     elif not quiet:
         stats = result.stats

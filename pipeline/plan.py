@@ -15,12 +15,22 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from pipeline.engine.packing import BatchLimits, line_tokens
-from pipeline.engine.tokens import count_tokens
+from pipeline.engine.tokens import (
+    MAX_INPUT_TOKENS,
+    MOST_BYTES_PER_TOKEN,
+    count_tokens,
+    prompt_tokens,
+)
 from pipeline.languages import Language
 from pipeline.protect import needs_translation, split_outer_whitespace
 from pipeline.segments import Segment
 
 T = TypeVar("T")
+
+#: A text longer than this cannot fit one request whatever it holds (a character is at least a
+#: byte, a token at most MOST_BYTES_PER_TOKEN bytes): it is refused by its length alone, before
+#: it is copied, hashed or counted, so one huge value costs no more memory than its own.
+MAX_TEXT_CHARS = MAX_INPUT_TOKENS * MOST_BYTES_PER_TOKEN
 
 # Every protected family of pipeline.protect needs one of these to match (URLs "://" or
 # "www.", e-mail "@", tags "<" "&", printf and Python "%", brace "{", dollar "$"): text without
@@ -90,6 +100,31 @@ def split_for_sending(segment: Segment) -> tuple[str, str, str] | None:
     if not needs_translation(core):
         return None
     return lead, core, trail
+
+
+def oversize(text: str) -> str | None:
+    """Why ``text`` is too long for any request, judged by its length alone (None: it may fit);
+    the reason a failure report gives, for a text that is never sent."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return None
+    return (
+        f"not sent: {len(text):,} characters, more than one request can hold (the model's input "
+        f"limit of {MAX_INPUT_TOKENS:,} tokens takes {MAX_TEXT_CHARS:,} characters at most); "
+        "split the text"
+    )
+
+
+def over_input_limit(unit: Unit) -> str | None:
+    """Why ``unit`` cannot be sent even alone: the prompt of a request holding only it (its
+    text, the template, its glossary terms and domains) is over the model's input limit.
+    None when it fits; the reason a failure report gives, for a unit that is never sent."""
+    prompt = unit.tokens + prompt_tokens("", unit.terms, (), unit.domains)
+    if prompt <= MAX_INPUT_TOKENS:
+        return None
+    return (
+        f"not sent: {prompt:,} tokens with the request's template, over the model's input limit "
+        f"of {MAX_INPUT_TOKENS:,}; split the text"
+    )
 
 
 def make_unit(

@@ -27,7 +27,15 @@ from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
 from pipeline.glossary import Glossary
 from pipeline.job import Job
 from pipeline.languages import Language
-from pipeline.plan import EngineIdentity, make_unit, pack_by_group, split_for_sending, unit_key
+from pipeline.plan import (
+    EngineIdentity,
+    make_unit,
+    over_input_limit,
+    oversize,
+    pack_by_group,
+    split_for_sending,
+    unit_key,
+)
 from pipeline.pricing import price_for
 from pipeline.results import Estimate, Failure, FileResult, RunResult, TargetCounts
 from pipeline.segments import Segment
@@ -36,6 +44,8 @@ from pipeline.workstore import CACHED, WorkStore
 #: Entries of each memo (the planner's, then the writers'): tens of MB at most for short values.
 MEMO_SIZE = 100_000
 _UNSEEN: Any = object()
+#: What planning decided for a value too long to send (see pipeline.plan.over_input_limit).
+REFUSED = -1
 V = TypeVar("V")
 #: A value as the writers need it: (leading whitespace length, trailing length, unit key), or
 #: None when it is not sent (its translation is itself).
@@ -95,11 +105,14 @@ class Planner:
         self.glossary = glossary
         self.store = store or WorkStore()
         self.estimate = Estimate()
-        #: (text, context, domains, target code) -> unit number, CACHED, or None (not sent).
+        #: (text, context, domains, target code) -> unit number, CACHED, REFUSED or None (not
+        #: sent).
         self._planned: Memo[int | None] = Memo(memo_size or MEMO_SIZE)
         #: the same key -> what the writers need (filled while writing).
         self._keyed: Memo[_Keyed] = Memo(memo_size or MEMO_SIZE)
         self._files: list[FileResult] = []
+        #: unit key -> why it is never sent (too long for one request): failed without a request.
+        self.refused: dict[str, str] = {}
 
     def key(
         self, segment: Segment, core: str, target: Language
@@ -133,6 +146,11 @@ class Planner:
         segments = 0
         for segment in task.fmt.read(task.path, task.options):
             segments += 1
+            if oversize(segment.text) is not None:  # before its text is hashed or copied
+                for _, counts in targets:
+                    counts.failed += 1
+                self.estimate.too_long += len(targets)
+                continue
             domains = segment.domains or default_domains
             for target, counts in targets:
                 memo_key = (segment.text, segment.context, domains, target.code)
@@ -144,6 +162,9 @@ class Planner:
                     counts.unchanged += 1
                 elif seq == CACHED:
                     counts.from_cache += 1
+                elif seq == REFUSED:
+                    counts.failed += 1
+                    self.estimate.too_long += 1
                 else:
                     tally[seq] = tally.get(seq, 0) + 1
                     if len(tally) >= self.store.buffer:
@@ -164,7 +185,8 @@ class Planner:
         result: FileResult,
         task: FileTask,
     ) -> int | None:
-        """Plan a value the memo does not hold: None (not sent), CACHED or the unit's number."""
+        """Plan a value the memo does not hold: None (not sent), CACHED, REFUSED (too long to
+        send: failed now, see :attr:`refused`) or the unit's number."""
         parts = split_for_sending(segment)
         if parts is None:
             return None
@@ -174,13 +196,20 @@ class Planner:
         known = self.store.lookup(key)
         if known is not None:
             return known
-        self.estimate.unique += 1
+        if key in self.refused:
+            return REFUSED
         if key in self.cache:
+            self.estimate.unique += 1
             self.store.add_cached(key)
             result.from_cache += 1
             self.estimate.cache_hits += 1
             return CACHED
         unit = make_unit(key, parts[1], segment, self.job.source, target, terms, str(task.path))
+        refusal = over_input_limit(unit)
+        if refusal is not None:
+            self.refused[key] = refusal
+            return REFUSED
+        self.estimate.unique += 1
         return self.store.add_unit(unit, file)
 
     def end_planning(self) -> None:
@@ -250,17 +279,27 @@ class RunTranslations:
 
     def get(self, segment: Segment, target: Language) -> str | None:
         """The translation of ``segment`` with its outer whitespace, or None when it failed."""
+        too_long = oversize(segment.text)
+        if too_long is not None:
+            self._failed(segment, target, too_long)
+            return None
         keyed = self.planner.keyed(segment, segment.domains or self.planner.job.domains, target)
         if keyed is None:
             return segment.text
         lead, trail, key = keyed
         text = self.planner.cache.get(key)
         if text is None:
-            reason = self.failures.get(key) or (
-                f"not sent: {self.not_sent}" if self.not_sent else "not translated"
+            reason = (
+                self.failures.get(key)
+                or self.planner.refused.get(key)
+                or (f"not sent: {self.not_sent}" if self.not_sent else "not translated")
             )
-            self.result.failures.append(
-                Failure(self.current_file, f"{segment.place} [{target.code}]", reason)
-            )
+            self._failed(segment, target, reason)
             return None
         return segment.text[:lead] + text + segment.text[len(segment.text) - trail :]
+
+    def _failed(self, segment: Segment, target: Language, reason: str) -> None:
+        """Report ``segment`` as not translated into ``target`` (file, place, why)."""
+        self.result.failures.append(
+            Failure(self.current_file, f"{segment.place} [{target.code}]", reason)
+        )

@@ -89,6 +89,8 @@ class Estimate:
     segments: int = 0
     unique: int = 0
     cache_hits: int = 0
+    #: Segments (times targets) too long for one request: never sent, failed.
+    too_long: int = 0
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -113,11 +115,13 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all translated; 1 some failed; 2 every input unreadable; 3 aborted; 4 internal
-        error; 130 interrupted."""
+        """0 all translated; 1 some failed; 2 every input unreadable (so nothing was sent);
+        3 aborted; 4 internal error; 130 interrupted. Once a request was sent, a file that
+        failed (its output could not be written) is 1, never 2: 2 promises that nothing was
+        paid for."""
         if self.aborted:
             return self.aborted_code
-        if self.files and all(f.error for f in self.files):
+        if self.files and all(f.error for f in self.files) and not self.stats.attempts:
             return EXIT_CONFIG
         if self.failures or any(f.error for f in self.files):
             return EXIT_FAILURES

@@ -42,6 +42,7 @@ from pipeline.glossary import Glossary, load_glossary
 from pipeline.job import Job
 from pipeline.languages import Language
 from pipeline.ledger import Ledger
+from pipeline.outputs import check_outputs
 from pipeline.plan import EngineIdentity, Unit
 from pipeline.planner import Planner, RunTranslations, estimate
 from pipeline.pricing import price_for
@@ -129,20 +130,19 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
 def _plan_and_translate(
     job: Job, planner: Planner, files: list[FileTask], result: RunResult, progress: Progress
 ) -> None:
-    """Plan every file (a bad one is reported, the rest go on), estimate, translate, write."""
+    """Plan every file (a bad one is reported, the rest go on), estimate, translate, write.
+
+    Every output path is checked once the targets of each file are known, before any file is
+    planned (ConfigError: nothing is sent).
+    """
+    targeted = _targeted(job, files, result, progress)
+    check_outputs(job, [task for task, _ in targeted])
     readable: list[tuple[FileTask, FileResult]] = []
-    for task in files:
-        file_result = FileResult(task.path)
-        result.files.append(file_result)
+    for task, file_result in targeted:
         try:
-            if not _choose_targets(job, task, result, progress):
-                result.files.pop()
-                continue
             planner.add_file(task, file_result)
         except InputError as exc:
-            file_result.error = str(exc)
-            result.failures.append(Failure(str(task.path), exc.place or "", exc.reason))
-            progress.log(f"error: {exc}")
+            _file_failed(file_result, exc, result, progress)
             continue
         readable.append((task, file_result))
     planner.end_planning()
@@ -176,6 +176,36 @@ def _learned(job: Job, planner: Planner) -> Learned | None:
         return None
 
 
+def _targeted(
+    job: Job, files: list[FileTask], result: RunResult, progress: Progress
+) -> list[tuple[FileTask, FileResult]]:
+    """The files with their targets chosen (see _choose_targets), each with its FileResult in
+    ``result``; a file none of the targets applies to is left out, one that cannot be read is
+    reported and left out."""
+    targeted: list[tuple[FileTask, FileResult]] = []
+    for task in files:
+        file_result = FileResult(task.path)
+        try:
+            chosen = _choose_targets(job, task, result, progress)
+        except InputError as exc:
+            result.files.append(file_result)
+            _file_failed(file_result, exc, result, progress)
+            continue
+        if chosen:
+            result.files.append(file_result)
+            targeted.append((task, file_result))
+    return targeted
+
+
+def _file_failed(
+    file_result: FileResult, exc: InputError, result: RunResult, progress: Progress
+) -> None:
+    """Report a file that cannot be read (the rest of the run goes on)."""
+    file_result.error = str(exc)
+    result.failures.append(Failure(str(file_result.path), exc.place or "", exc.reason))
+    progress.log(f"error: {exc}")
+
+
 def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progress) -> bool:
     """Set ``task.targets``; a target the file is not for (a catalog for another language) is
     skipped with a note; False when no target applies (the file is skipped)."""
@@ -193,6 +223,9 @@ def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progr
 
 
 def _check_outputs(job: Job, files: list[FileTask]) -> None:
+    """What the settings allow of each output path (template fields, inside --out, not over its
+    own input), before any file is read; whether the paths can be written, and by one output
+    each, is checked by :func:`pipeline.outputs.check_outputs` once the targets are known."""
     for task in files:
         if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
             raise ConfigError(
@@ -274,13 +307,14 @@ def _translate_and_write(
         unique=result.estimate.unique,
         cache_hits=result.estimate.cache_hits,
     )
+    stopped: str | None = None  # why the run stopped before translating everything
     write = True
     try:
         anyio.run(_execute, pool, planner.store.units(), planner.store.to_send, client)
     except BudgetExceeded as exc:
-        result.aborted = str(exc)
+        stopped = str(exc)
     except (ProviderError, RecordError) as exc:
-        result.aborted = str(exc)
+        stopped = str(exc)
         write = False
     except Exception as exc:  # noqa: BLE001 - a bug: the run still ends in the ledger, in one line
         _stop_on_internal_error(result, exc)
@@ -294,18 +328,27 @@ def _translate_and_write(
         except RecordError as exc:
             progress.log(f"warning: {exc}")
     if pool.stopping == "interrupted":
-        result.aborted = "interrupted: what was translated is cached; run the same command again to resume"
+        stopped = "interrupted"
         result.aborted_code = EXIT_INTERRUPTED
         write = False
+    if stopped is not None:
+        result.aborted = stopped
+    # Without the cache, the outputs are the only place the translations paid for can be kept.
+    write = write or (not job.use_cache and pool.stats.units_done > 0)
     try:
         if write:
             _write_outputs(job, planner, pool, readable, result, progress)
+    except KeyboardInterrupt:  # Ctrl-C / SIGTERM while writing: stop there, say what is kept
+        stopped = "interrupted while writing the outputs"
+        result.aborted_code = EXIT_INTERRUPTED
     except PipelineError as exc:
         result.aborted = result.aborted or str(exc)  # for run_end; the caller reports the error
         raise
     except Exception as exc:  # noqa: BLE001 - as above
         _stop_on_internal_error(result, exc)
     finally:
+        if stopped is not None:
+            result.aborted = f"{stopped}; {_kept(job, pool.stats.units_done, readable)}"
         _end_ledger(ledger, pool, result)
 
 
@@ -315,6 +358,28 @@ def _stop_on_internal_error(result: RunResult, error: Exception) -> None:
     logger.debug("internal error", exc_info=error)
     result.aborted = internal_error(error)
     result.aborted_code = EXIT_INTERNAL
+
+
+def _kept(job: Job, done: int, readable: list[tuple[FileTask, FileResult]]) -> str:
+    """What became of the ``done`` translations of a run that stopped early, said as it is in
+    the run's cache mode: cached (a rerun resumes), or, with ``--no-cache``, kept only in the
+    outputs written (a rerun pays for them again) and lost with the outputs not written."""
+    if job.use_cache:
+        held = f"the {done} translations done are cached; " if done else ""
+        return f"{held}run the same command again to resume"
+    if not done:
+        return "nothing was translated yet"
+    kept = (
+        f"--no-cache: the {done} translations done are kept only in the outputs written, "
+        "so a new run pays for them again"
+    )
+    unwritten = sum(1 for _, written in readable if written.error or not written.outputs)
+    if unwritten:
+        kept += (
+            f"; the outputs of {unwritten} file(s) were not written: "
+            "what was translated for them is lost"
+        )
+    return kept
 
 
 def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> None:

@@ -418,3 +418,21 @@ def test_corpus_parquet_every_row_right(tmp_path: Path, emulator: Emulator) -> N
         == result.estimate.unique
         == len(set(original.column("en").to_pylist()))
     )
+
+
+def test_a_value_too_long_to_send_fails_wherever_it_occurs(tmp_path: Path, tiny_bounds: None) -> None:
+    """Over the input limit: counted once per occurrence, never a unit, even once the memo
+    forgot it (the planner remembers what it refused by key)."""
+    long_text = " ".join(f"word{i}" for i in range(4_000))
+    texts = [long_text if n % 3 == 0 else f"Short value {n % 5}" for n in range(30)]
+    data = write_parquet(tmp_path / "data.parquet", texts, row_group=7)
+    result = translate(pseudo_job(tmp_path, [data]))
+    assert result.exit_code == 1
+    assert result.estimate.too_long == 10 and result.estimate.unique == 5
+    counts = result.files[0].by_target["de"]
+    assert (counts.failed, counts.translated, counts.segments) == (10, 20, 30)
+    assert {f.reason for f in result.failures} == {result.failures[0].reason}
+    assert "over the model's input limit of 8,192" in result.failures[0].reason
+    out = pq.read_table(tmp_path / "out" / "data.parquet").column("text_de").to_pylist()
+    assert [n for n, text in enumerate(out) if text is None] == list(range(0, 30, 3))
+    assert out[1] == pseudo(texts[1])

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
+from pipeline.engine.tokens import MAX_INPUT_TOKENS, REQUEST_OVERHEAD_TOKENS
 
 #: Tokens one checkpoint adds to a request (``<m`` + a digit or two + ``/>``, less where ``/>``
 #: merges with the next word), and again to the reply; and one line break (less than one where
@@ -320,7 +320,7 @@ class PackLimits:
         cls,
         rpm: float | None,
         tpm: float | None,
-        max_input_tokens: int = 8_192,
+        max_input_tokens: int = MAX_INPUT_TOKENS,
         output_ratio: float = DEFAULT_OUTPUT_RATIO,
         packing: bool = True,
         learned: Learned | None = None,

@@ -21,6 +21,11 @@ from collections.abc import Callable, Sequence
 
 #: Template overhead Qwen-MT adds to every request's prompt (see reference/qwen-mt.md).
 REQUEST_OVERHEAD_TOKENS = 45
+#: Qwen-MT's input limit: the prompt tokens of one request, its template included.
+MAX_INPUT_TOKENS = 8_192
+#: No token of Qwen's vocabulary stands for more bytes than this (its longest: 128 spaces), so
+#: a text of more than MAX_INPUT_TOKENS x this many characters cannot fit one request.
+MOST_BYTES_PER_TOKEN = 128
 
 _WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
 

@@ -1,0 +1,92 @@
+"""Where a run writes, checked before anything is sent.
+
+An output that cannot be written is otherwise found when the run writes it, after its
+requests were paid for. :func:`check_outputs` looks at every output path of a run (each
+file's chosen targets; one path for a multi-target format) before the first request and
+refuses, with a ConfigError (exit 2, nothing sent):
+
+- two outputs on one path (``--output-template '{name}'`` with two target languages, two
+  inputs named alike in different folders), where the second would replace the first;
+- an output on another input of the run (the run would overwrite what it reads);
+- an output that is a directory, a file where a folder of the path should be (``--out``
+  naming a file), or a folder the user cannot write into (permissions, read-only file system).
+
+Checking cannot promise the write: the disk may fill up meanwhile. A write that fails later
+fails its file (exit 1), never the run's "nothing was sent" code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from pipeline.discover import FileTask, output_path
+from pipeline.errors import ConfigError
+from pipeline.job import Job
+
+
+def planned_outputs(job: Job, tasks: Sequence[FileTask]) -> Iterator[tuple[FileTask, str, Path]]:
+    """(task, target code or "" for every target, output path) of every output of the run."""
+    for task in tasks:
+        if task.fmt.multi_target:
+            yield task, "", output_path(job, task, None)
+        else:
+            for target in task.targets:
+                yield task, target.code, output_path(job, task, target)
+
+
+def check_outputs(job: Job, tasks: Sequence[FileTask]) -> None:
+    """Raise ConfigError naming the first output of ``tasks`` that cannot be written, or that
+    would replace another output or another input of the run (see the module docstring)."""
+    inputs = {task.path.resolve(): task for task in tasks}
+    claimed: dict[Path, tuple[FileTask, str]] = {}
+    folders: dict[Path, str | None] = {}
+    for task, target, dest in planned_outputs(job, tasks):
+        resolved = dest.resolve()
+        earlier = claimed.setdefault(resolved, (task, target))
+        if earlier[0] is not task or earlier[1] != target:
+            raise ConfigError(_collision(dest, earlier, (task, target)))
+        reader = inputs.get(resolved)
+        if reader is not None and reader is not task:
+            raise ConfigError(
+                f"output {dest} would overwrite the input {reader.path}; choose another --out"
+            )
+        if dest.is_dir():
+            raise ConfigError(f"output {dest} is a directory")
+        if dest.parent not in folders:
+            folders[dest.parent] = unwritable_folder(dest.parent)
+        why = folders[dest.parent]
+        if why is not None:
+            raise ConfigError(f"cannot write {dest}: {why}")
+
+
+def _collision(dest: Path, first: tuple[FileTask, str], second: tuple[FileTask, str]) -> str:
+    """The message for two outputs on ``dest``: of one input in two languages, or of two inputs."""
+    (task, lang), (other, other_lang) = first, second
+    if task is other:
+        return (
+            f"{task.path} would be written to {dest} for both {lang} and {other_lang}: "
+            "put {lang} in --output-template"
+        )
+    return (
+        f"{task.path} and {other.path} would both be written to {dest}: give their common "
+        "folder as the input (outputs keep their paths under it), or translate them in "
+        "separate runs with different --out"
+    )
+
+
+def unwritable_folder(folder: Path) -> str | None:
+    """Why a file cannot be created in ``folder`` (created first where missing), or None.
+
+    The nearest existing folder of the path decides: it must be a directory the user may
+    write into and enter (a file there, or a read-only file system, is a reason).
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the folder {existing} is not writable (permissions or a read-only file system)"
+    return None
