@@ -54,7 +54,8 @@ class Cache:
     """A key -> translation store. ``path=None`` keeps it for this run only (a temporary
     database on disk that SQLite deletes on close: it may hold millions of values)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, timeout: float = 30.0) -> None:
+        """Open (create) the cache; ``timeout``: seconds to wait for another process's lock."""
         self.path = path
         try:
             if path is None:
@@ -64,7 +65,7 @@ class Cache:
                 if not path.exists():
                     # Created readable by its owner only: it holds the user's texts.
                     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-                self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+                self._db = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
@@ -79,16 +80,24 @@ class Cache:
     def _name(self) -> str:
         return f"the cache {self.path}" if self.path is not None else "the run's temporary cache"
 
+    def _one(self, sql: str, args: tuple[object, ...]) -> tuple[Any, ...] | None:
+        """One row of a read; RecordError (not a raw sqlite3 error) when the database cannot be
+        read, e.g. locked by another process past the timeout."""
+        try:
+            row: tuple[Any, ...] | None = self._db.execute(sql, args).fetchone()
+        except sqlite3.Error as exc:
+            raise RecordError(self._name, exc, verb="read") from None
+        return row
+
     def get(self, key: str) -> str | None:
         """The cached translation for ``key``, or None."""
-        row = self._db.execute("SELECT text FROM translations WHERE key = ?", (key,)).fetchone()
+        row = self._one("SELECT text FROM translations WHERE key = ?", (key,))
         return None if row is None else str(row[0])
 
     def __contains__(self, key: object) -> bool:
         return (
             isinstance(key, str)
-            and self._db.execute("SELECT 1 FROM translations WHERE key = ?", (key,)).fetchone()
-            is not None
+            and self._one("SELECT 1 FROM translations WHERE key = ?", (key,)) is not None
         )
 
     def put_many(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
@@ -108,12 +117,7 @@ class Cache:
     def learned(self, endpoint: str, model: str) -> dict[str, Any] | None:
         """What an earlier run learned about ``endpoint`` and ``model`` (see :meth:`remember`),
         or None; a state that cannot be read is no state."""
-        try:
-            row = self._db.execute(
-                "SELECT state FROM learned WHERE endpoint = ? AND model = ?", (endpoint, model)
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise RecordError(self._name, exc, verb="read") from None
+        row = self._one("SELECT state FROM learned WHERE endpoint = ? AND model = ?", (endpoint, model))
         if row is None:
             return None
         try:
@@ -136,7 +140,8 @@ class Cache:
             raise RecordError(self._name, exc) from None
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0])
+        row = self._one("SELECT COUNT(*) FROM translations", ())
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         """Close the database."""

@@ -1,8 +1,11 @@
 """The worker pool: packs units into requests and sends them paced, retried and checked.
 
 For every finished request, in this order: the good translations are committed to the cache,
-then the request is appended to the ledger, then anything else (progress, bisection). So a run
-killed at any point has recorded everything it paid for, and a rerun does not pay again.
+then the request is appended to the ledger, then anything else (progress, resends of what the
+reply lost go back into the stream meanwhile, in memory only). So a run killed at any point has
+recorded everything it paid for, and a rerun does not pay again. The writes run in a worker
+thread, one request's at a time and in order, shielded from cancellation: a cache another
+process holds locked stalls no request, the pacer nor the signal watcher.
 A run that aborts (a run-fatal error, a second interrupt) cancels its requests in flight rather
 than waiting for them (a dead endpoint may take ``--timeout`` to answer): each one that had
 sent an attempt is recorded all the same, as a failed request with error ``cancelled`` whose
@@ -39,6 +42,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Protocol
 
 import anyio
@@ -182,6 +186,8 @@ class TranslationPool:
         self._echoes = 0
         #: connections in a row that failed (see UNREACHABLE_AT_START)
         self._unreachable = 0
+        #: one cache-and-ledger writer at a time (see _write)
+        self._writer = anyio.Lock()
         if pacer.tpm:
             self.packs.billed_per_second = pacer.tpm * pacer.headroom / 60.0
         if pacer.rpm:
@@ -379,7 +385,7 @@ class TranslationPool:
             self._in_flight_cost -= est_cost
             try:
                 if tries:  # a request that never went out has no ledger line
-                    self._record_failure(batch, error, tries, lost)
+                    await self._write(partial(self._record_failure, batch, error, tries, lost))
             except RecordError as unrecorded:
                 self._abort(unrecorded, tg)
                 return
@@ -395,9 +401,18 @@ class TranslationPool:
         self.in_flight.observe(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
         self.packs.reply_time.observe(reply.completion_tokens, reply.latency_ms / 1000.0)
         try:
-            self._accept(batch, every, reply, tries, lost, tg)
+            await self._accept(batch, every, reply, tries, lost, tg)
         except RecordError as unrecorded:  # a reply we could not record: send nothing more
             self._abort(unrecorded, tg)
+
+    async def _write(self, record: Callable[[], None]) -> None:
+        """Run ``record`` (cache and ledger writes) in a worker thread, one at a time and in
+        order, so a cache locked by another process stalls no request, the pacer nor the signal
+        watcher; shielded, since what was paid for must be recorded even when the run is
+        cancelled meanwhile."""
+        with anyio.CancelScope(shield=True):
+            async with self._writer:
+                await anyio.to_thread.run_sync(record)
 
     def _learn_ratio(self, content: str, reply: Reply) -> None:
         """Follow the reply/request token ratio (the first replies replace a fresh run's guess)
@@ -410,7 +425,7 @@ class TranslationPool:
             self._output_ratio = (1 - weight) * self._output_ratio + weight * observed
             self.packs.fit_output(self._output_ratio)
 
-    def _accept(
+    async def _accept(
         self, batch: list[Unit], every: int, reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup
     ) -> None:
         """Keep what the reply proves (see :mod:`pipeline.engine.replies`), resend the rest."""
@@ -451,24 +466,31 @@ class TranslationPool:
         if not echoed:
             line_tokens = (reply.prompt_tokens + reply.completion_tokens) / len(batch)
             self.packs.observe(len(batch), len(resend), blocks, broken, line_tokens)
-        # Cache first, then ledger: an interrupted run keeps what it paid for.
-        self.cache.put_many((u.key, text, self.client.name, u.target.code) for u, text in good)
-        self.book.record(
-            batch,
-            "ok",
-            (reply.prompt_tokens, reply.completion_tokens),
-            attempts,
-            lost,
-            error=Rejection.ECHO if echoed else ("misaligned" if resend else None),
-            latency_ms=reply.latency_ms,
-            response_id=reply.response_id,
-            accepted=len(good),
-            rejected=dict(rejected),
-        )
-        self.stats.units_done += len(good)
-        self._count_echo(echoed or (not good and rejected[Rejection.ECHO] > 0), tg)
+        rows = [(u.key, text, self.client.name, u.target.code) for u, text in good]
+
+        def record() -> None:
+            # Cache first, then ledger: an interrupted run keeps what it paid for.
+            self.cache.put_many(rows)
+            self.book.record(
+                batch,
+                "ok",
+                (reply.prompt_tokens, reply.completion_tokens),
+                attempts,
+                lost,
+                error=Rejection.ECHO if echoed else ("misaligned" if resend else None),
+                latency_ms=reply.latency_ms,
+                response_id=reply.response_id,
+                accepted=len(good),
+                rejected=dict(rejected),
+            )
+
+        # In memory only, before the write: the lost segments join the batch being packed now,
+        # and an endpoint that keeps echoing is stopped before more requests go out.
         if resend:
             self._resend_misaligned(resend)
+        self._count_echo(echoed or (not good and rejected[Rejection.ECHO] > 0), tg)
+        await self._write(record)
+        self.stats.units_done += len(good)
         for unit in retry_alone:
             self.feed.resend([unit])
         self._progress()
