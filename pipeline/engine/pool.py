@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -51,13 +50,14 @@ from pipeline.cache import Cache
 from pipeline.engine.bookkeeping import PoolStats, RequestBook
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.feed import Feed
-from pipeline.engine.framing import can_pack, checkpoint_count, frame, unframe
+from pipeline.engine.framing import can_pack, frame
 from pipeline.engine.inflight import InFlightLimit, Slot
 from pipeline.engine.pacing import Pacer, request_rate
 from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
-from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import count_tokens, prompt_tokens, trusted_usage
+from pipeline.engine.verdict import read_reply
+from pipeline.engine.watch import EndpointUnhealthy, EndpointWatch, NotSent
 from pipeline.errors import (
     BudgetExceeded,
     ContentRejected,
@@ -72,7 +72,6 @@ from pipeline.errors import (
 from pipeline.ledger import Ledger
 from pipeline.plan import Unit, pack_by_group
 from pipeline.pricing import Price
-from pipeline.protect import verify
 
 
 class Client(Protocol):
@@ -86,48 +85,6 @@ class Client(Protocol):
     async def translate(self, request: TranslationRequest) -> Reply:
         """Translate one request or raise a ProviderError."""
         ...
-
-
-class EndpointUnhealthy(ProviderError):
-    """The run's retry budget is spent: the endpoint keeps failing."""
-
-    fatal_for_run = True
-
-
-class NotSent(ProviderError):
-    """The run stopped before this attempt went out: the request fails, nothing is retried."""
-
-    retryable = False
-
-
-class EndpointIgnoresOptions(ProviderError):
-    """Replies keep giving the source back: the endpoint does not apply translation_options."""
-
-    fatal_for_run = True
-
-
-#: Replies in a row that gave the source back, with none translated between, that stop a run.
-ECHOES_TO_STOP = 3
-
-
-class EndpointUnreachable(ProviderError):
-    """Connections to the endpoint keep failing before anything is sent."""
-
-    fatal_for_run = True
-
-
-#: Failed connections in a row that stop a run which has had no reply yet (later in a run, a
-#: network blip is retried as usual, up to :data:`UNREACHABLE_LATER`).
-UNREACHABLE_AT_START = 3
-UNREACHABLE_LATER = 12
-
-#: What a failed segment's report says for each reply check it failed twice.
-_REJECTION_REASONS = {
-    Rejection.EMPTY: "the engine returned an empty translation",
-    Rejection.ECHO: "the engine returned the source text untranslated",
-    Rejection.COMMENTARY: "the engine's reply held more than the translation (commentary)",
-    Rejection.LENGTH: "the engine's reply is out of all proportion to the source",
-}
 
 
 @dataclass
@@ -182,10 +139,8 @@ class TranslationPool:
         self._ratio_seen = 5 if settings.learned else 0
         #: checkpoints and segments per request, learned from the replies (see AdaptivePacks)
         self.packs = AdaptivePacks(settings.limits, settings.learned, paced=not pacer.unlimited)
-        #: replies in a row that gave the source back (see ECHOES_TO_STOP)
-        self._echoes = 0
-        #: connections in a row that failed (see UNREACHABLE_AT_START)
-        self._unreachable = 0
+        #: replies that keep echoing, connections that keep failing
+        self.watch = EndpointWatch()
         #: one cache-and-ledger writer at a time (see _write)
         self._writer = anyio.Lock()
         if pacer.tpm:
@@ -340,7 +295,7 @@ class TranslationPool:
 
         def on_error(error: ProviderError) -> None:
             nonlocal lost
-            self._count_unreachable(error)
+            self.watch.attempt_failed(error, had_replies=self.stats.requests > 0)
             if isinstance(error, RateLimited):
                 self.stats.throttled += 1
                 self.pacer.on_throttled()
@@ -392,7 +347,6 @@ class TranslationPool:
             await self._handle_error(batch, error, tg)
             return
         self._in_flight_cost -= est_cost
-        self._unreachable = 0
         usage = trusted_usage(est_prompt, reply.text, (reply.prompt_tokens, reply.completion_tokens))
         reply = replace(reply, prompt_tokens=usage[0], completion_tokens=usage[1])
         self.pacer.on_success()
@@ -428,45 +382,14 @@ class TranslationPool:
     async def _accept(
         self, batch: list[Unit], every: int, reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup
     ) -> None:
-        """Keep what the reply proves (see :mod:`pipeline.engine.replies`), resend the rest."""
-        parts, broken = unframe(unwrap(reply.text), len(batch), every)
-        first = batch[0]
-        same_language = first.source.name == first.target.name
-        echoed = not same_language and is_echo([u.text for u in batch], parts)
-        rejected: Counter[str] = Counter()
-        good: list[tuple[Unit, str]] = []
-        retry_alone: list[Unit] = []
-        resend: list[Unit] = []
-        for unit, translated in zip(batch, parts, strict=True):
-            if translated is None or echoed:
-                resend.append(unit)
-                continue
-            why = judge(unit.text, translated, alone=len(batch) == 1, same_language=same_language)
-            if why is not None:
-                rejected[why] += 1
-                self._reject(unit, why, retry_alone)
-                continue
-            hard = verify(unit.text, translated, unit.checks - unit.soft_checks)
-            soft = verify(unit.text, translated, unit.soft_checks)
-            if not hard and not soft:
-                good.append((unit, translated))
-                continue
-            rejected["placeholders"] += 1
-            self.stats.rejected_checks += 1
-            unit.rejections += 1
-            if unit.rejections < 2:
-                retry_alone.append(unit)
-            elif not hard:
-                good.append((unit, translated))  # soft checks only: the writer degrades
-            else:
-                self._fail([unit], "; ".join(hard))
-        if echoed:
-            rejected[Rejection.ECHO] += len(batch)
-        blocks = max(1, checkpoint_count(len(batch), every))
-        if not echoed:
+        """Keep what the reply proves (see :mod:`pipeline.engine.verdict`), resend the rest."""
+        verdict = read_reply(batch, every, reply.text)
+        self.stats.rejected_checks += verdict.rejected["placeholders"]
+        if not verdict.echoed:
+            self.stats.rejected_replies += sum(verdict.rejected.values()) - verdict.rejected["placeholders"]
             line_tokens = (reply.prompt_tokens + reply.completion_tokens) / len(batch)
-            self.packs.observe(len(batch), len(resend), blocks, broken, line_tokens)
-        rows = [(u.key, text, self.client.name, u.target.code) for u, text in good]
+            self.packs.observe(len(batch), len(verdict.resend), verdict.blocks, verdict.broken, line_tokens)
+        rows = [(u.key, text, self.client.name, u.target.code) for u, text in verdict.good]
 
         def record() -> None:
             # Cache first, then ledger: an interrupted run keeps what it paid for.
@@ -477,58 +400,27 @@ class TranslationPool:
                 (reply.prompt_tokens, reply.completion_tokens),
                 attempts,
                 lost,
-                error=Rejection.ECHO if echoed else ("misaligned" if resend else None),
+                error=verdict.ledger_error,
                 latency_ms=reply.latency_ms,
                 response_id=reply.response_id,
-                accepted=len(good),
-                rejected=dict(rejected),
+                accepted=len(verdict.good),
+                rejected=dict(verdict.rejected),
             )
 
         # In memory only, before the write: the lost segments join the batch being packed now,
         # and an endpoint that keeps echoing is stopped before more requests go out.
-        if resend:
-            self._resend_misaligned(resend)
-        self._count_echo(echoed or (not good and rejected[Rejection.ECHO] > 0), tg)
+        if verdict.resend:
+            self._resend_misaligned(verdict.resend)
+        stop = self.watch.replied(verdict.gave_source_back)
+        if stop is not None:
+            self._abort(stop, tg)
         await self._write(record)
-        self.stats.units_done += len(good)
-        for unit in retry_alone:
+        self.stats.units_done += len(verdict.good)
+        for unit, why in verdict.failed:
+            self._fail([unit], why)
+        for unit in verdict.retry_alone:
             self.feed.resend([unit])
         self._progress()
-
-    def _count_unreachable(self, error: ProviderError) -> None:
-        """Raise EndpointUnreachable (no retry, the run stops) once connections keep failing."""
-        if error.code != "connect":
-            self._unreachable = 0
-            return
-        self._unreachable += 1
-        most = UNREACHABLE_LATER if self.stats.requests else UNREACHABLE_AT_START
-        if self._unreachable >= most:
-            raise EndpointUnreachable(
-                f"{error}, {self._unreachable} times in a row; nothing was sent: check the "
-                "network, the base URL (--base-url, --region) and any proxy settings (HTTPS_PROXY)",
-                code="unreachable",
-            )
-
-    def _reject(self, unit: Unit, why: str, retry_alone: list[Unit]) -> None:
-        """A translation the reply checks refused: sent alone once more, then failed."""
-        self.stats.rejected_replies += 1
-        unit.rejections += 1
-        if unit.rejections < 2:
-            retry_alone.append(unit)
-        else:
-            self._fail([unit], _REJECTION_REASONS.get(why, why))
-
-    def _count_echo(self, echoed: bool, tg: anyio.abc.TaskGroup) -> None:
-        """Stop the run once :data:`ECHOES_TO_STOP` replies in a row gave the source back."""
-        self._echoes = self._echoes + 1 if echoed else 0
-        if self._echoes >= ECHOES_TO_STOP:
-            error = EndpointIgnoresOptions(
-                f"{self._echoes} replies in a row gave the source text back untranslated: the "
-                "endpoint ignores translation_options (a relay that drops them, or a model that "
-                "is not a Qwen-MT model); check --base-url and --model",
-                code="echo",
-            )
-            self._abort(error, tg)
 
     def _resend_misaligned(self, units: list[Unit]) -> None:
         """Send again what a reply lost (a broken block, or a packed reply given back unchanged).

@@ -13,11 +13,12 @@ import pytest
 
 from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.pacing import Pacer
 from pipeline.engine.framing import can_pack, frame, parse_request, unframe
+from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import MOST_EVERY, AdaptivePacks, PackLimits
-from pipeline.engine.pool import EndpointUnhealthy, PoolSettings, TranslationPool
+from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
+from pipeline.engine.watch import EndpointUnhealthy
 from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, RateLimited, ServerError
 from pipeline.languages import Language
 from pipeline.ledger import Ledger, read_ledger
