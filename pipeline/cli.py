@@ -16,7 +16,7 @@ import click
 from pipeline import __version__
 from pipeline.cli_jobs import run_cmd, status_cmd
 from pipeline.cli_output import guarded, report_result, setup_output
-from pipeline.job import ENGINES, InputSpec, Job, base_url_for
+from pipeline.job import DEFAULT_MODELS, ENGINES, InputSpec, Job, base_url_for, read_instructions
 from pipeline.languages import AUTO, accepted_languages, resolve, resolve_targets
 from pipeline.run import translate
 
@@ -34,8 +34,9 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("translated"), show_default=True, help="Output directory.")
 @click.option("--output-template", default=None, help="Output path under --out: fields {lang} {name} {stem} {ext} {relpath} {reldir}.")
 @click.option("--in-place", is_flag=True, help="Write over the inputs (tabular: translated columns replace the source ones).")
-@click.option("--engine", type=click.Choice(ENGINES), default="qwen", show_default=True, help="qwen (Qwen-MT API) or pseudo (offline pseudo-localization).")
-@click.option("--model", default="qwen-mt-turbo", show_default=True, help="Qwen-MT model.")
+@click.option("--engine", type=click.Choice(ENGINES), default="qwen", show_default=True, help="qwen (Qwen-MT API), chat (any OpenAI-compatible chat model) or pseudo (offline pseudo-localization).")
+@click.option("--model", default=None, help="Model: default qwen-mt-turbo (--engine qwen), qwen-plus (--engine chat); any name with --engine chat.")
+@click.option("--instructions", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None, help="--engine chat: a UTF-8 text file of instructions sent to the model with every request.")
 @click.option("--base-url", default=None, help="API base URL (default: $MTPIPE_BASE_URL, else the Singapore endpoint).")
 @click.option("--region", type=click.Choice(["intl", "cn", "us"]), default=None, help="Shortcut for the region's base URL.")
 @click.option("--api-key-env", default="DASHSCOPE_API_KEY", show_default=True, help="Environment variable holding the API key.")
@@ -53,7 +54,7 @@ def main() -> None:
 @click.option("--price", default=None, metavar="IN,OUT", help="Override the model's price, USD per 1M input,output tokens.")
 @click.option("--columns", default=None, metavar="A,B", help="Columns to translate (CSV, Parquet).")
 @click.option("--glossary", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None, help="CSV/TSV of source,target[,language] terms.")
-@click.option("--domains", default="", help="English description of the domain, sent to Qwen-MT.")
+@click.option("--domains", default="", help="English description of the domain, sent to the engine.")
 @click.option("--mark", type=click.Choice(["fuzzy", "comment", "none"]), default="fuzzy", show_default=True, help="gettext: how machine translations are marked for review.")
 @click.option("--retranslate", is_flag=True, help="gettext: also replace existing translations.")
 @click.option("--fuzzy", "fuzzy", is_flag=True, help="gettext: retranslate fuzzy entries.")
@@ -97,7 +98,8 @@ def _job_from_options(inputs: tuple[Path, ...], to_langs: tuple[str, ...], from_
         output_template=opts["output_template"],
         in_place=opts["in_place"],
         engine=opts["engine"],
-        model=opts["model"],
+        model=opts["model"] or DEFAULT_MODELS[opts["engine"]],
+        instructions=read_instructions(opts["instructions"]) if opts["instructions"] else "",
         base_url=base_url_for(opts["region"], opts["base_url"]),
         api_key_env=opts["api_key_env"],
         concurrency=opts["concurrency"],
@@ -165,10 +167,11 @@ def ledger_summary(path: Path) -> None:
     "faults",
     multiple=True,
     metavar="NAME=RATE",
-    help="A share of replies with a fault: echo, empty, commentary, merged_lines, server_error, "
-    "throttle, reset... (repeatable; e.g. --fault echo=0.1).",
+    help="A share of replies with a fault: echo, empty, commentary, merged_lines, renumbered_markers, "
+    "answer, server_error, throttle, reset... (repeatable; e.g. --fault echo=0.1).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
+@click.option("--mode", type=click.Choice(["qwen", "chat"]), default="qwen", show_default=True, help="qwen: Qwen-MT's contract; chat: a chat model's (for --engine chat).")
 def fake_server(
     host: str,
     port: int,
@@ -181,8 +184,9 @@ def fake_server(
     reply_suffix: str,
     faults: tuple[str, ...],
     seed: int,
+    mode: str,
 ) -> None:
-    """Run the Qwen-MT emulator (for trying mtpipe and its jobs offline)."""
+    """Run the Qwen-MT emulator, or a chat model's with --mode chat (for trying mtpipe offline)."""
     from pipeline.testing import EmulatorConfig, Fault, FaultConfig, serve_forever
 
     rates: dict[Fault | str, float] = {}
@@ -207,8 +211,10 @@ def fake_server(
         reply_suffix=reply_suffix.encode().decode("unicode_escape"),
         faults=fault_config,
         seed=seed,
+        mode=mode,
     )
-    click.echo(f"Qwen-MT emulator on http://{host}:{port}/compatible-mode/v1 (key {key!r}); Ctrl-C stops it", err=True)
+    kind = "chat-model" if mode == "chat" else "Qwen-MT"
+    click.echo(f"{kind} emulator on http://{host}:{port}/compatible-mode/v1 (key {key!r}); Ctrl-C stops it", err=True)
     serve_forever(host, port, config)
 
 

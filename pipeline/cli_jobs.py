@@ -63,7 +63,7 @@ def overrides_from(opts: dict[str, Any]) -> dict[str, Any]:
 @click.option("--to", "to_langs", multiple=True, metavar="LANG", help="Target languages (replace target_langs); repeat or comma-separate.")
 @click.option("--from", "from_lang", default=None, metavar="LANG", help="Source language (source_lang).")
 @click.option("--engine", type=click.Choice(ENGINES), default=None, help="qwen or pseudo (offline).")
-@click.option("--model", default=None, help="Qwen-MT model.")
+@click.option("--model", default=None, help="Model (overrides the job file's).")
 @click.option("--base-url", default=None, help="API base URL (replaces base_url and region).")
 @click.option("--region", type=click.Choice(list(REGIONS)), default=None, help="Region's base URL (replaces base_url and region).")
 @click.option("--api-key-env", default=None, help="Environment variable holding the API key.")

@@ -150,6 +150,8 @@ def report_result(result: RunResult, quiet: bool = False) -> None:
         simplified = sum(f.simplified for f in result.files)
         if simplified:
             click.echo(f"{simplified} Word paragraphs had their inline formatting simplified")
+    for warning in result.warnings:
+        click.echo(f"mtpipe: warning: {warning}", err=True)
     for failure in result.failures[:_MAX_FAILURES_SHOWN]:
         where = f"{failure.file}: {failure.place}: " if failure.place else f"{failure.file}: "
         click.echo(f"failed: {where}{failure.reason}", err=True)

@@ -14,11 +14,13 @@ from typing import Any
 
 import httpx
 
-from pipeline.engine.client import DEFAULT_BASE_URL, REGIONS
+from pipeline.engine.client import DEFAULT_BASE_URL, REGIONS, is_loopback
 from pipeline.errors import ConfigError
 from pipeline.languages import AUTO, Language
 
-ENGINES = ("qwen", "pseudo")
+ENGINES = ("qwen", "chat", "pseudo")
+#: The model each engine asks when none is given.
+DEFAULT_MODELS = {"qwen": "qwen-mt-turbo", "chat": "qwen-plus", "pseudo": "qwen-mt-turbo"}
 DEFAULT_API_KEY_ENV = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "MTPIPE_BASE_URL"
 DEFAULT_LIMITS = {"rpm": 60.0, "tpm": 100_000.0}
@@ -81,6 +83,8 @@ class Job:
     price: str | None = None
     glossary: Path | None = None
     domains: str = ""
+    #: The user's own instructions to a chat model (``--engine chat``), sent with every request.
+    instructions: str = ""
     #: Format options for every input (per-input options override them).
     options: dict[str, Any] = field(default_factory=dict)
     #: Test hooks: an httpx transport for the client, and the backoff base in seconds.
@@ -93,6 +97,13 @@ class Job:
             raise ConfigError("no target language: give --to LANG (several allowed)")
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine {self.engine!r}: choose {' or '.join(ENGINES)}")
+        if self.engine == "chat" and self.model.startswith("qwen-mt"):
+            raise ConfigError(
+                f"{self.model} is a Qwen-MT model, which takes no system message: use --engine qwen "
+                "with it, or a chat model (e.g. --model qwen-plus) with --engine chat"
+            )
+        if self.instructions and self.engine != "chat":
+            raise ConfigError("instructions are for chat models only: add --engine chat")
         if self.in_place and len(self.targets) > 1:
             raise ConfigError("--in-place takes a single --to language")
         for target in self.targets:
@@ -115,11 +126,19 @@ class Job:
             raise ConfigError(f"base URL {self.base_url!r} must start with http:// or https://")
         check_variable_name(self.api_key_env)
 
+    def needs_no_key(self) -> bool:
+        """True for a chat model on a loopback address (a local vLLM, Ollama or llama.cpp
+        server): it is asked without a key when the key variable is unset."""
+        return self.engine == "chat" and is_loopback(self.base_url)
+
     def api_key(self) -> str:
-        """The API key from the configured environment variable (ConfigError when unset; the
-        message never shows a variable name that may be the key itself)."""
+        """The API key from the configured environment variable, read from the environment
+        only; "" when it is unset and :meth:`needs_no_key`; ConfigError when unset otherwise
+        (the message never shows a variable name that may be the key itself)."""
         check_variable_name(self.api_key_env)
         key = os.environ.get(self.api_key_env, "").strip()
+        if not key and self.needs_no_key():
+            return ""
         if not key:
             raise ConfigError(
                 f"no API key: set the environment variable {self.api_key_env} "
@@ -136,6 +155,27 @@ class Job:
             return 4
         rps = (self.rpm or 600.0) / 60.0
         return max(2, min(64, int(rps * 20)))
+
+
+#: Longest instructions file read (instructions are sent with every request).
+MAX_INSTRUCTIONS_CHARS = 20_000
+
+
+def read_instructions(path: Path) -> str:
+    """The text of an instructions file (UTF-8); ConfigError naming the file when it cannot be
+    read, is not UTF-8, or is longer than :data:`MAX_INSTRUCTIONS_CHARS`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: instructions file is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the instructions file: {exc.strerror or exc}") from None
+    if len(text) > MAX_INSTRUCTIONS_CHARS:
+        raise ConfigError(
+            f"{path}: instructions of {len(text):,} characters; at most {MAX_INSTRUCTIONS_CHARS:,} "
+            "(they are sent with every request)"
+        )
+    return text.strip()
 
 
 def base_url_for(region: str | None, base_url: str | None) -> str:

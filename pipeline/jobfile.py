@@ -26,7 +26,7 @@ from typing import Any
 
 from pipeline.discover import _is_glob, discover, output_path
 from pipeline.errors import ConfigError, InputError
-from pipeline.job import InputSpec, Job, base_url_for
+from pipeline.job import DEFAULT_MODELS, InputSpec, Job, base_url_for
 from pipeline.jobfile_keys import (
     INPUT_KEYS,
     KEYS,
@@ -188,7 +188,8 @@ class _Loader:
             output_template=values["output_template"],
             in_place=bool(values["in_place"]),
             engine=values["engine"] or "qwen",
-            model=values["model"] or "qwen-mt-turbo",
+            model=values["model"] or DEFAULT_MODELS[values["engine"] or "qwen"],
+            instructions=(values["instructions"] or "").strip(),
             base_url=base_url_for(values["region"], values["base_url"]),
             api_key_env=values["api_key_env"] or Job.api_key_env,
             concurrency=values["concurrency"],

@@ -147,7 +147,7 @@ KEYS: dict[str, Check] = {
     "timeout": _number(True), "out": _path_str, "output_template": _nonempty, "in_place": _bool,
     "ledger": _path_str, "cache": _path_or_bool, "glossary": _path_str, "domains": as_text,
     "max_cost": _number(False), "price": _price, "mark": _choice(*MARKS), "packing": _bool,
-    "report": _path_str,
+    "report": _path_str, "instructions": as_text,
 }  # fmt: skip
 INPUT_KEYS: dict[str, Check] = {
     "path": _path_str, "columns": _str_list, "mark": _choice(*MARKS), "retranslate": _bool,

@@ -64,6 +64,8 @@ class EngineIdentity:
 
     engine: str
     model: str
+    #: What else decides the translations (a hash of a chat model's instructions); "" for none.
+    variant: str = ""
 
 
 def unit_key(
@@ -75,20 +77,10 @@ def unit_key(
     terms: tuple[tuple[str, str], ...],
 ) -> str:
     """The content hash identifying a unit (cache key): never a row number."""
-    payload = json.dumps(
-        [
-            identity.engine,
-            identity.model,
-            source.name,
-            target.name,
-            segment.context,
-            segment.domains,
-            terms,
-            core,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    fields = [identity.engine, identity.model, source.name, target.name, segment.context, segment.domains, terms, core]
+    if identity.variant:  # appended only when set: the keys of every earlier run stay valid
+        fields.append(identity.variant)
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -244,7 +244,7 @@ def estimate(
     an earlier run against the same endpoint ``learned`` times the request's text (else
     :data:`DEFAULT_OUTPUT_RATIO`)."""
     result = planner.estimate
-    price = price_for(planner.identity.model, job.price)
+    price = price_for(planner.identity.model, job.price, job.engine)
     ratio = learned.output_ratio if learned is not None else DEFAULT_OUTPUT_RATIO
     sizes = planner.store.sizes()
     for batch in pack_by_group(sizes, lambda s: s[0], lambda s: s[1] if s[2] else None, limits):

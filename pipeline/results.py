@@ -112,6 +112,8 @@ class RunResult:
     aborted_code: int = EXIT_ABORTED
     duration_s: float = 0.0
     dry_run: bool = False
+    #: What the run summary warns about (a model priced at zero).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

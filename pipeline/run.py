@@ -7,6 +7,7 @@ settings that cannot work, before any request is sent.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import signal
 import threading
@@ -23,6 +24,7 @@ import anyio
 from pipeline import __version__
 from pipeline.cache import Cache, default_cache_path
 from pipeline.discover import FileTask, discover, output_path
+from pipeline.engine.chat import ChatClient
 from pipeline.engine.client import QwenClient, is_loopback
 from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import Learned, PackLimits
@@ -45,7 +47,7 @@ from pipeline.ledger import Ledger
 from pipeline.outputs import check_outputs
 from pipeline.plan import EngineIdentity, Unit
 from pipeline.planner import Planner, RunTranslations, estimate
-from pipeline.pricing import price_for
+from pipeline.pricing import price_for, price_warning
 from pipeline.progress import Progress
 from pipeline.results import (
     EXIT_ABORTED,
@@ -81,6 +83,7 @@ __all__ = [
 
 
 def _client(job: Job) -> Any:
+    """The engine ``job`` asks: pseudo, a chat model, or Qwen-MT."""
     if job.engine == "pseudo":
         return PseudoClient()
     # A loopback endpoint is never reached through a proxy (see QwenClient), so the key stays on
@@ -89,6 +92,15 @@ def _client(job: Job) -> Any:
         warnings.warn(
             f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
         )
+    if job.engine == "chat":
+        return ChatClient(
+            base_url=job.base_url,
+            api_key=job.api_key(),
+            model=job.model,
+            timeout=job.timeout,
+            transport=job.transport,
+            instructions=job.instructions,
+        )
     return QwenClient(
         base_url=job.base_url,
         api_key=job.api_key(),
@@ -96,6 +108,18 @@ def _client(job: Job) -> Any:
         timeout=job.timeout,
         transport=job.transport,
     )
+
+
+def engine_identity(job: Job) -> EngineIdentity:
+    """What decides ``job``'s translations besides the text (part of every cache key): the
+    engine, the model, and a chat model's instructions (other instructions, other
+    translations)."""
+    if job.engine == "pseudo":
+        return EngineIdentity("pseudo", "pseudo")
+    variant = ""
+    if job.engine == "chat" and job.instructions.strip():
+        variant = hashlib.sha256(job.instructions.strip().encode("utf-8")).hexdigest()[:16]
+    return EngineIdentity(job.engine, job.model, variant)
 
 
 def translate(job: Job, progress: Progress | None = None) -> RunResult:
@@ -113,7 +137,10 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
     _check_outputs(job, discovery.files)
     _narrow_columns(job, discovery.files)
     glossary = load_glossary(job.glossary) if job.glossary else Glossary()
-    identity = EngineIdentity(job.engine, "pseudo" if job.engine == "pseudo" else job.model)
+    identity = engine_identity(job)
+    warning = price_warning(job.model, job.price, job.engine)
+    if warning is not None:
+        result.warnings.append(warning)
     cache = Cache((job.cache or default_cache_path()) if job.use_cache else None)
     try:
         planner = Planner(job, identity, cache, glossary)
@@ -284,7 +311,7 @@ def _translate_and_write(
         policy=RetryPolicy(max_retries=job.max_retries, base=job.retry_base),
         cache=planner.cache,
         ledger=ledger,
-        price=price_for(planner.identity.model, job.price),
+        price=price_for(planner.identity.model, job.price, job.engine),
         settings=PoolSettings(
             concurrency=job.effective_concurrency(),
             adaptive=job.concurrency is None and not pseudo,

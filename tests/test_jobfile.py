@@ -62,7 +62,7 @@ def config_error(path: Path, overrides: dict[str, object] | None = None) -> str:
         ('target_langs = ["de", "German"]\n' + INPUT, "target_langs: 'German' is listed twice"),
         ('source_lang = "de"\ntarget_langs = ["de"]\n' + INPUT, "target_langs: 'de' is also the source language"),
         ('source_lang = "Klingonese"\ntarget_langs = ["de"]\n' + INPUT, "job.toml:1: source_lang:"),
-        (HEAD + "engine = 'deepl'\n" + INPUT, "engine: must be one of qwen, pseudo"),
+        (HEAD + "engine = 'deepl'\n" + INPUT, "engine: must be one of qwen, chat, pseudo"),
         (HEAD + "region = 'eu'\n" + INPUT, "region: must be one of intl, cn, us"),
         (HEAD + "region = 'cn'\nbase_url = 'https://x.test/v1'\n" + INPUT, "region: give base_url or region, not both"),
         (HEAD + "base_url = 'ftp://x.test'\n" + INPUT, "base_url: must start with http:// or https://"),

@@ -26,6 +26,7 @@ import anyio
 import httpx
 
 from pipeline.engine.http_log import event_hooks
+from pipeline.engine.tokens import prompt_tokens
 from pipeline.errors import (
     AuthError,
     BadRequest,
@@ -250,7 +251,11 @@ def classify_error(
 class QwenClient:
     """Sends translation requests to a Qwen-MT compatible ``/chat/completions`` endpoint.
 
-    ``transport`` is injectable (``httpx.MockTransport`` in unit tests).
+    ``transport`` is injectable (``httpx.MockTransport`` in unit tests). What a request's body
+    holds is :meth:`body` (Qwen-MT's: :func:`build_body`); an engine that words the request
+    otherwise (:class:`pipeline.engine.chat.ChatClient`) overrides it and shares the rest: the
+    connection, the deadline, the reply parsing and the error classification. An empty
+    ``api_key`` sends no Authorization header (a local server that takes none).
     """
 
     base_url: str
@@ -266,6 +271,14 @@ class QwenClient:
         """The model label for ledgers and reports."""
         return self.model
 
+    def body(self, request: TranslationRequest) -> dict[str, Any]:
+        """The JSON body sent for ``request``."""
+        return build_body(self.model, request, self.sampling)
+
+    def prompt_tokens(self, request: TranslationRequest) -> int:
+        """The prompt tokens ``request`` is expected to be billed (Qwen-MT's template included)."""
+        return prompt_tokens(request.text, request.terms, request.tm_list, request.domains)
+
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
             transport = self.transport
@@ -275,7 +288,7 @@ class QwenClient:
                 transport = httpx.AsyncHTTPTransport(limits=_LIMITS)
             self._http = httpx.AsyncClient(
                 base_url=self.base_url.rstrip("/"),
-                headers={"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"},
+                headers=self._headers(),
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 15.0)),
                 transport=transport,
                 limits=_LIMITS,
@@ -283,9 +296,15 @@ class QwenClient:
             )
         return self._http
 
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
     async def translate(self, request: TranslationRequest) -> Reply:
         """Send one request; return the reply or raise a ProviderError subclass."""
-        body = build_body(self.model, request, self.sampling)
+        body = self.body(request)
         started = time.monotonic()
         try:
             # The timeout is a deadline for the whole attempt, not for each read: an endpoint

@@ -94,7 +94,7 @@ def unframe(reply: str, count: int, every: int) -> tuple[list[str | None], int]:
     :func:`pipeline.engine.replies.unwrap`). A single segment was sent bare: it is the whole
     reply (what else the reply holds is for the reply checks). Anything before the first
     checkpoint voids the whole reply: an engine that writes a preamble is not translating line
-    for line.
+    for line; so does a first checkpoint other than ``<m1/>`` (an engine that renumbered them).
     """
     if count == 1:
         return [reply], 0
@@ -104,6 +104,10 @@ def unframe(reply: str, count: int, every: int) -> tuple[list[str | None], int]:
     if not matches or reply[: matches[0].start()].strip():
         return found, len(sizes)
     ids = [int(m.group(1)) for m in matches]
+    if ids[0] != 1:
+        # Renumbered checkpoints (from 0, or shifted by one) would put blocks in each other's
+        # places while every count still matches: a reply opens with the first.
+        return found, len(sizes)
     lost = len(sizes)
     for k, match in enumerate(matches):
         block = ids[k]

@@ -86,6 +86,9 @@ class Client(Protocol):
         """Translate one request or raise a ProviderError."""
         ...
 
+    # Optional: ``prompt_tokens(request) -> int``, the prompt tokens a request is expected to
+    # be billed, for an engine whose template is not Qwen-MT's (see _estimate).
+
 
 @dataclass
 class PoolSettings:
@@ -254,7 +257,12 @@ class TranslationPool:
     def _estimate(self, request: TranslationRequest) -> tuple[int, int]:
         """Prompt and completion tokens ``request`` is expected to be billed."""
         text_tokens = count_tokens(request.text)
-        prompt = prompt_tokens(request.text, request.terms, request.tm_list, request.domains)
+        # An engine that words the request itself (a chat model's system message) counts it.
+        count = getattr(self.client, "prompt_tokens", None)
+        if callable(count):
+            prompt = int(count(request))
+        else:
+            prompt = prompt_tokens(request.text, request.terms, request.tm_list, request.domains)
         return prompt, math.ceil(text_tokens * self._output_ratio)
 
     async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:

@@ -67,6 +67,13 @@ def count_tokens(text: str) -> int:
     return len(encode(unicodedata.normalize("NFC", text)))
 
 
+def counter_for(model: str) -> Callable[[str], int]:
+    """How to count ``model``'s tokens: Qwen's BPE for Qwen models (``qwen…``, any case), the
+    estimate for any other vendor's (its own tokenizer is not shipped); the pool reconciles
+    either with the usage each reply reports."""
+    return count_tokens if model.lower().startswith("qwen") else estimate_tokens
+
+
 def exact_counts() -> bool:
     """True when :func:`count_tokens` counts with Qwen's vocabulary (not the estimate)."""
     return _qwen_encoder() is not None

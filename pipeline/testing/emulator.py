@@ -34,9 +34,11 @@ from pipeline.testing.faults import Fault, FaultConfig, FaultPlan
 from pipeline.testing.handler import EmulatorServer
 from pipeline.testing.limits import EmulatorStats, RateLimiter, RequestRecord, StatsRecorder
 
-__all__ = ["DEFAULT_MODELS", "Emulator", "EmulatorConfig", "run_emulator", "serve_forever"]
+__all__ = ["CHAT_MODELS", "DEFAULT_MODELS", "Emulator", "EmulatorConfig", "run_emulator", "serve_forever"]
 
 DEFAULT_MODELS = frozenset({"qwen-mt-turbo", "qwen-mt-plus", "qwen-mt-flash", "qwen-mt-lite"})
+#: The models the chat mode serves (Model Studio's chat family, and a local server's name).
+CHAT_MODELS = frozenset({"qwen-plus", "qwen-turbo", "qwen-flash", "qwen-max", "local-model"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class EmulatorConfig:
     ``latency_per_token_s``: added per billed completion token (a model's output speed).
     ``reply_prefix`` / ``reply_suffix``: wrap every successful reply's content (``"\r\n\r\n"``,
     ``"<|endofcontent|>"``). Usage is billed in Qwen tokens, as the provider bills.
+    ``mode``: which contract is served (see :func:`pipeline.testing.protocol.parse_chat_request`).
     """
 
     api_key: str = "test-key"
@@ -72,6 +75,14 @@ class EmulatorConfig:
     latency_per_token_s: float = 0.0
     reply_prefix: str = ""
     reply_suffix: str = ""
+    #: "qwen": Qwen-MT's contract; "chat": a chat model's (a system message naming the target,
+    #: the text as the user message, no translation_options), serving ``chat_models``.
+    mode: str = "qwen"
+    chat_models: frozenset[str] = CHAT_MODELS
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("qwen", "chat"):
+            raise ValueError(f"mode must be 'qwen' or 'chat', not {self.mode!r}")
 
 
 class Emulator:

@@ -29,6 +29,10 @@ What each fault does (and how it is billed: error responses are not, lost bodies
 ``EMPTY``                  the reply's content is empty; billed
 ``COMMENTARY``             the translation comes between a chat preamble ("Sure! Here is the
                            translation:") and a trailing note; billed
+``RENUMBERED_MARKERS``     every checkpoint ``<mN/>`` of the reply comes back as ``<m(N-1)/>``
+                           (a chat model that counts from 0); billed
+``ANSWER``                 one line about the text instead of its translation (a chat model
+                           that answers a question it was asked to translate); billed
 =========================  ======================================================================
 
 Besides faults, :class:`~pipeline.testing.emulator.EmulatorConfig` can wrap every reply in a
@@ -77,6 +81,8 @@ class Fault(StrEnum):
     ECHO = "echo"
     EMPTY = "empty"
     COMMENTARY = "commentary"
+    RENUMBERED_MARKERS = "renumbered_markers"
+    ANSWER = "answer"
 
 
 #: Faults answered with an error response instead of a translation (never billed).
@@ -244,14 +250,24 @@ PREAMBLE = "Sure! Here is the translation:\n\n"
 NOTE = "\n\nNote: I kept the formatting of the original text."
 
 
+#: What a chat model answering instead of translating writes (ANSWER).
+ANSWER = "These look like user interface strings of a software application."
+_MARKER = re.compile(r"<m(\d+)/>")
+
+
 def bad_reply(fault: Fault | None, content: str, reply: str) -> str:
-    """The reply as the fault ECHO, EMPTY or COMMENTARY bends it (unchanged for other faults)."""
+    """The reply as the fault ECHO, EMPTY, COMMENTARY, RENUMBERED_MARKERS or ANSWER bends it
+    (unchanged for other faults)."""
     if fault is Fault.ECHO:
         return content
     if fault is Fault.EMPTY:
         return ""
     if fault is Fault.COMMENTARY:
         return PREAMBLE + reply + NOTE
+    if fault is Fault.RENUMBERED_MARKERS:
+        return _MARKER.sub(lambda m: f"<m{int(m.group(1)) - 1}/>", reply)
+    if fault is Fault.ANSWER:
+        return ANSWER
     return reply
 
 

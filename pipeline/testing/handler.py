@@ -33,6 +33,7 @@ from pipeline.testing.protocol import (
     cut_to_tokens,
     error_body,
     new_request_id,
+    parse_chat_request,
     parse_request,
     success_body,
 )
@@ -139,10 +140,11 @@ class _Handler(BaseHTTPRequestHandler):
             bad_key = ApiError(401, "InvalidApiKey", "Invalid API-key provided.", "invalid_api_key")
             self._error(bad_key, request_id)
             return
+        chat = config.mode == "chat"
         try:
-            request = parse_request(
+            request = (parse_chat_request if chat else parse_request)(
                 raw,
-                models=config.models,
+                models=config.chat_models if chat else config.models,
                 languages=emu.languages,
                 max_input_tokens=config.max_input_tokens,
             )

@@ -10,12 +10,14 @@ an :class:`ApiError`, rendered in the provider's shape::
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.engine.chat import MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS
 from pipeline.engine.tokens import count_tokens, prompt_tokens
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "cut_to_tokens",
     "error_body",
     "new_request_id",
+    "parse_chat_request",
     "parse_request",
     "prompt_tokens_for",
     "success_body",
@@ -149,22 +152,8 @@ def _content(messages: Any) -> str:
     return content
 
 
-def parse_request(
-    raw: bytes,
-    *,
-    models: frozenset[str],
-    languages: frozenset[str],
-    max_input_tokens: int,
-) -> ParsedRequest:
-    """Validate a request body as the provider does; raise :class:`ApiError` on the first fault.
-
-    Checks, in order: JSON object, ``model`` known (404 ``model_not_found`` otherwise, as the
-    OpenAI-compatible endpoint answers), no ``stream`` (the emulator does not stream), one
-    ``user`` message with string content, ``translation_options`` with ``source_lang``
-    (a name or ``auto``) and ``target_lang`` in ``languages``, well-formed ``terms`` /
-    ``tm_list`` / ``domains``, and prompt tokens within ``[1, max_input_tokens]``.
-    Unknown keys (sampling parameters) are accepted and ignored.
-    """
+def _body_and_model(raw: bytes, models: frozenset[str]) -> tuple[dict[str, Any], str]:
+    """The request's JSON object and its model, checked as every chat completion is."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -186,6 +175,26 @@ def parse_request(
         )
     if body.get("stream"):
         raise invalid("The emulator does not implement streaming; send stream=false", "stream")
+    return body, model
+
+
+def parse_request(
+    raw: bytes,
+    *,
+    models: frozenset[str],
+    languages: frozenset[str],
+    max_input_tokens: int,
+) -> ParsedRequest:
+    """Validate a request body as the provider does; raise :class:`ApiError` on the first fault.
+
+    Checks, in order: JSON object, ``model`` known (404 ``model_not_found`` otherwise, as the
+    OpenAI-compatible endpoint answers), no ``stream`` (the emulator does not stream), one
+    ``user`` message with string content, ``translation_options`` with ``source_lang``
+    (a name or ``auto``) and ``target_lang`` in ``languages``, well-formed ``terms`` /
+    ``tm_list`` / ``domains``, and prompt tokens within ``[1, max_input_tokens]``.
+    Unknown keys (sampling parameters) are accepted and ignored.
+    """
+    body, model = _body_and_model(raw, models)
     content = _content(body.get("messages"))
     options = body.get("translation_options")
     if options is None:
@@ -248,3 +257,47 @@ def success_body(
         },
     }
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+#: What the chat emulator reads in a system message: the target language and the glossary
+#: (the wording of :func:`pipeline.engine.chat.system_prompt`).
+_CHAT_TARGET = re.compile(r"\binto (.+?)\.(?:\n|$)")
+_CHAT_TERM = re.compile(r"^- (.+?) => (.+)$", re.MULTILINE)
+
+
+def _chat_messages(messages: Any) -> tuple[str, str]:
+    """(system, user) of a chat request: one system message, then one user message."""
+    roles = [m.get("role") if isinstance(m, dict) else None for m in messages or []] if isinstance(messages, list) else []
+    if roles != ["system", "user"]:
+        raise invalid("chat mode: expected a system message, then a user message", "messages")
+    system, user = (m.get("content") for m in messages)
+    if not isinstance(system, str) or not isinstance(user, str):
+        raise invalid("chat mode: message contents must be strings", "messages")
+    return system, user
+
+
+def parse_chat_request(
+    raw: bytes,
+    *,
+    models: frozenset[str],
+    languages: frozenset[str],
+    max_input_tokens: int,
+) -> ParsedRequest:
+    """Validate a chat model's request: a system message naming the target language ("...
+    into LANGUAGE.") and a user message holding the text; no ``translation_options`` (a chat
+    model has none: a client that sends them confused the engines). Glossary lines ``- SOURCE
+    => TARGET`` of the system message are the request's terms. Billed: both messages in Qwen
+    tokens with the chat template's overhead."""
+    body, model = _body_and_model(raw, models)
+    if "translation_options" in body:
+        raise invalid("chat mode: a chat model takes no translation_options", "translation_options")
+    system, content = _chat_messages(body.get("messages"))
+    found = _CHAT_TARGET.search(system)
+    target = found.group(1).strip() if found else ""
+    if target not in languages:
+        raise invalid(f"chat mode: the system message names no known target language ({target!r})", "messages")
+    terms = tuple((a.strip(), b.strip()) for a, b in _CHAT_TERM.findall(system))
+    prompt = sum(count_tokens(m) + MESSAGE_OVERHEAD_TOKENS for m in (system, content)) + REPLY_PRIMING_TOKENS
+    if not content or prompt > max_input_tokens:
+        raise invalid(f"Range of input length should be [1, {max_input_tokens}]", "messages")
+    return ParsedRequest(model, content, "auto", target, terms, (), None, prompt)
