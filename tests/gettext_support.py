@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import polib
 import pytest
 
-from pipeline.formats.po_layout import Catalog, load_catalog
+from pipeline.formats.po.layout import Catalog, load_catalog
 from pipeline.protect import placeholders
 
 PO_CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "po"

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from pipeline.formats.docx import DocxFormat
-from pipeline.formats.docx_tags import strip_tags
+from pipeline.formats.docx.tags import strip_tags
 from pipeline.languages import resolve
 from pipeline.protect import needs_translation
 from tests.e2e_support import ENGINES, Round, engine_translation, run_round

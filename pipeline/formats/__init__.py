@@ -1,4 +1,14 @@
-"""The format registry: one module per format, looked up by file extension."""
+"""The document formats and their registry, which finds a file's format by its extension.
+
+Holds :mod:`~pipeline.formats.base` (the contract every format keeps, atomic output) and one
+package per family: :mod:`~pipeline.formats.po` (gettext), :mod:`~pipeline.formats.docx` (Word)
+and :mod:`~pipeline.formats.tabular` (CSV/TSV, Parquet). A format is loaded the first time its
+extension is asked for.
+
+Imports go downward only: formats may import :mod:`pipeline.errors` and the text helpers
+(:mod:`pipeline.segments`, :mod:`pipeline.protect`, :mod:`pipeline.languages`), never the run,
+the CLI or the engine.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +17,14 @@ from pathlib import Path
 
 from pipeline.formats.base import Format
 
-#: extension -> "module:Class". Adding a format is one module and one line here.
+#: extension -> "module:Class". Adding a format is one module (or package) and one line here.
 _REGISTRY: dict[str, str] = {
-    ".csv": "pipeline.formats.csv:CsvFormat",
-    ".tsv": "pipeline.formats.csv:CsvFormat",
+    ".csv": "pipeline.formats.tabular.csv:CsvFormat",
+    ".tsv": "pipeline.formats.tabular.csv:CsvFormat",
     ".po": "pipeline.formats.po:PoFormat",
     ".pot": "pipeline.formats.po:PoFormat",
     ".docx": "pipeline.formats.docx:DocxFormat",
-    ".parquet": "pipeline.formats.parquet:ParquetFormat",
+    ".parquet": "pipeline.formats.tabular.parquet:ParquetFormat",
 }
 
 _loaded: dict[str, Format] = {}

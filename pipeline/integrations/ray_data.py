@@ -71,8 +71,9 @@ from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
 from pipeline.errors import ConfigError
 from pipeline.formats.base import option_list
-from pipeline.formats.parquet import output_schema, selected_columns, translate_table
-from pipeline.formats.parquet_arrays import Counts, RowGroupTranslator
+from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
+from pipeline.formats.tabular.parquet import translate_table
+from pipeline.formats.tabular.schema import output_schema, selected_columns
 from pipeline.glossary import Glossary, load_glossary
 from pipeline.job import DEFAULT_API_KEY_ENV, ENGINES, check_variable_name
 from pipeline.languages import Language, resolve

@@ -11,8 +11,8 @@ from lxml import etree
 
 from pipeline.formats.base import WriteReport
 from pipeline.formats.docx import DocxFormat
-from pipeline.formats.docx_inline import read_paragraph
-from pipeline.formats.docx_nodes import Paragraph
+from pipeline.formats.docx.inline import read_paragraph
+from pipeline.formats.docx.nodes import Paragraph
 from pipeline.segments import Segment
 from pipeline.testing.fake_translate import fake_translate
 from tests.formats.contract import GERMAN, FuncTranslations

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options, WriteReport
-from pipeline.formats.csv import CsvFormat, columns_of
-from pipeline.formats.csv_io import quoted_throughout
+from pipeline.formats.tabular.csv import CsvFormat, columns_of
+from pipeline.formats.tabular.delimited import quoted_throughout
 from pipeline.languages import Language
 from pipeline.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations

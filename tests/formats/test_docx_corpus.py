@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from pipeline.formats.docx import DocxFormat
-from pipeline.formats.docx_inline import format_key
+from pipeline.formats.docx.inline import format_key
 from pipeline.languages import resolve
 from pipeline.protect import needs_translation
 from pipeline.testing.fake_translate import fake_translate

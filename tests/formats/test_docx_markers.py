@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from pipeline.formats.docx_nodes import CodeNode, Paragraph
-from pipeline.formats.docx_rebuild import apply_translation, parse_tagged
-from pipeline.formats.docx_tags import strip_tags
+from pipeline.formats.docx.nodes import CodeNode, Paragraph
+from pipeline.formats.docx.rebuild import apply_translation, parse_tagged
+from pipeline.formats.docx.tags import strip_tags
 from tests.formats.docx_helpers import (
     W,
     german,

@@ -10,8 +10,8 @@ import docx
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.formats import docx_package
 from pipeline.formats.docx import DocxFormat
+from pipeline.formats.docx import package as docx_package
 from tests.formats.contract import GERMAN, FuncTranslations
 
 FMT = DocxFormat()

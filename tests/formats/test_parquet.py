@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.formats.parquet as parquet_module
+import pipeline.formats.tabular.parquet as parquet_module
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options
-from pipeline.formats.parquet import ParquetFormat
-from pipeline.formats.parquet_arrays import Counts, RowGroupTranslator
+from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
+from pipeline.formats.tabular.parquet import ParquetFormat
 from pipeline.languages import Language
 from pipeline.segments import Segment
 from pipeline.testing.fake_translate import fake_translate

@@ -19,7 +19,7 @@ import pytest
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options, WriteReport
 from pipeline.formats.po import PoFormat, checks_for, domains_for
-from pipeline.formats.po_plural import make_rule
+from pipeline.formats.po.plural import make_rule
 from pipeline.languages import Language, plural_forms, resolve
 from pipeline.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations

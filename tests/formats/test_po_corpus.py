@@ -14,8 +14,8 @@ import pytest
 
 from pipeline.formats.base import Options
 from pipeline.formats.po import PoFormat
-from pipeline.formats.po_layout import Catalog, load_catalog
-from pipeline.formats.po_wrap import WrapStyle, render_field
+from pipeline.formats.po.layout import Catalog, load_catalog
+from pipeline.formats.po.wrap import WrapStyle, render_field
 from pipeline.languages import resolve
 from pipeline.testing.fake_translate import fake_translate
 from tests.formats.contract import FuncTranslations

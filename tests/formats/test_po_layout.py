@@ -11,8 +11,8 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.formats.po import PoFormat
-from pipeline.formats.po_layout import load_catalog
-from pipeline.formats.po_wrap import STYLES, WrapStyle, render_field
+from pipeline.formats.po.layout import load_catalog
+from pipeline.formats.po.wrap import STYLES, WrapStyle, render_field
 from pipeline.languages import resolve
 from pipeline.testing.fake_translate import fake_translate
 from tests.formats.contract import GERMAN, FuncTranslations

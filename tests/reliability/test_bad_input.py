@@ -205,7 +205,7 @@ def test_huge_field_fails_alone_with_its_place(tmp_path: Path, emulator: Emulato
 
 
 def test_field_over_the_csv_size_limit_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.formats import csv_io
+    from pipeline.formats.tabular import delimited
 
     limit = csv.field_size_limit()
     try:
@@ -216,7 +216,7 @@ def test_field_over_the_csv_size_limit_is_an_input_error(tmp_path: Path, monkeyp
     finally:
         csv.field_size_limit(limit)
     assert caught.value.place == "line 3" and "field larger than field limit" in caught.value.reason
-    assert csv_io.FIELD_SIZE_LIMIT >= 64 * 1024 * 1024
+    assert delimited.FIELD_SIZE_LIMIT >= 64 * 1024 * 1024
 
 
 def test_very_long_lines_read_in_every_text_format(tmp_path: Path) -> None:

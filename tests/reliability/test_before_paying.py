@@ -35,7 +35,7 @@ from pipeline.engine.tokens import (
     count_tokens,
     exact_counts,
 )
-from pipeline.formats.csv import CsvFormat
+from pipeline.formats.tabular.csv import CsvFormat
 from pipeline.job import InputSpec, Job
 from pipeline.languages import resolve
 from pipeline.ledger import read_ledger

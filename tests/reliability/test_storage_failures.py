@@ -23,7 +23,7 @@ from pipeline import workstore
 from pipeline.cache import Cache
 from pipeline.cli import main
 from pipeline.errors import RecordError
-from pipeline.formats.csv import CsvFormat
+from pipeline.formats.tabular.csv import CsvFormat
 from pipeline.ledger import Ledger, read_ledger
 from pipeline.lock import RunLock
 from pipeline.report import write_report

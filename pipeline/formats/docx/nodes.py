@@ -1,7 +1,7 @@
 """The tree a Word paragraph is read into, and the element names it is read with.
 
-:mod:`docx_inline` reads a ``w:p`` into these nodes and renders them as tagged text;
-:mod:`docx_markers` moves zero-width markers out of words; :mod:`docx_rebuild` puts a
+:mod:`inline` reads a ``w:p`` into these nodes and renders them as tagged text;
+:mod:`markers` moves zero-width markers out of words; :mod:`rebuild` puts a
 translation back from them.
 """
 
@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 from lxml import etree
 
-from pipeline.formats.docx_dialect import Dialect
+from pipeline.formats.docx.dialect import Dialect
 
 Element: TypeAlias = etree._Element
 

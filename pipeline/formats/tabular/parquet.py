@@ -35,31 +35,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Format, Options, WriteReport, atomic_output, option_list
-from pipeline.formats.parquet_arrays import (
-    Counts,
-    RowGroupTranslator,
-    invalid_utf8,
-    is_translatable,
-    place,
+from pipeline.formats.base import Format, Options, WriteReport, atomic_output
+from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator, invalid_utf8, place
+from pipeline.formats.tabular.schema import (
+    compliant_lists,
+    has_int96,
+    is_list,
+    output_compression,
+    output_schema,
+    selected_columns,
 )
 from pipeline.languages import Language
 from pipeline.segments import Segment, Translations
 
 #: Rows per record batch when reading segments: bounds the Python objects alive at once.
 READ_BATCH_ROWS = 16_384
-
-# Parquet codec names (column chunk metadata) -> pyarrow writer names. LZO cannot be written.
-_CODECS = {
-    "UNCOMPRESSED": "none",
-    "SNAPPY": "snappy",
-    "GZIP": "gzip",
-    "BROTLI": "brotli",
-    "ZSTD": "zstd",
-    "LZ4": "lz4",
-    "LZ4_RAW": "lz4",
-}
-_FIELD_ID = b"PARQUET:field_id"
 
 
 class ParquetFormat(Format):
@@ -83,7 +73,7 @@ class ParquetFormat(Format):
         """
         with _open(path) as pf:
             columns = selected_columns(path, pf.schema_arrow, options)
-            is_list = [_is_list(pf.schema_arrow.field(name).type) for name in columns]
+            list_columns = [is_list(pf.schema_arrow.field(name).type) for name in columns]
             row = 0
             for batch in _batches(path, pf, columns):
                 try:  # decoding happens here: a damaged dictionary page fails only now
@@ -93,7 +83,7 @@ class ParquetFormat(Format):
                 except pa.ArrowException as exc:
                     raise InputError(path, f"corrupt Parquet data: {_one_line(exc)}") from exc
                 for offset, cells in enumerate(zip(*values, strict=True)):
-                    for name, listed, cell in zip(columns, is_list, cells, strict=True):
+                    for name, listed, cell in zip(columns, list_columns, cells, strict=True):
                         if listed:
                             for item, text in enumerate(cell or ()):
                                 if text:
@@ -127,7 +117,9 @@ class ParquetFormat(Format):
             source = pf.schema_arrow
             columns = selected_columns(path, source, options)
             schema = output_schema(source, columns, targets, in_place)
-            compression, notes = _compression(pf.metadata, columns, [] if in_place else targets)
+            compression, notes = output_compression(
+                pf.metadata, columns, [] if in_place else targets
+            )
             report.notes.extend(notes)
             version = pf.metadata.format_version
             with atomic_output(dest) as tmp:
@@ -136,8 +128,8 @@ class ParquetFormat(Format):
                     schema,
                     compression=compression,
                     version=version if version in ("1.0", "2.4", "2.6") else "2.6",
-                    use_compliant_nested_type=_compliant_lists(source),
-                    use_deprecated_int96_timestamps=_has_int96(pf),
+                    use_compliant_nested_type=compliant_lists(source),
+                    use_deprecated_int96_timestamps=has_int96(pf),
                 )
                 try:
                     first_row = 0
@@ -165,124 +157,6 @@ class ParquetFormat(Format):
         report.translated = sum(c.translated for c in counts)
         report.failed = sum(c.failed for c in counts)
         return report
-
-
-# ---- columns and schema --------------------------------------------------------------------
-
-
-def type_name(t: pa.DataType) -> str:
-    """A short readable type name: ``string``, ``list<string>``, ``dictionary<string>``."""
-    if pa.types.is_dictionary(t):
-        return f"dictionary<{type_name(t.value_type)}>"
-    if pa.types.is_large_list(t):
-        return f"large_list<{type_name(t.value_type)}>"
-    if pa.types.is_list(t):
-        return f"list<{type_name(t.value_type)}>"
-    return str(t)
-
-
-def _describe(fields: Sequence[pa.Field]) -> str:
-    return ", ".join(f"{f.name} ({type_name(f.type)})" for f in fields) or "none"
-
-
-def selected_columns(path: Path, schema: pa.Schema, options: Options) -> list[str]:
-    """The ``columns`` option, validated against ``schema`` (duplicates dropped, order kept).
-
-    Raises ConfigError naming the file and listing the columns with their types when no
-    column is given, a column does not exist, or its type holds no translatable text.
-    """
-    translatable = [f for f in schema if is_translatable(f.type)]
-    wanted = option_list(options, "columns")
-    if not wanted:
-        raise ConfigError(
-            f"{path}: choose the Parquet columns to translate (--columns); "
-            f"translatable columns: {_describe(translatable)}"
-        )
-    names = list(dict.fromkeys(wanted))
-    for name in names:
-        index = schema.get_field_index(name)
-        if index < 0:
-            raise ConfigError(f"{path}: no column {name!r}; columns: {_describe(list(schema))}")
-        field = schema.field(index)
-        if not is_translatable(field.type):
-            raise ConfigError(
-                f"{path}: column {name!r} is {type_name(field.type)}; "
-                f"translatable columns: {_describe(translatable)}"
-            )
-    return names
-
-
-def added_name(column: str, target: Language) -> str:
-    """The name of the column holding ``column`` translated into ``target``."""
-    return f"{column}_{target.code}"
-
-
-def output_schema(
-    source: pa.Schema, columns: Sequence[str], targets: Sequence[Language], in_place: bool
-) -> pa.Schema:
-    """The output schema: the source's (metadata included), plus the added columns.
-
-    Added columns have their source column's type and field metadata (without Parquet field
-    ids, which must stay unique), and are nullable (a failed translation is null).
-    """
-    if in_place:
-        return source
-    fields = list(source)
-    for target in targets:  # grouped by language, as the CSV format does: title_de, tags_de, title_fr...
-        for name in columns:
-            field = source.field(name)
-            new = added_name(name, target)
-            if source.get_field_index(new) >= 0:
-                raise ConfigError(
-                    f"column {new!r} already exists; translate into another name or use in_place"
-                )
-            fields.append(
-                pa.field(
-                    new,
-                    _without_field_ids_type(field.type),
-                    True,
-                    _without_field_id(field.metadata),
-                )
-            )
-    return pa.schema(fields, metadata=source.metadata)
-
-
-def _without_field_id(metadata: dict[bytes, bytes] | None) -> dict[bytes, bytes] | None:
-    if not metadata or _FIELD_ID not in metadata:
-        return metadata
-    rest = {k: v for k, v in metadata.items() if k != _FIELD_ID}
-    return rest or None
-
-
-def _without_field_ids_type(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        item = t.value_field
-        item = item.with_metadata(_without_field_id(item.metadata) or {})
-        return pa.large_list(item) if pa.types.is_large_list(t) else pa.list_(item)
-    return t
-
-
-def _is_list(t: pa.DataType) -> bool:
-    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
-
-
-def _compliant_lists(schema: pa.Schema) -> bool:
-    """False when a list in ``schema`` names its item other than ``element`` (legacy files):
-    writing those lists the compliant way would rename the item field."""
-
-    def compliant(t: pa.DataType) -> bool:
-        if _is_list(t):
-            return bool(t.value_field.name == "element") and compliant(t.value_type)
-        if pa.types.is_struct(t):
-            return all(compliant(t.field(i).type) for i in range(t.num_fields))
-        return True
-
-    return all(compliant(field.type) for field in schema)
-
-
-def _has_int96(pf: pq.ParquetFile) -> bool:
-    """True when the file stores timestamps as INT96 (Spark, Impala): kept for their readers."""
-    return any(pf.schema.column(i).physical_type == "INT96" for i in range(len(pf.schema)))
 
 
 def _flag(options: Options, key: str) -> bool:
@@ -328,38 +202,6 @@ def translate_table(
                 new_type = schema.field(len(arrays)).type
                 arrays.append(pa.chunked_array(per_target[t], type=new_type))
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _compression(
-    metadata: pq.FileMetaData, columns: Sequence[str], added: Sequence[Language]
-) -> tuple[str | dict[str, str], list[str]]:
-    """The source's codec per column path (one name when uniform), and notes on what changed.
-
-    Columns added for a source column (one per language in ``added``) take its codec.
-    """
-    if metadata.num_row_groups == 0 or metadata.num_columns == 0:
-        return "snappy", []
-    notes: list[str] = []
-    group = metadata.row_group(0)
-    by_path: dict[str, str] = {}
-    for j in range(group.num_columns):
-        chunk = group.column(j)
-        codec = _CODECS.get(chunk.compression)
-        if codec is None:
-            notes.append(
-                f"column {chunk.path_in_schema}: {chunk.compression} cannot be written, used snappy"
-            )
-            codec = "snappy"
-        by_path[chunk.path_in_schema] = codec
-    if len(set(by_path.values())) == 1:
-        return next(iter(by_path.values())), notes
-    for name in columns:
-        for path, codec in list(by_path.items()):
-            top, dot, rest = path.partition(".")
-            if top == name:
-                for target in added:
-                    by_path[added_name(name, target) + dot + rest] = codec
-    return by_path, notes
 
 
 # ---- reading --------------------------------------------------------------------------------

@@ -19,16 +19,16 @@ same ``mc:AlternateContent`` is not yielded; it gets the same translation, so bo
 agree and the text is counted once.
 
 The runs of a translated paragraph record the target language (``w:lang``, see
-:mod:`docx_language`), so Word proofs them in that language.
+:mod:`language`), so Word proofs them in that language.
 
 Segments carry every placeholder check; ``tags`` is soft: a paragraph whose tags broke twice is
-written with its translation in its first run (see :mod:`pipeline.formats.docx_rebuild`) and
+written with its translation in its first run (see :mod:`pipeline.formats.docx.rebuild`) and
 counted in ``WriteReport.simplified``. A failed segment keeps its source paragraph.
 
-Everything else in the package is copied entry for entry (see :mod:`docx_package`).
+Everything else in the package is copied entry for entry (see :mod:`package`).
 
 Transitional and Strict documents are both read and written, each in its own namespaces (see
-:mod:`docx_dialect`): a Strict document comes back Strict.
+:mod:`dialect`): a Strict document comes back Strict.
 """
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ from typing import ClassVar
 
 from pipeline.errors import ConfigError
 from pipeline.formats.base import Format, Options, WriteReport
-from pipeline.formats.docx_dialect import Dialect
-from pipeline.formats.docx_inline import read_paragraph
-from pipeline.formats.docx_language import mark_language
-from pipeline.formats.docx_nodes import Element
-from pipeline.formats.docx_package import Package, open_package, serialize_xml, write_package
-from pipeline.formats.docx_rebuild import Outcome, apply_translation, xml_safe
-from pipeline.formats.docx_tags import strip_tags
+from pipeline.formats.docx.dialect import Dialect
+from pipeline.formats.docx.inline import read_paragraph
+from pipeline.formats.docx.language import mark_language
+from pipeline.formats.docx.nodes import Element
+from pipeline.formats.docx.package import Package, open_package, serialize_xml, write_package
+from pipeline.formats.docx.rebuild import Outcome, apply_translation, xml_safe
+from pipeline.formats.docx.tags import strip_tags
 from pipeline.languages import Language
 from pipeline.segments import ALL_CHECKS, Segment, Translations
 

@@ -11,7 +11,7 @@ Part names are case-insensitive (OPC, ISO/IEC 29500-2 §6.2.2.3: ``/word/documen
 ASCII case, and a zip holding two entries whose names differ only in case is refused: it is
 not a valid package, and readers disagree on which of the two they open.
 
-The package is Transitional or Strict (see :mod:`docx_dialect`), told by the type of the
+The package is Transitional or Strict (see :mod:`dialect`), told by the type of the
 relationship to its main part; the parts it translates are found with that dialect's
 relationship types.
 
@@ -42,7 +42,7 @@ from lxml import etree
 
 from pipeline.errors import InputError
 from pipeline.formats.base import atomic_output
-from pipeline.formats.docx_dialect import DIALECTS, TRANSITIONAL, Dialect
+from pipeline.formats.docx.dialect import DIALECTS, TRANSITIONAL, Dialect
 
 #: An archive with more entries than this is refused (Word documents have a few dozen).
 MAX_ENTRIES = 10_000

@@ -8,7 +8,7 @@ markup under ``http://purl.oclc.org/ooxml/`` (``.../wordprocessingml/main``,
 ``.../officeDocument/relationships/officeDocument``). The packaging layer (content types,
 ``.rels`` files, core properties) and markup compatibility (``mc:``) are the same in both.
 
-A package is read and written in its own dialect: :mod:`docx_package` finds it from the type of
+A package is read and written in its own dialect: :mod:`package` finds it from the type of
 the relationship to the main part, and the code that names elements asks the dialect
 (``dialect.w("p")``), so a Strict document comes back Strict, and what the format adds (runs,
 ``w:lang``, ``w:bidi``) is in the document's own namespace.

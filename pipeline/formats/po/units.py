@@ -1,6 +1,6 @@
 """Which entries of a gettext catalog are sent, and the segments they become.
 
-See :mod:`pipeline.formats.po` for the rules; this module holds them as code: the options
+See :mod:`pipeline.formats.po.format` for the rules; this module holds them as code: the options
 (:class:`Settings`), the selection, the placeholder checks each flag implies
 (:func:`checks_for`) and the English hint sent as Qwen-MT ``domains`` (:func:`domains_for`).
 """
@@ -15,8 +15,8 @@ import polib
 from pipeline import __version__
 from pipeline.errors import ConfigError
 from pipeline.formats.base import Options
-from pipeline.formats.po_edit import MARK_PREFIX
-from pipeline.formats.po_layout import Block, Catalog
+from pipeline.formats.po.edit import MARK_PREFIX
+from pipeline.formats.po.layout import Block, Catalog
 from pipeline.protect import placeholders
 from pipeline.segments import Segment
 
@@ -41,7 +41,7 @@ _HINT_LIMIT = 200
 
 @dataclass(frozen=True)
 class Settings:
-    """The format options (see :mod:`pipeline.formats.po`), validated."""
+    """The format options (see :mod:`pipeline.formats.po.format`), validated."""
 
     retranslate: bool
     fuzzy: bool

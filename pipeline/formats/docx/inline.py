@@ -14,7 +14,7 @@ one string with inline tags an MT engine keeps:
   ``<xN/>``; adjacent ones are one placeholder, and those before the first or after the last
   text of the paragraph are not sent at all;
 - markers that hold no text (bookmarks, comment ranges...) found inside a word are first moved
-  to the word's edges (:mod:`docx_markers`), so no placeholder cuts a word.
+  to the word's edges (:mod:`markers`), so no placeholder cuts a word.
 
 Complex fields (``w:fldChar`` ... ``w:instrText`` ...): the instruction is never sent; the result
 is translated when it holds letters (a cross-reference, a hyperlink field) and kept as a
@@ -34,9 +34,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.formats.docx_dialect import dialect_of
-from pipeline.formats.docx_markers import settle_markers
-from pipeline.formats.docx_nodes import (
+from pipeline.formats.docx.dialect import dialect_of
+from pipeline.formats.docx.markers import settle_markers
+from pipeline.formats.docx.nodes import (
     CodeNode,
     ContainerNode,
     Element,
@@ -48,7 +48,7 @@ from pipeline.formats.docx_nodes import (
     append_merged,
     descendant_texts,
 )
-from pipeline.formats.docx_tags import escape
+from pipeline.formats.docx.tags import escape
 
 _FALSE = frozenset({"0", "false", "off"})
 _LETTER = re.compile(r"[^\W\d_]")

@@ -22,8 +22,8 @@ from typing import Literal
 
 from lxml import etree
 
-from pipeline.formats.docx_markers import RangeKey, range_edges
-from pipeline.formats.docx_nodes import (
+from pipeline.formats.docx.markers import RangeKey, range_edges
+from pipeline.formats.docx.nodes import (
     XML_SPACE,
     CodeNode,
     ContainerNode,
@@ -33,7 +33,7 @@ from pipeline.formats.docx_nodes import (
     SpanNode,
     TextNode,
 )
-from pipeline.formats.docx_tags import TAG_TOKEN, strip_tags, unescape
+from pipeline.formats.docx.tags import TAG_TOKEN, strip_tags, unescape
 
 Outcome = Literal["unchanged", "translated", "simplified"]
 
@@ -170,7 +170,7 @@ def _codes_in_order(tag: _Tag) -> Iterator[str]:
 
 def apply_plain(paragraph: Paragraph, text: str) -> None:
     """Put ``text`` into the first text run (base formatting preferred); empty the others."""
-    # A text node cut where a marker was moved to (docx_markers) may own no w:t element.
+    # A text node cut where a marker was moved to (markers) may own no w:t element.
     texts = [node for node in paragraph.texts() if node.elements]
     if not texts:
         return

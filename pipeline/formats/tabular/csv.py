@@ -28,9 +28,9 @@ as UTF-8 instead and the report says so.
 A ``.tsv`` file is read as IANA text/tab-separated-values: a field is everything between two
 tabs, quotes included (``"Swing it" magistern`` is a title, not a malformed field), unless the
 file encloses every field in double quotes throughout (see
-:func:`pipeline.formats.csv_io.quoted_throughout`), in which case CSV quoting rules apply. A
-translation holding a tab or a line break, which an unquoted TSV field cannot hold, is written
-with a space in their place and the report says how many were.
+:func:`pipeline.formats.tabular.delimited.quoted_throughout`), in which case CSV quoting rules
+apply. A translation holding a tab or a line break, which an unquoted TSV field cannot hold, is
+written with a space in their place and the report says how many were.
 
 Every data record must have as many fields as the header (InputError with the line otherwise).
 A 0-byte file has no segments and gives a 0-byte output.
@@ -46,7 +46,14 @@ from typing import BinaryIO, ClassVar
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Format, Options, WriteReport, atomic_output, option_list
-from pipeline.formats.csv_io import CsvSource, Dialect, flatten, is_quoted, render, split_raw
+from pipeline.formats.tabular.delimited import (
+    CsvSource,
+    Dialect,
+    flatten,
+    is_quoted,
+    render,
+    split_raw,
+)
 from pipeline.languages import Language
 from pipeline.segments import Segment, Translations
 

@@ -1,6 +1,6 @@
 """Streaming CSV/TSV reading that remembers how the file was written.
 
-This is the low-level half of the CSV format (:mod:`pipeline.formats.csv` is the other):
+This is the low-level half of the CSV format (:mod:`pipeline.formats.tabular.csv` is the other):
 
 - :class:`CsvSource` opens a file, detects its encoding (UTF-8 with or without BOM, or the
   ``encoding`` option) and dialect (delimiter, quote character, whether fields may be quoted at

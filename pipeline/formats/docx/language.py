@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from babel.core import get_global
 from lxml import etree
 
-from pipeline.formats.docx_dialect import Dialect, dialect_of
-from pipeline.formats.docx_nodes import Element, InlineNames
+from pipeline.formats.docx.dialect import Dialect, dialect_of
+from pipeline.formats.docx.nodes import Element, InlineNames
 from pipeline.languages import Language
 
 #: CT_RPr children that come after ``w:lang`` (the schema fixes the order; Word enforces it).

@@ -1,0 +1,21 @@
+"""The gettext format (.po, .pot): :class:`PoFormat` and the rules it translates by.
+
+Holds:
+
+- ``format``: :class:`PoFormat`, which entries are sent and how translations are written back
+  (the module docstring states the rules);
+- ``units``: the options and the segments entries become;
+- ``plural``: plural rules and which translation fills which ``msgstr[i]``;
+- ``layout`` and ``syntax``: a catalog as lines, read the way msgfmt reads them;
+- ``edit``: line-level edits of a catalog;
+- ``wrap``: how a catalog lays out its strings, so new ones look like the file's own.
+
+Imports go downward only: these modules may import each other, :mod:`pipeline.formats.base`,
+:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.segments`, :mod:`pipeline.protect`,
+:mod:`pipeline.languages`), the package version, polib and babel; never the run, the CLI or
+the engine.
+"""
+
+from pipeline.formats.po.format import PoFormat, checks_for, domains_for, match_newlines
+
+__all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines"]
