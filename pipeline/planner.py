@@ -16,14 +16,17 @@ formats) or per segment; the key computation behind it is memoized the same way.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
 from pipeline.cache import Cache
 from pipeline.discover import FileTask
+from pipeline.engine.chat import ChatClient
+from pipeline.engine.client import TranslationRequest
 from pipeline.engine.packing import DEFAULT_OUTPUT_RATIO, Learned, PackLimits, framed_tokens
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS
+from pipeline.engine.tokens import prompt_tokens
 from pipeline.glossary import Glossary
 from pipeline.job import Job
 from pipeline.languages import Language
@@ -246,11 +249,18 @@ def estimate(
     result = planner.estimate
     price = price_for(planner.identity.model, job.price, job.engine)
     ratio = learned.output_ratio if learned is not None else DEFAULT_OUTPUT_RATIO
+    store = planner.store
+
+    @functools.lru_cache(maxsize=256)
+    def overhead(group: tuple[str, str, str]) -> int:
+        source, target, domains = group
+        return _request_overhead(job, store.language(source).name, store.language(target).name, domains)
+
     sizes = planner.store.sizes()
     for batch in pack_by_group(sizes, lambda s: s[0], lambda s: s[1] if s[2] else None, limits):
         content = framed_tokens(sum(s[1] for s in batch), len(batch), limits.every)
         result.requests += 1
-        result.prompt_tokens += round(content) + REQUEST_OVERHEAD_TOKENS
+        result.prompt_tokens += round(content) + overhead(batch[0][0])
         result.completion_tokens += math.ceil(content * ratio)
     result.cost_usd = price.cost(result.prompt_tokens, result.completion_tokens)
     if job.engine != "pseudo":
@@ -259,6 +269,16 @@ def estimate(
         by_tokens = total / job.tpm if job.tpm else 0.0
         result.minutes = max(by_requests, by_tokens)
     return result
+
+
+def _request_overhead(job: Job, source: str, target: str, domains: str) -> int:
+    """Prompt tokens a request of ``job``'s engine is billed besides its segments: Qwen-MT's
+    template and the domains text, or a chat model's system message (languages, rules, domain,
+    the user's instructions) and message overheads."""
+    empty = TranslationRequest("", source, target, domains=domains)
+    if job.engine == "chat":
+        return ChatClient("", "", model=job.model, instructions=job.instructions).prompt_tokens(empty)
+    return prompt_tokens("", domains=domains or None)
 
 
 class RunTranslations:

@@ -255,6 +255,10 @@ class WorkStore:
         for row in self._pages("cached = 0", page):
             yield self._unit(row)
 
+    def language(self, code: str) -> Language:
+        """The language stored units name by ``code``."""
+        return self._languages[code]
+
     def sizes(self) -> Iterator[tuple[tuple[str, str, str], int, bool]]:
         """Per unit to send, in order: (source, target, domains), estimated tokens, packable."""
         self._flush_units()

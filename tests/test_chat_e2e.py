@@ -145,3 +145,15 @@ def test_a_reply_whose_checkpoints_were_renumbered_is_void() -> None:
     # Shifted by one, every block would otherwise land one block late with its counts right.
     assert unframe("<m2/>A\nB\n<m3/>C\nD\n<m4/>E", 5, 2) == ([None] * 5, 3)
     assert unframe("<m0/>A\nB\n<m1/>C\nD\n<m2/>E", 5, 2) == ([None] * 5, 3)
+
+
+def test_a_chat_dry_run_counts_the_system_message(tmp_path: Path, chat: Emulator) -> None:
+    source = SAMPLES / "products.csv"
+    options = {"options": {"columns": ["title", "description"]}}
+    dry = translate(make_job(tmp_path, chat, [source], dry_run=True, **options))
+    real = translate(make_job(tmp_path, chat, [source], **options))
+    assert real.exit_code == 0 and real.stats is not None
+    # The system message (languages, rules) is most of a small request's prompt: counted, the
+    # estimate's prompt tokens land near what the emulator billed.
+    assert dry.estimate.requests == real.stats.requests
+    assert abs(dry.estimate.prompt_tokens / real.stats.prompt_tokens - 1) < 0.1

@@ -24,6 +24,8 @@ LINE_BREAK_TOKENS = 0.95
 #: earns MOST_EVERY; 1 is a checkpoint on every line.
 DEFAULT_EVERY = 16
 MOST_EVERY = 32
+#: A run's last packs shrink only when a full pack's reply takes at least this long.
+TAIL_WORTH_S = 0.5
 #: Reply tokens per request token a --dry-run expects when no run has learned them yet.
 DEFAULT_OUTPUT_RATIO = 1.3
 #: What a fresh run packs and paces by until its first reply tells the real ratio: pessimistic,
@@ -217,6 +219,8 @@ class AdaptivePacks:
         billed_per_text = 1.0 + self._ratio
         remaining = self.remaining_tokens * billed_per_text
         per_billed = per_token * self._ratio / billed_per_text
+        if fixed + per_billed * self._budget * billed_per_text < TAIL_WORTH_S:
+            return None  # a full pack's reply is quick anyway: splitting would only add requests
         billed = (remaining / self.billed_per_second - fixed) / (per_billed + 1.0 / self.billed_per_second)
         least = self.billed_per_second / self.requests_per_second if self.requests_per_second else 0.0
         return max(64, int(max(billed, least) / billed_per_text))

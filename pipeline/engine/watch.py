@@ -70,8 +70,8 @@ class EndpointWatch:
             return None
         return EndpointIgnoresOptions(
             f"{self.echoes} replies in a row gave the source text back untranslated: the "
-            "endpoint ignores translation_options (a relay that drops them, or a model that is "
-            "not a Qwen-MT model); check --base-url and --model",
+            "endpoint ignores translation_options or the task (a relay that drops them, or a "
+            "model that does not translate); check --base-url, --model and --engine",
             code="echo",
         )
 
