@@ -28,15 +28,28 @@ from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings,
 
 
 def run_case(
-    tmp_path: Path, strings: list[str], packing: bool, latency_s: float = 0.0, keep_lines: int | None = None
+    tmp_path: Path,
+    strings: list[str],
+    packing: bool,
+    latency_s: float = 0.0,
+    keep_lines: int | None = None,
+    engine: str = "qwen",
 ) -> dict[str, float]:
     label = ("packing" if packing else "no-packing") + (f"-{latency_s:g}s-replies" if latency_s else "")
     label += f"-engine-keeps-{keep_lines}-lines" if keep_lines else ""
+    label += "-chat-engine" if engine == "chat" else ""
     data = write_strings_csv(tmp_path / f"ui-{label}.csv", strings)
     config = EmulatorConfig(
-        api_key="bench-key", rpm=RPM, tpm=TPM, latency_s=latency_s, record_requests=False, keep_lines=keep_lines
+        api_key="bench-key",
+        rpm=RPM,
+        tpm=TPM,
+        latency_s=latency_s,
+        record_requests=False,
+        keep_lines=keep_lines,
+        mode="chat" if engine == "chat" else "qwen",
     )
-    run = run_through_emulator(data, ["text"], tmp_path, label, config, use_cache=False, packing=packing)
+    extra = {"engine": "chat", "model": "qwen-plus"} if engine == "chat" else {}
+    run = run_through_emulator(data, ["text"], tmp_path, label, config, use_cache=False, packing=packing, **extra)
     result, wall, stats = run.result, run.wall_s, run.stats
     assert result.exit_code == 0, result.failures[:3]
     billed = stats.billed_tokens
@@ -92,3 +105,17 @@ def test_engine_that_merges_big_batches_is_learned(tmp_path: Path) -> None:
     )
     assert merging["throttled"] == 0
     assert merging["requests"] <= 1.5 * len(strings) / keep
+
+
+@pytest.mark.benchmark
+def test_chat_engine_beside_qwen_mt(tmp_path: Path) -> None:
+    """The chat engine (a system message per request, same framing and checks) at the same
+    limits as the Qwen-MT packed run, side by side."""
+    strings = ui_strings(5000, seed=7, most_words=6, suffixes=(" %s", " {count}"))
+    mt = run_case(tmp_path, strings, packing=True)
+    chat = run_case(tmp_path, strings, packing=True, engine="chat")
+    print(
+        f"\nQwen-MT: {mt['segments_per_s']:.0f} segments/s, {mt['tokens_per_segment']:.1f} billed tokens/segment; "
+        f"chat: {chat['segments_per_s']:.0f} segments/s, {chat['tokens_per_segment']:.1f} billed tokens/segment"
+    )
+    assert chat["throttled"] == 0
