@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline import cli_output
 from pipeline.cli import main
-from pipeline.cli_output import setup_output
+from pipeline.cli import output as cli_output
+from pipeline.cli.output import setup_output
+from pipeline.cli.progress import Progress
 from pipeline.engine.bookkeeping import PoolStats
-from pipeline.progress import Progress
 from pipeline.testing import Emulator
 from tests.conftest import KEY, KEY_ENV
 
