@@ -1,7 +1,7 @@
 """Shared by the end-to-end corpus tests: one pipeline run (and its repeat) per engine, and
 what the pipeline must have written for a source text.
 
-A :class:`Round` is a whole ``pipeline.run.translate(job)`` over a list of corpus files, with
+A :class:`Round` is a whole ``pipeline.run.runner.translate(job)`` over a list of corpus files, with
 the emulator on loopback (engine ``emulator``) or the offline pseudo engine (``pseudo``),
 optionally run a second time with the same job to prove the cache.
 """
@@ -17,13 +17,14 @@ import pytest
 
 from pipeline.engine.framing import parse_request
 from pipeline.engine.pseudo import pseudo_localize
-from pipeline.job import InputSpec, Job
-from pipeline.languages import Language, resolve
-from pipeline.ledger import read_ledger
-from pipeline.protect import needs_translation, split_outer_whitespace
-from pipeline.run import RunResult, translate
+from pipeline.records.ledger import read_ledger
+from pipeline.run.results import RunResult
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, fake_translate
 from pipeline.testing.limits import RequestRecord
+from pipeline.text.languages import Language, resolve
+from pipeline.text.protect import needs_translation, split_outer_whitespace
 from tests.conftest import KEY, KEY_ENV
 
 ENGINES = ("emulator", "pseudo")

@@ -14,7 +14,7 @@ import polib
 import pytest
 
 from pipeline.formats.po.layout import Catalog, load_catalog
-from pipeline.protect import placeholders
+from pipeline.text.protect import placeholders
 
 PO_CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "po"
 CATALOG_FILES = sorted(PO_CORPUS.glob("*.po")) if PO_CORPUS.is_dir() else []

@@ -11,10 +11,10 @@ import polib
 import pytest
 
 from pipeline.engine.framing import unframe
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
-from pipeline.run import translate
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import logging
@@ -14,11 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline import cli_output
+import pipeline
 from pipeline.cli import main
-from pipeline.cli_output import setup_output
+from pipeline.cli import output as cli_output
+from pipeline.cli.output import setup_output
+from pipeline.cli.progress import Progress
 from pipeline.engine.bookkeeping import PoolStats
-from pipeline.progress import Progress
 from pipeline.testing import Emulator
 from tests.conftest import KEY, KEY_ENV
 
@@ -486,5 +488,48 @@ def test_a_log_line_takes_the_live_progress_line_off_first(capsys: pytest.Captur
     progress = setup_output(0, False)
     progress.update(PoolStats(units_total=10, units_done=3))
     logging.getLogger("mtpipe.retry").warning("waiting 30 s before retrying")
-    assert terminal.getvalue().endswith("segments 3/10  requests 0  tokens 0  $0.0000\r\x1b[K")
+    drawn = terminal.getvalue()
+    assert "3/10" in drawn and "30%" in drawn  # the bar was drawn
+    assert drawn.endswith("\r\x1b[1A\x1b[2K")  # ... then erased (cursor up, line cleared) first
     assert capsys.readouterr().err == "mtpipe: warning: waiting 30 s before retrying\n"
+
+
+def test_the_bar_left_on_a_terminal_shows_the_last_figures() -> None:
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    progress = Progress(terminal, interval=3600)  # every update after the first is throttled
+    progress.update(PoolStats(units_total=3000, units_done=10, requests=1))
+    progress.update(PoolStats(units_total=3000, units_done=3000, requests=9, prompt_tokens=5, completion_tokens=6, cost_usd=0.5))
+    progress.finish()
+    last = terminal.getvalue().rsplit("\r", 1)[-1]
+    assert "100%" in last and "requests 9  tokens 11  $0.5000" in last
+    assert "ETA" in last and last.endswith("\n\x1b[?25h")  # kept on screen
+
+
+def test_without_a_terminal_progress_is_plain_lines() -> None:
+    log = io.StringIO()
+    progress = Progress(log, interval=0)
+    progress.update(PoolStats(units_total=4, units_done=2, requests=1))
+    progress.finish()
+    assert log.getvalue() == "segments 2/4  requests 1  tokens 0  $0.0000\n"
+
+
+def test_only_the_cli_imports_click_or_rich() -> None:
+    package = Path(pipeline.__file__).parent
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "cli" not in path.relative_to(package).parts
+        and any(
+            isinstance(node, (ast.Import, ast.ImportFrom))
+            and any(name.split(".")[0] in ("click", "rich") or name.startswith("pipeline.cli") for name in _imported(node))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    ]
+    assert offenders == []
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return [alias.name for alias in node.names]

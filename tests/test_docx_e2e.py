@@ -24,8 +24,8 @@ import pytest
 
 from pipeline.formats.docx import DocxFormat
 from pipeline.formats.docx.tags import strip_tags
-from pipeline.languages import resolve
-from pipeline.protect import needs_translation
+from pipeline.text.languages import resolve
+from pipeline.text.protect import needs_translation
 from tests.e2e_support import ENGINES, Round, engine_translation, run_round
 from tests.formats.test_docx_corpus import field_instructions, paragraph_facts
 

@@ -17,8 +17,6 @@ import httpx
 import pytest
 
 from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, count_tokens
-from pipeline.languages import QWEN_NAMES
-from pipeline.protect import needs_translation, placeholders
 from pipeline.testing import (
     Emulator,
     EmulatorConfig,
@@ -31,6 +29,8 @@ from pipeline.testing import (
     run_emulator,
     target_key,
 )
+from pipeline.text.languages import QWEN_NAMES
+from pipeline.text.protect import needs_translation, placeholders
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

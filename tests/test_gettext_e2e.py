@@ -28,11 +28,11 @@ import pytest
 
 from pipeline import __version__
 from pipeline.errors import ConfigError
-from pipeline.languages import Language, resolve
-from pipeline.protect import needs_translation, placeholders
-from pipeline.run import translate
+from pipeline.run.runner import translate
 from pipeline.testing import Emulator
 from pipeline.testing.limits import RequestRecord
+from pipeline.text.languages import Language, resolve
+from pipeline.text.protect import needs_translation, placeholders
 from tests.e2e_support import ENGINES, Round, engine_translation, make_job, packed_parts, run_round
 from tests.gettext_support import (
     CATALOG_FILES,

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
-from pipeline.ledger import read_ledger
-from pipeline.run import translate
+from pipeline.records.ledger import read_ledger
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, fake_translate
+from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV, corpus
 
 ROWS = [

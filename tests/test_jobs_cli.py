@@ -275,7 +275,7 @@ def test_lock_held_by_another_process_then_left_by_its_death(project: Path) -> N
     job = write_job(project)
     lock = project / "jobs" / "state" / "ledger.lock"
     code = (
-        "import sys, pathlib; from pipeline.lock import RunLock; "
+        "import sys, pathlib; from pipeline.jobs.lock import RunLock; "
         f"RunLock(pathlib.Path({str(lock)!r})).acquire(); print('held', flush=True); sys.stdin.read()"
     )
     holder = subprocess.Popen(

@@ -7,8 +7,8 @@ import gettext
 import pytest
 
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.language_table import QWEN_LANGUAGES
-from pipeline.languages import (
+from pipeline.text.language_table import QWEN_LANGUAGES
+from pipeline.text.languages import (
     AUTO,
     QWEN_NAMES,
     Language,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.ledger import read_ledger
-from pipeline.run import translate
+from pipeline.records.ledger import read_ledger
+from pipeline.run.runner import translate
 from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate, run_emulator
 from tests.conftest import KEY, KEY_ENV
 from tests.test_integration import make_job

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.ledger import read_ledger
+from pipeline.records.ledger import read_ledger
 from pipeline.testing import Emulator, EmulatorConfig
 from tests.conftest import KEY, KEY_ENV, REPO
 

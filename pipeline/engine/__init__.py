@@ -1,1 +1,6 @@
-"""Everything between segments and HTTP: client, pacing, packing, worker pool, engines."""
+"""Everything between units and HTTP: the unit of work, client, pool and its parts, pacing,
+retries, packing and reply verification, token counting, the engines (Qwen-MT, chat, pseudo).
+
+May import :mod:`pipeline.records` (the pool records to the cache and the ledger, and prices
+what it spends), :mod:`pipeline.text` and :mod:`pipeline.errors`; never the run, jobs or CLI.
+"""

@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.ledger import Ledger
-from pipeline.plan import Unit
-from pipeline.pricing import Price
+from pipeline.engine.units import Unit
+from pipeline.records.ledger import Ledger
+from pipeline.records.prices import Price
 
 logger = logging.getLogger("mtpipe.requests")
 

@@ -46,7 +46,6 @@ from typing import Protocol
 
 import anyio
 
-from pipeline.cache import Cache
 from pipeline.engine.bookkeeping import PoolStats, RequestBook
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.feed import Feed
@@ -56,6 +55,7 @@ from pipeline.engine.pacing import Pacer, request_rate
 from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import count_tokens, prompt_tokens, trusted_usage
+from pipeline.engine.units import Unit, pack_by_group
 from pipeline.engine.verdict import read_reply
 from pipeline.engine.watch import EndpointUnhealthy, EndpointWatch, NotSent
 from pipeline.errors import (
@@ -69,9 +69,9 @@ from pipeline.errors import (
     TooLarge,
     Truncated,
 )
-from pipeline.ledger import Ledger
-from pipeline.plan import Unit, pack_by_group
-from pipeline.pricing import Price
+from pipeline.records.cache import Cache
+from pipeline.records.ledger import Ledger
+from pipeline.records.prices import Price
 
 
 class Client(Protocol):
@@ -164,7 +164,7 @@ class TranslationPool:
         """Translate every unit (raises on a run-fatal provider error).
 
         ``units`` may be a stream (e.g. read from the run's work store): a batch is packed from
-        it (see :func:`pipeline.plan.pack_by_group`) only when a pacing slot is about to open
+        it (see :func:`pipeline.engine.units.pack_by_group`) only when a pacing slot is about to open
         (see :mod:`pipeline.engine.feed`), so memory does not grow with its length, retried
         batches do not wait behind the rest of the run, and segments lost by a misaligned reply
         join the next batch instead of costing a request of their own. ``total`` (default

@@ -15,7 +15,7 @@ import uuid
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.framing import map_segments
 from pipeline.engine.tokens import count_tokens, prompt_tokens
-from pipeline.protect import Span, split_protected
+from pipeline.text.protect import Span, split_protected
 
 _ACCENTS = str.maketrans(
     "AaBCcDdEeGgHhIiJjKkLlNnOoRrSsTtUuWwYyZz",

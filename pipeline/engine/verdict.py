@@ -3,7 +3,7 @@ once more, or failed.
 
 :func:`read_reply` applies, in order, the framing's alignment proof
 (:mod:`pipeline.engine.framing`), the reply checks (:mod:`pipeline.engine.replies`: wrapping,
-empty, echo, commentary, length) and the placeholder checks (:mod:`pipeline.protect`). It only
+empty, echo, commentary, length) and the placeholder checks (:mod:`pipeline.text.protect`). It only
 decides: the pool records, resends and fails accordingly. A unit's ``rejections`` counts the
 translations of it the checks refused; the second refusal is final.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from pipeline.engine.framing import checkpoint_count, unframe
 from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
-from pipeline.plan import Unit
-from pipeline.protect import verify
+from pipeline.engine.units import Unit
+from pipeline.text.protect import verify
 
 __all__ = ["Verdict", "read_reply"]
 

@@ -6,7 +6,7 @@ and :mod:`~pipeline.formats.tabular` (CSV/TSV, Parquet). A format is loaded the 
 extension is asked for.
 
 Imports go downward only: formats may import :mod:`pipeline.errors` and the text helpers
-(:mod:`pipeline.segments`, :mod:`pipeline.protect`, :mod:`pipeline.languages`), never the run,
+(:mod:`pipeline.text.segments`, :mod:`pipeline.text.protect`, :mod:`pipeline.text.languages`), never the run,
 the CLI or the engine.
 """
 

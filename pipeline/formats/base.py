@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pipeline.errors import ConfigError
-from pipeline.languages import Language
-from pipeline.segments import Segment, Translations
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment, Translations
 
 #: Format options: keys a format reads (it ignores the others). Each format documents its keys
 #: in its docstring; the CLI and job files fill them (e.g. ``columns``, ``mark``, ``fuzzy``).

@@ -61,7 +61,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("the Ray Data integration needs Ray: pip install 'mtpipe[ray]'") from exc
 
 from pipeline import __version__
-from pipeline.cache import Cache, default_cache_path
 from pipeline.engine.bookkeeping import PoolStats
 from pipeline.engine.client import DEFAULT_BASE_URL, QwenClient
 from pipeline.engine.pacing import Pacer
@@ -69,18 +68,19 @@ from pipeline.engine.packing import PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
+from pipeline.engine.units import EngineIdentity, Unit, make_unit, split_for_sending, unit_key
 from pipeline.errors import ConfigError
 from pipeline.formats.base import option_list
 from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
 from pipeline.formats.tabular.parquet import translate_table
 from pipeline.formats.tabular.schema import output_schema, selected_columns
-from pipeline.glossary import Glossary, load_glossary
-from pipeline.job import DEFAULT_API_KEY_ENV, ENGINES, check_variable_name
-from pipeline.languages import Language, resolve
-from pipeline.ledger import Ledger
-from pipeline.plan import EngineIdentity, Unit, make_unit, split_for_sending, unit_key
-from pipeline.pricing import price_for
-from pipeline.segments import Segment
+from pipeline.records.cache import Cache, default_cache_path
+from pipeline.records.ledger import Ledger
+from pipeline.records.prices import price_for
+from pipeline.run.settings import DEFAULT_API_KEY_ENV, ENGINES, check_variable_name
+from pipeline.text.glossary import Glossary, load_glossary
+from pipeline.text.languages import Language, resolve
+from pipeline.text.segments import Segment
 
 #: Name of the cluster's budget actor when none is passed in.
 DEFAULT_BUDGET_NAME = "mtpipe-pacing-budget"

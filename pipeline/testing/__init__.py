@@ -4,15 +4,13 @@
 - :class:`Emulator` / :func:`run_emulator` / :func:`serve_forever`: the HTTP server.
 - :class:`EmulatorConfig`, :class:`FaultConfig`, :class:`Fault`: what it can be told.
 - :class:`EmulatorStats`, :class:`RequestRecord`: what it counted and saw.
+
+May import :mod:`pipeline.engine` (token counting, the chat contract) and :mod:`pipeline.text`;
+nothing in the library imports it but ``mtpipe fake-server`` (:mod:`pipeline.cli`).
 """
 
-from pipeline.testing.emulator import (
-    DEFAULT_MODELS,
-    Emulator,
-    EmulatorConfig,
-    run_emulator,
-    serve_forever,
-)
+from pipeline.testing.config import DEFAULT_MODELS, EmulatorConfig
+from pipeline.testing.emulator import Emulator, run_emulator, serve_forever
 from pipeline.testing.fake_translate import fake_translate, target_key
 from pipeline.testing.faults import ERROR_FAULTS, Fault, FaultConfig, merge_lines
 from pipeline.testing.limits import EmulatorStats, RateLimiter, RequestRecord

@@ -11,22 +11,25 @@ import io
 import logging
 import socket
 import struct
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from pipeline.engine.tokens import count_tokens
+from pipeline.testing.config import EmulatorConfig
 from pipeline.testing.fake_translate import fake_translate
 from pipeline.testing.faults import (
     ERROR_FAULTS,
     Fault,
+    FaultPlan,
     bad_reply,
     content_rejected,
     fault_error,
     flatten_lines,
     merge_lines,
 )
-from pipeline.testing.limits import RequestRecord
+from pipeline.testing.limits import RateLimiter, RequestRecord, StatsRecorder
 from pipeline.testing.protocol import (
     ApiError,
     ParsedRequest,
@@ -38,15 +41,47 @@ from pipeline.testing.protocol import (
     success_body,
 )
 
-if TYPE_CHECKING:
-    from pipeline.testing.emulator import Emulator
-
 __all__ = ["PATHS", "EmulatorServer"]
 
 log = logging.getLogger(__name__)
 
 PATHS = frozenset({"/compatible-mode/v1/chat/completions", "/v1/chat/completions"})
 _DRAIN_LIMIT = 64 * 1024 * 1024  # past this an oversized body is not read, the socket is closed
+
+
+class Served(Protocol):
+    """What the handler needs of the emulator it serves (:class:`~pipeline.testing.emulator.Emulator`
+    keeps it); a protocol, so that the handler does not import the server that imports it."""
+
+    @property
+    def config(self) -> EmulatorConfig:
+        """What the emulator was told."""
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The English language names it accepts."""
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The RPM/TPM limits."""
+
+    @property
+    def plan(self) -> FaultPlan:
+        """The faults to inject."""
+
+    @property
+    def recorder(self) -> StatsRecorder:
+        """The live counters."""
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when the server stops (wakes sleeping requests)."""
+
+    def record(self, record: RequestRecord) -> None:
+        """Keep ``record`` when recording is on."""
+
+    def track(self, conn: socket.socket, alive: bool) -> None:
+        """Register / forget an open connection."""
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -56,7 +91,7 @@ class EmulatorServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 256  # benchmarks open many connections at once
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+    def __init__(self, address: tuple[str, int], emulator: Served) -> None:
         self.emulator = emulator
         super().__init__(address, _Handler)
 
@@ -114,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- the request -----------------------------------------------------------------------------
 
-    def _post(self, emu: Emulator) -> None:
+    def _post(self, emu: Served) -> None:
         request_id = new_request_id()
         config = emu.config
         try:
@@ -153,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._translate(emu, request, request_id)
 
-    def _translate(self, emu: Emulator, request: ParsedRequest, request_id: str) -> None:
+    def _translate(self, emu: Served, request: ParsedRequest, request_id: str) -> None:
         config = emu.config
         trigger = config.faults.trigger_word
         if trigger and trigger in request.content:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.engine.tokens import count_tokens
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
-from pipeline.results import RunResult
-from pipeline.run import translate
+from pipeline.run.results import RunResult
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig
 from pipeline.testing.limits import EmulatorStats
+from pipeline.text.languages import resolve
 
 #: The provider's default limits (60 RPM, 100k TPM) x10, so a benchmark takes seconds.
 RPM, TPM = 600, 1_000_000

@@ -36,11 +36,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
-from pipeline.ledger import read_ledger
-from pipeline.run import translate
+from pipeline.records.ledger import read_ledger
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import EmulatorConfig
+from pipeline.text.languages import resolve
 from tests.benchmarks.support import RPM, TPM, run_through_emulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -266,7 +266,7 @@ def measure(path: str, out: str, cache: str) -> dict[str, Any]:
 
 def baseline_rss() -> dict[str, Any]:
     """Peak RSS of a process that only imports the pipeline (run in a fresh process)."""
-    import pipeline.run  # noqa: F401  (the import is what is measured)
+    import pipeline.run.runner  # noqa: F401  (the import is what is measured)
 
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

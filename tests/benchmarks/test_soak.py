@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.ledger import read_ledger
+from pipeline.records.ledger import read_ledger
 from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings, write_strings_csv
 

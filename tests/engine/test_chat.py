@@ -13,9 +13,9 @@ from pipeline.engine.chat import ChatClient, build_chat_body, system_prompt
 from pipeline.engine.client import QwenClient, Sampling, TranslationRequest
 from pipeline.engine.tokens import count_tokens, counter_for, estimate_tokens
 from pipeline.errors import ConfigError
-from pipeline.job import Job
-from pipeline.languages import resolve
-from pipeline.pricing import DEFAULT_PRICES, FREE, price_for, price_warning
+from pipeline.records.prices import DEFAULT_PRICES, FREE, price_for, price_warning
+from pipeline.run.settings import Job
+from pipeline.text.languages import resolve
 
 REQUEST = TranslationRequest(
     text="<m1/>Open the file\nSave <b>all</b>",

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cache import Cache
 from pipeline.engine.framing import frame
 from pipeline.engine.packing import (
     CAUTIOUS_OUTPUT_RATIO,
@@ -19,11 +18,12 @@ from pipeline.engine.packing import (
     line_tokens,
 )
 from pipeline.engine.tokens import count_tokens, estimate_tokens, exact_counts, prompt_tokens
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
-from pipeline.ledger import read_ledger
-from pipeline.run import translate
+from pipeline.records.cache import Cache
+from pipeline.records.ledger import read_ledger
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import EmulatorConfig, run_emulator
+from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 
 

@@ -11,21 +11,21 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.cache import Cache
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.framing import can_pack, frame, parse_request, unframe
 from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import MOST_EVERY, AdaptivePacks, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
+from pipeline.engine.units import Unit
 from pipeline.engine.watch import EndpointUnhealthy
 from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, RateLimited, ServerError
-from pipeline.languages import Language
-from pipeline.ledger import Ledger, read_ledger
-from pipeline.plan import Unit
-from pipeline.pricing import Price
-from pipeline.protect import Span, split_protected
-from pipeline.segments import ALL_CHECKS
+from pipeline.records.cache import Cache
+from pipeline.records.ledger import Ledger, read_ledger
+from pipeline.records.prices import Price
+from pipeline.text.languages import Language
+from pipeline.text.protect import Span, split_protected
+from pipeline.text.segments import ALL_CHECKS
 
 EN, DE = Language("en", "English"), Language("de", "German")
 

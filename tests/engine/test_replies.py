@@ -12,7 +12,7 @@ import pytest
 from pipeline.engine.framing import map_segments
 from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
 from pipeline.engine.watch import ECHOES_TO_STOP, EndpointIgnoresOptions
-from pipeline.ledger import read_ledger
+from pipeline.records.ledger import read_ledger
 from tests.engine.test_pool import FakeClient, make_pool, unit, upper
 
 # ---- the checks on their own -----------------------------------------------------------------

@@ -13,8 +13,8 @@ import pytest
 from pipeline.errors import InputError
 from pipeline.formats import format_for
 from pipeline.formats.base import Format, Options
-from pipeline.languages import Language
-from pipeline.segments import Segment
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment
 
 GERMAN = Language("de", "German")
 

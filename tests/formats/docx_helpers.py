@@ -13,8 +13,8 @@ from pipeline.formats.base import WriteReport
 from pipeline.formats.docx import DocxFormat
 from pipeline.formats.docx.inline import read_paragraph
 from pipeline.formats.docx.nodes import Paragraph
-from pipeline.segments import Segment
 from pipeline.testing.fake_translate import fake_translate
+from pipeline.text.segments import Segment
 from tests.formats.contract import GERMAN, FuncTranslations
 
 FMT = DocxFormat()

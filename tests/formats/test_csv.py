@@ -15,8 +15,8 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options, WriteReport
 from pipeline.formats.tabular.csv import CsvFormat, columns_of
 from pipeline.formats.tabular.delimited import quoted_throughout
-from pipeline.languages import Language
-from pipeline.segments import Segment
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
 
 ROOT = Path(__file__).resolve().parents[2]

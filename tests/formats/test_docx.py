@@ -15,7 +15,7 @@ from pipeline.errors import ConfigError
 from pipeline.formats.docx.inline import read_paragraph
 from pipeline.formats.docx.language import WordLanguage, word_language
 from pipeline.formats.docx.rebuild import apply_translation, parse_tagged
-from pipeline.languages import resolve
+from pipeline.text.languages import resolve
 from tests.formats.contract import FormatContract, FuncTranslations
 from tests.formats.docx_helpers import (
     FMT,

@@ -14,9 +14,9 @@ from lxml import etree
 
 from pipeline.formats.docx import DocxFormat
 from pipeline.formats.docx.inline import format_key
-from pipeline.languages import resolve
-from pipeline.protect import needs_translation
 from pipeline.testing.fake_translate import fake_translate
+from pipeline.text.languages import resolve
+from pipeline.text.protect import needs_translation
 from tests.formats.contract import GERMAN, FuncTranslations
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "docx"

@@ -11,7 +11,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from pipeline.errors import InputError
-from pipeline.languages import resolve
+from pipeline.text.languages import resolve
 from tests.formats.contract import FuncTranslations
 from tests.formats.docx_helpers import (
     FMT,

@@ -20,9 +20,9 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options
 from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
 from pipeline.formats.tabular.parquet import ParquetFormat
-from pipeline.languages import Language
-from pipeline.segments import Segment
 from pipeline.testing.fake_translate import fake_translate
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
 from tests.formats.make_parquet_sample import SAMPLE, build_table
 

@@ -20,8 +20,8 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options, WriteReport
 from pipeline.formats.po import PoFormat, checks_for, domains_for
 from pipeline.formats.po.plural import make_rule
-from pipeline.languages import Language, plural_forms, resolve
-from pipeline.segments import Segment
+from pipeline.text.languages import Language, plural_forms, resolve
+from pipeline.text.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from pipeline.formats.base import Options
 from pipeline.formats.po import PoFormat
 from pipeline.formats.po.layout import Catalog, load_catalog
 from pipeline.formats.po.wrap import WrapStyle, render_field
-from pipeline.languages import resolve
 from pipeline.testing.fake_translate import fake_translate
+from pipeline.text.languages import resolve
 from tests.formats.contract import FuncTranslations
 from tests.formats.test_po import assert_msgfmt_clean
 

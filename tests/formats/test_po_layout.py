@@ -13,8 +13,8 @@ from pipeline.errors import InputError
 from pipeline.formats.po import PoFormat
 from pipeline.formats.po.layout import load_catalog
 from pipeline.formats.po.wrap import STYLES, WrapStyle, render_field
-from pipeline.languages import resolve
 from pipeline.testing.fake_translate import fake_translate
+from pipeline.text.languages import resolve
 from tests.formats.contract import GERMAN, FuncTranslations
 from tests.formats.test_po import (
     HEADER_DE,

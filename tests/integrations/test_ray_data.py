@@ -27,8 +27,8 @@ from pipeline.integrations.ray_data import (
     distinct_texts,
     pacing_budget,
 )
-from pipeline.protect import needs_translation, split_outer_whitespace
 from pipeline.testing import Emulator, EmulatorConfig, fake_translate
+from pipeline.text.protect import needs_translation, split_outer_whitespace
 from tests.conftest import KEY, KEY_ENV
 
 pytestmark = pytest.mark.slow

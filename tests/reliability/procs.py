@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.ledger import read_ledger
+from pipeline.records.ledger import read_ledger
 from tests.conftest import KEY, KEY_ENV, REPO
 
 #: The sample inputs written for the project.

@@ -20,10 +20,10 @@ from click.testing import CliRunner, Result
 from pipeline.cli import main
 from pipeline.errors import InputError
 from pipeline.formats import format_for
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
-from pipeline.run import translate
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, fake_translate
+from pipeline.text.languages import resolve
 from tests.conftest import KEY_ENV
 from tests.reliability.procs import SAMPLES
 

@@ -35,13 +35,13 @@ from pipeline.engine.tokens import (
     count_tokens,
     exact_counts,
 )
+from pipeline.engine.units import MAX_TEXT_CHARS, Unit, over_input_limit
 from pipeline.formats.tabular.csv import CsvFormat
-from pipeline.job import InputSpec, Job
-from pipeline.languages import resolve
-from pipeline.ledger import read_ledger
-from pipeline.plan import MAX_TEXT_CHARS, Unit, over_input_limit
-from pipeline.run import translate
+from pipeline.records.ledger import read_ledger
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 from tests.reliability.procs import (
     environment,
@@ -326,7 +326,7 @@ def test_a_value_too_long_for_any_request_is_refused_before_it_is_counted(
         counted.append(len(text))
         return count_tokens(text)
 
-    monkeypatch.setattr("pipeline.plan.count_tokens", count)
+    monkeypatch.setattr("pipeline.engine.units.count_tokens", count)
     result = mtpipe(tmp_path, emulator, str(data), "--columns", "text")
     assert result.exit_code == 1, result.output
     assert f"row 2, column 'text' [de]: not sent: {len(huge):,} characters" in result.output

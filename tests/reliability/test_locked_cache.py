@@ -11,8 +11,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.cache import Cache
 from pipeline.errors import RecordError
+from pipeline.records.cache import Cache
 from tests.engine.test_pool import FakeClient, make_pool, unit
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ledger import read_ledger
+from pipeline.records.ledger import read_ledger
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.conftest import KEY, KEY_ENV
 from tests.reliability.procs import (

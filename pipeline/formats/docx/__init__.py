@@ -11,7 +11,7 @@ Holds:
 - ``language``: the ``w:lang`` recorded on translated text.
 
 Imports go downward only: these modules may import each other, :mod:`pipeline.formats.base`,
-:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.segments`, :mod:`pipeline.languages`),
+:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.text.segments`, :mod:`pipeline.text.languages`),
 lxml, python-docx's constants and babel; never the run, the CLI or the engine.
 """
 

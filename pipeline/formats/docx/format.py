@@ -50,8 +50,8 @@ from pipeline.formats.docx.nodes import Element
 from pipeline.formats.docx.package import Package, open_package, serialize_xml, write_package
 from pipeline.formats.docx.rebuild import Outcome, apply_translation, xml_safe
 from pipeline.formats.docx.tags import strip_tags
-from pipeline.languages import Language
-from pipeline.segments import ALL_CHECKS, Segment, Translations
+from pipeline.text.languages import Language
+from pipeline.text.segments import ALL_CHECKS, Segment, Translations
 
 __all__ = ["DocxFormat"]
 

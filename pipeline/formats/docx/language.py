@@ -32,7 +32,7 @@ from lxml import etree
 
 from pipeline.formats.docx.dialect import Dialect, dialect_of
 from pipeline.formats.docx.nodes import Element, InlineNames
-from pipeline.languages import Language
+from pipeline.text.languages import Language
 
 #: CT_RPr children that come after ``w:lang`` (the schema fixes the order; Word enforces it).
 _AFTER_LANG = ("eastAsianLayout", "specVanish", "oMath", "rPrChange")

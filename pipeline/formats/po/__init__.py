@@ -11,8 +11,8 @@ Holds:
 - ``wrap``: how a catalog lays out its strings, so new ones look like the file's own.
 
 Imports go downward only: these modules may import each other, :mod:`pipeline.formats.base`,
-:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.segments`, :mod:`pipeline.protect`,
-:mod:`pipeline.languages`), the package version, polib and babel; never the run, the CLI or
+:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.text.segments`, :mod:`pipeline.text.protect`,
+:mod:`pipeline.text.languages`), the package version, polib and babel; never the run, the CLI or
 the engine.
 """
 

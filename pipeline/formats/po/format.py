@@ -69,7 +69,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import languages
 from pipeline.errors import InputError
 from pipeline.formats.base import Format, Options, WriteReport, atomic_output
 from pipeline.formats.po.edit import (
@@ -90,8 +89,9 @@ from pipeline.formats.po.plural import (
     uses_singular,
 )
 from pipeline.formats.po.units import Settings, Unit, checks_for, domains_for, units
-from pipeline.languages import Language
-from pipeline.segments import Segment, Translations
+from pipeline.text import languages
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment, Translations
 
 __all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines"]
 

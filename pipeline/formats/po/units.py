@@ -17,8 +17,8 @@ from pipeline.errors import ConfigError
 from pipeline.formats.base import Options
 from pipeline.formats.po.edit import MARK_PREFIX
 from pipeline.formats.po.layout import Block, Catalog
-from pipeline.protect import placeholders
-from pipeline.segments import Segment
+from pipeline.text.protect import placeholders
+from pipeline.text.segments import Segment
 
 MARKS = ("fuzzy", "comment", "none")
 _PRINTF_FLAGS = (

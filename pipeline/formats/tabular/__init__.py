@@ -12,6 +12,6 @@ The formats are imported from their modules, not re-exported here, so that readi
 does not load pyarrow.
 
 Imports go downward only: these modules may import each other, :mod:`pipeline.formats.base`,
-:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.segments`, :mod:`pipeline.languages`)
+:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.text.segments`, :mod:`pipeline.text.languages`)
 and pyarrow; never the run, the CLI or the engine.
 """

@@ -54,8 +54,8 @@ from pipeline.formats.tabular.delimited import (
     render,
     split_raw,
 )
-from pipeline.languages import Language
-from pipeline.segments import Segment, Translations
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment, Translations
 
 
 class _Unencodable(Exception):

@@ -45,8 +45,8 @@ from pipeline.formats.tabular.schema import (
     output_schema,
     selected_columns,
 )
-from pipeline.languages import Language
-from pipeline.segments import Segment, Translations
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment, Translations
 
 #: Rows per record batch when reading segments: bounds the Python objects alive at once.
 READ_BATCH_ROWS = 16_384

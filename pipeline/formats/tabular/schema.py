@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import ConfigError
 from pipeline.formats.base import Options, option_list
 from pipeline.formats.tabular.arrow import is_translatable
-from pipeline.languages import Language
+from pipeline.text.languages import Language
 
 # Parquet codec names (column chunk metadata) -> pyarrow writer names. LZO cannot be written.
 _CODECS = {

@@ -1,6 +1,6 @@
 """Run settings: what one ``mtpipe translate`` (or one job file) asks for, validated.
 
-The CLI builds a :class:`Job` from flags; ``pipeline.jobfile`` builds one from a TOML job
+The CLI builds a :class:`Job` from flags; ``pipeline.jobs.jobfile`` builds one from a TOML job
 file. Everything downstream takes a Job, so both paths behave the same.
 """
 
@@ -16,7 +16,7 @@ import httpx
 
 from pipeline.engine.client import DEFAULT_BASE_URL, REGIONS, is_loopback
 from pipeline.errors import ConfigError
-from pipeline.languages import AUTO, Language
+from pipeline.text.languages import AUTO, Language
 
 ENGINES = ("qwen", "chat", "pseudo")
 #: The model each engine asks when none is given.

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.engine.framing import can_pack
+from pipeline.engine.units import Unit
 from pipeline.errors import RecordError
-from pipeline.languages import Language
-from pipeline.plan import Unit
+from pipeline.text.languages import Language
 
 #: Rows an insert buffer (and the planner's tally buffer) holds before they go to SQLite.
 BUFFER = 20_000

@@ -1,7 +1,6 @@
 """What a run reports: per file, per target language, and for the whole run.
 
-``pipeline.run`` re-exports every name here, so ``from pipeline.run import RunResult`` keeps
-working; the planner fills these while it reads, which is why they live outside run.py.
+The planner fills these while it reads, which is why they live outside :mod:`pipeline.run.runner`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The keys a job file may hold and the check of each value (see pipeline.jobfile).
+"""The keys a job file may hold and the check of each value (see pipeline.jobs.jobfile).
 
 Each check takes a TOML value and returns it normalised, or raises :class:`Bad` with what is
 wrong; the loader adds the file, line and key to the message.
@@ -14,8 +14,8 @@ from typing import Any
 
 from pipeline.engine.client import REGIONS
 from pipeline.errors import ConfigError
-from pipeline.job import ENGINES, is_variable_name
-from pipeline.pricing import price_for
+from pipeline.records.prices import price_for
+from pipeline.run.settings import ENGINES, is_variable_name
 
 MARKS = ("fuzzy", "comment", "none")
 # Key names that hold secrets (``api_key``, ``dashscope_api_key``, ``token``, ...); api_key_env is fine.

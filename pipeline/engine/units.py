@@ -1,9 +1,12 @@
-"""Planning: segments -> deduplicated translation units, cache look-ups, estimates.
+"""The unit of work: what the engine translates, its cache key, when it can be sent at all.
 
 A unit is what is translated once per run: the same (engine, model, source, target,
 context, domains, relevant glossary terms, text) anywhere in any file is one unit. Outer
 whitespace is kept from the source and never sent; empty and placeholder-only segments are
-never sent (their translation is their own text).
+never sent (their translation is their own text). :func:`pack_by_group` streams units into
+requests. The planner (:mod:`pipeline.run.planner`) makes units from segments with these
+functions; the pool and its parts consume them, which is why they live in the engine, below
+the run.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from pipeline.engine.tokens import (
     count_tokens,
     prompt_tokens,
 )
-from pipeline.languages import Language
-from pipeline.protect import needs_translation, split_outer_whitespace
-from pipeline.segments import Segment
+from pipeline.text.languages import Language
+from pipeline.text.protect import needs_translation, split_outer_whitespace
+from pipeline.text.segments import Segment
 
 T = TypeVar("T")
 
@@ -32,7 +35,7 @@ T = TypeVar("T")
 #: it is copied, hashed or counted, so one huge value costs no more memory than its own.
 MAX_TEXT_CHARS = MAX_INPUT_TOKENS * MOST_BYTES_PER_TOKEN
 
-# Every protected family of pipeline.protect needs one of these to match (URLs "://" or
+# Every protected family of pipeline.text.protect needs one of these to match (URLs "://" or
 # "www.", e-mail "@", tags "<" "&", printf and Python "%", brace "{", dollar "$"): text without
 # any has no protected span. tests/test_dataset_pipeline.py checks this against protect.
 

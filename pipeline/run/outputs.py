@@ -21,9 +21,9 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from pipeline.discover import FileTask, output_path
 from pipeline.errors import ConfigError
-from pipeline.job import Job
+from pipeline.run.discover import FileTask, output_path
+from pipeline.run.settings import Job
 
 
 def planned_outputs(job: Job, tasks: Sequence[FileTask]) -> Iterator[tuple[FileTask, str, Path]]:

@@ -19,8 +19,8 @@ from typing import Any
 from pipeline.errors import ConfigError, InputError
 from pipeline.formats import format_for, supported_extensions
 from pipeline.formats.base import Format
-from pipeline.job import InputSpec, Job
-from pipeline.languages import Language
+from pipeline.run.settings import InputSpec, Job
+from pipeline.text.languages import Language
 
 
 @dataclass

@@ -26,11 +26,12 @@ from typing import Any
 
 from pipeline.errors import ConfigError, PipelineError, RecordError
 from pipeline.formats.base import atomic_output
-from pipeline.jobfile import JobFile
-from pipeline.ledger import utc_now
-from pipeline.lock import RunLock
-from pipeline.progress import Progress
-from pipeline.run import RunResult, TargetCounts, translate
+from pipeline.jobs.jobfile import JobFile
+from pipeline.jobs.lock import RunLock
+from pipeline.records.ledger import utc_now
+from pipeline.run.progress import RunProgress
+from pipeline.run.results import RunResult, TargetCounts
+from pipeline.run.runner import translate
 
 REPORT_VERSION = 1
 #: Failures listed in a report; the rest are counted in ``failures_omitted``.
@@ -59,7 +60,7 @@ def job_exit_code(result: RunResult) -> int:
     return code
 
 
-def run_job(spec: JobFile, progress: Progress | None = None) -> JobRun:
+def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
     """Run ``spec`` under its lock and write its report; a dry run takes no lock, writes none.
 
     Raises RunLocked (exit 3) when another run holds the lock, and re-raises a PipelineError

@@ -14,11 +14,18 @@ from typing import Any
 import click
 
 from pipeline import __version__
-from pipeline.cli_jobs import run_cmd, status_cmd
-from pipeline.cli_output import guarded, report_result, setup_output
-from pipeline.job import DEFAULT_MODELS, ENGINES, InputSpec, Job, base_url_for, read_instructions
-from pipeline.languages import AUTO, accepted_languages, resolve, resolve_targets
-from pipeline.run import translate
+from pipeline.cli.jobs import run_cmd, status_cmd
+from pipeline.cli.output import guarded, report_result, setup_output
+from pipeline.run.runner import translate
+from pipeline.run.settings import (
+    DEFAULT_MODELS,
+    ENGINES,
+    InputSpec,
+    Job,
+    base_url_for,
+    read_instructions,
+)
+from pipeline.text.languages import AUTO, accepted_languages, resolve, resolve_targets
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,7 +152,7 @@ def ledger_group() -> None:
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def ledger_summary(path: Path) -> None:
     """Totals by day, model, language pair and file (exit 2 when PATH is not a ledger)."""
-    from pipeline.ledger import format_summary, summarize_ledger
+    from pipeline.records.ledger import format_summary, summarize_ledger
 
     with guarded():
         summary = summarize_ledger(path)

@@ -1,4 +1,4 @@
-"""TOML job files: parse, validate, and turn into a :class:`~pipeline.job.Job`.
+"""TOML job files: parse, validate, and turn into a :class:`~pipeline.run.settings.Job`.
 
 A job file holds what ``mtpipe translate`` takes (the README lists the keys). Everything
 is checked before any file is translated or any request is sent: unknown keys, wrong types,
@@ -24,10 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.discover import _is_glob, discover, output_path
 from pipeline.errors import ConfigError, InputError
-from pipeline.job import DEFAULT_MODELS, InputSpec, Job, base_url_for
-from pipeline.jobfile_keys import (
+from pipeline.jobs.keys import (
     INPUT_KEYS,
     KEYS,
     SECRET_NAME,
@@ -37,7 +35,9 @@ from pipeline.jobfile_keys import (
     Check,
     as_text,
 )
-from pipeline.languages import AUTO, Language, resolve, resolve_targets
+from pipeline.run.discover import _is_glob, discover, output_path
+from pipeline.run.settings import DEFAULT_MODELS, InputSpec, Job, base_url_for
+from pipeline.text.languages import AUTO, Language, resolve, resolve_targets
 
 _OPTION_NAMES = {"target_langs": "--to", "source_lang": "--from"}
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import InputError
-from pipeline.languages import Language, resolve
+from pipeline.text.languages import Language, resolve
 
 
 @dataclass

@@ -4,7 +4,7 @@ Memory stays bounded whatever the number of rows, and does not grow past a bound
 number of distinct values either:
 
 - distinct unit keys, the units to send and the per-file occurrence tallies live in the
-  :class:`~pipeline.workstore.WorkStore` (temporary SQLite), not in Python sets and lists;
+  :class:`~pipeline.run.workstore.WorkStore` (temporary SQLite), not in Python sets and lists;
 - a bounded memo (:class:`Memo`, an approximate LRU) maps (text, context, domains, target)
   to what planning decided for it, so a value repeated a million times is split, hashed and
   looked up once while it is hot: a repeated row costs one dict look-up and a counter. A value
@@ -21,16 +21,11 @@ import math
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
-from pipeline.cache import Cache
-from pipeline.discover import FileTask
 from pipeline.engine.chat import ChatClient
 from pipeline.engine.client import TranslationRequest
 from pipeline.engine.packing import DEFAULT_OUTPUT_RATIO, Learned, PackLimits, framed_tokens
 from pipeline.engine.tokens import prompt_tokens
-from pipeline.glossary import Glossary
-from pipeline.job import Job
-from pipeline.languages import Language
-from pipeline.plan import (
+from pipeline.engine.units import (
     EngineIdentity,
     make_unit,
     over_input_limit,
@@ -39,15 +34,20 @@ from pipeline.plan import (
     split_for_sending,
     unit_key,
 )
-from pipeline.pricing import price_for
-from pipeline.results import Estimate, Failure, FileResult, RunResult, TargetCounts
-from pipeline.segments import Segment
-from pipeline.workstore import CACHED, WorkStore
+from pipeline.records.cache import Cache
+from pipeline.records.prices import price_for
+from pipeline.run.discover import FileTask
+from pipeline.run.results import Estimate, Failure, FileResult, RunResult, TargetCounts
+from pipeline.run.settings import Job
+from pipeline.run.workstore import CACHED, WorkStore
+from pipeline.text.glossary import Glossary
+from pipeline.text.languages import Language
+from pipeline.text.segments import Segment
 
 #: Entries of each memo (the planner's, then the writers'): tens of MB at most for short values.
 MEMO_SIZE = 100_000
 _UNSEEN: Any = object()
-#: What planning decided for a value too long to send (see pipeline.plan.over_input_limit).
+#: What planning decided for a value too long to send (see pipeline.engine.units.over_input_limit).
 REFUSED = -1
 V = TypeVar("V")
 #: A value as the writers need it: (leading whitespace length, trailing length, unit key), or

@@ -22,8 +22,6 @@ from urllib.parse import urlsplit
 import anyio
 
 from pipeline import __version__
-from pipeline.cache import Cache, default_cache_path
-from pipeline.discover import FileTask, discover, output_path
 from pipeline.engine.chat import ChatClient
 from pipeline.engine.client import QwenClient, is_loopback
 from pipeline.engine.pacing import Pacer
@@ -31,6 +29,7 @@ from pipeline.engine.packing import Learned, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
+from pipeline.engine.units import EngineIdentity, Unit
 from pipeline.errors import (
     BudgetExceeded,
     ConfigError,
@@ -40,46 +39,28 @@ from pipeline.errors import (
     RecordError,
 )
 from pipeline.formats.base import replace_refusal
-from pipeline.glossary import Glossary, load_glossary
-from pipeline.job import Job
-from pipeline.languages import Language
-from pipeline.ledger import Ledger
-from pipeline.outputs import check_outputs
-from pipeline.plan import EngineIdentity, Unit
-from pipeline.planner import Planner, RunTranslations, estimate
-from pipeline.pricing import price_for, price_warning
-from pipeline.progress import Progress
-from pipeline.results import (
-    EXIT_ABORTED,
-    EXIT_CONFIG,
-    EXIT_FAILURES,
+from pipeline.records.cache import Cache, default_cache_path
+from pipeline.records.ledger import Ledger
+from pipeline.records.prices import price_for, price_warning
+from pipeline.run.discover import FileTask, discover, output_path
+from pipeline.run.outputs import check_outputs
+from pipeline.run.planner import Planner, RunTranslations, estimate
+from pipeline.run.progress import RunProgress, Silent
+from pipeline.run.results import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
-    EXIT_OK,
-    Estimate,
     Failure,
     FileResult,
     RunResult,
-    TargetCounts,
     internal_error,
 )
+from pipeline.run.settings import Job
+from pipeline.text.glossary import Glossary, load_glossary
+from pipeline.text.languages import Language
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "EXIT_ABORTED",
-    "EXIT_CONFIG",
-    "EXIT_FAILURES",
-    "EXIT_INTERNAL",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "Estimate",
-    "Failure",
-    "FileResult",
-    "RunResult",
-    "TargetCounts",
-    "translate",
-]
+__all__ = ["translate"]
 
 
 def _client(job: Job) -> Any:
@@ -122,11 +103,11 @@ def engine_identity(job: Job) -> EngineIdentity:
     return EngineIdentity(job.engine, job.model, variant)
 
 
-def translate(job: Job, progress: Progress | None = None) -> RunResult:
+def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
     """Run ``job`` end to end and return what happened (see RunResult.exit_code)."""
     job.validate()
     started = time.monotonic()
-    progress = progress or Progress(quiet=True)
+    progress = progress or Silent()
     result = RunResult(run_id=uuid.uuid4().hex[:16], dry_run=job.dry_run)
     discovery = discover(job)
     result.skipped = discovery.skipped
@@ -155,7 +136,7 @@ def translate(job: Job, progress: Progress | None = None) -> RunResult:
 
 
 def _plan_and_translate(
-    job: Job, planner: Planner, files: list[FileTask], result: RunResult, progress: Progress
+    job: Job, planner: Planner, files: list[FileTask], result: RunResult, progress: RunProgress
 ) -> None:
     """Plan every file (a bad one is reported, the rest go on), estimate, translate, write.
 
@@ -204,7 +185,7 @@ def _learned(job: Job, planner: Planner) -> Learned | None:
 
 
 def _targeted(
-    job: Job, files: list[FileTask], result: RunResult, progress: Progress
+    job: Job, files: list[FileTask], result: RunResult, progress: RunProgress
 ) -> list[tuple[FileTask, FileResult]]:
     """The files with their targets chosen (see _choose_targets), each with its FileResult in
     ``result``; a file none of the targets applies to is left out, one that cannot be read is
@@ -225,7 +206,7 @@ def _targeted(
 
 
 def _file_failed(
-    file_result: FileResult, exc: InputError, result: RunResult, progress: Progress
+    file_result: FileResult, exc: InputError, result: RunResult, progress: RunProgress
 ) -> None:
     """Report a file that cannot be read (the rest of the run goes on)."""
     file_result.error = str(exc)
@@ -233,7 +214,7 @@ def _file_failed(
     progress.log(f"error: {exc}")
 
 
-def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progress) -> bool:
+def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: RunProgress) -> bool:
     """Set ``task.targets``; a target the file is not for (a catalog for another language) is
     skipped with a note; False when no target applies (the file is skipped)."""
     task.targets = []
@@ -252,7 +233,7 @@ def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: Progr
 def _check_outputs(job: Job, files: list[FileTask]) -> None:
     """What the settings allow of each output path (template fields, inside --out, not over its
     own input), before any file is read; whether the paths can be written, and by one output
-    each, is checked by :func:`pipeline.outputs.check_outputs` once the targets are known."""
+    each, is checked by :func:`pipeline.run.outputs.check_outputs` once the targets are known."""
     for task in files:
         if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
             raise ConfigError(
@@ -300,7 +281,7 @@ def _translate_and_write(
     learned: Learned | None,
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
-    progress: Progress,
+    progress: RunProgress,
 ) -> None:
     client = _client(job)
     ledger = Ledger(job.ledger, result.run_id)
@@ -488,7 +469,7 @@ def _write_outputs(
     pool: TranslationPool,
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
-    progress: Progress,
+    progress: RunProgress,
 ) -> None:
     translations = RunTranslations(planner, pool.failures, result, pool.stopping)
     for task, file_result in readable:

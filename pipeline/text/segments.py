@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from pipeline.languages import Language
+    from pipeline.text.languages import Language
 
-#: Placeholder families checked after translation (see pipeline.protect).
+#: Placeholder families checked after translation (see pipeline.text.protect).
 ALL_CHECKS: frozenset[str] = frozenset(
     {"printf", "strftime", "python", "brace", "dollar", "tags", "url", "email"}
 )

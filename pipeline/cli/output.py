@@ -25,10 +25,9 @@ from typing import TextIO
 
 import click
 
+from pipeline.cli.progress import Progress
 from pipeline.errors import PipelineError
-from pipeline.progress import Progress
-from pipeline.results import EXIT_INTERNAL, internal_error
-from pipeline.run import RunResult
+from pipeline.run.results import EXIT_INTERNAL, RunResult, internal_error
 
 _MAX_FAILURES_SHOWN = 50
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from pipeline.errors import PipelineError, RecordError
-from pipeline.ledger import utc_now
+from pipeline.records.ledger import utc_now
 
 #: Seconds an empty or garbled lock file is given to be completed by its creator.
 UNREADABLE_GRACE_S = 30.0

@@ -1,0 +1,9 @@
+"""What runs leave behind and read back: the SQLite cache, the JSONL ledger, model prices.
+
+- :mod:`~pipeline.records.cache`: translations by content key, and what a run learned about the
+  engine.
+- :mod:`~pipeline.records.ledger`: one line per finished request, plus run start/end lines.
+- :mod:`~pipeline.records.prices`: per-model prices, for estimates and cost.
+
+May import :mod:`pipeline.errors` only.
+"""

@@ -1,0 +1,22 @@
+"""One translation run: settings, discovery of inputs and outputs, planning, work store, results.
+
+- :mod:`~pipeline.run.settings`: :class:`Job`, what a run asks for, validated.
+- :mod:`~pipeline.run.discover`: inputs to files, files to output paths;
+  :mod:`~pipeline.run.outputs`: every output checked writable before anything is sent.
+- :mod:`~pipeline.run.planner`: segments read once, deduplicated into units, looked up in the
+  cache; :mod:`~pipeline.run.workstore`: the planner's SQLite store of units and occurrences.
+- :mod:`~pipeline.run.runner`: :func:`translate`, the library entry point;
+  :mod:`~pipeline.run.results`: what a run reports; :mod:`~pipeline.run.progress`: how a run
+  reports progress to whoever renders it (the library itself never draws).
+
+May import the engine, formats, records, text and errors; never :mod:`pipeline.jobs` or
+:mod:`pipeline.cli`. The names below are the library's public entry point::
+
+    from pipeline.run import InputSpec, Job, translate
+"""
+
+from pipeline.run.results import RunResult
+from pipeline.run.runner import translate
+from pipeline.run.settings import InputSpec, Job
+
+__all__ = ["InputSpec", "Job", "RunResult", "translate"]
