@@ -15,7 +15,7 @@ from pipeline.run.runner import translate
 from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from pipeline.text.languages import resolve
-from tests.conftest import KEY, KEY_ENV
+from tests.conftest import KEY, KEY_ENV, corpus
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -157,3 +157,24 @@ def test_a_chat_dry_run_counts_the_system_message(tmp_path: Path, chat: Emulator
     # estimate's prompt tokens land near what the emulator billed.
     assert dry.estimate.requests == real.stats.requests
     assert abs(dry.estimate.prompt_tokens / real.stats.prompt_tokens - 1) < 0.1
+
+
+@pytest.mark.parametrize("name", ["po/sphinx.pot", "tabular/multi30k-val.csv"])
+def test_the_corpus_through_the_chat_mode_matches_qwen_mt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    path = corpus(name)
+    options = {"options": {"columns": ["en"]}} if path.suffix == ".csv" else {}
+    outputs = {}
+    for mode in ("qwen", "chat"):
+        monkeypatch.setenv(KEY_ENV, KEY)
+        config = EmulatorConfig(api_key=KEY, rpm=None, tpm=None, mode=mode)
+        with Emulator(config) as emu:
+            engine = {"engine": "chat", "model": "qwen-plus"} if mode == "chat" else {"engine": "qwen", "model": "qwen-mt-turbo"}
+            result = translate(make_job(tmp_path / mode, emu, [path], **{**options, **engine}))
+        assert result.exit_code == 0 and not result.failures, result.failures[:3]
+        out = next((tmp_path / mode / "out").rglob(f"{path.stem}*"))
+        if out.suffix == ".po":
+            outputs[mode] = [(e.msgid, e.msgstr, dict(e.msgstr_plural)) for e in polib.pofile(str(out))]
+        else:
+            outputs[mode] = out.read_text(encoding="utf-8")
+    # The same engine behind both: every segment the chat engine wrote is the one Qwen-MT wrote.
+    assert outputs["chat"] == outputs["qwen"]
