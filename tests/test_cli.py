@@ -533,3 +533,13 @@ def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.ImportFrom):
         return [node.module or ""]
     return [alias.name for alias in node.names]
+
+
+def test_a_segment_a_writer_failed_is_exit_1_even_when_no_failure_was_listed() -> None:
+    from pipeline.run.results import FileResult, RunResult
+
+    result = RunResult(run_id="r")
+    result.files.append(FileResult(Path("a.csv")))
+    assert result.exit_code == 0
+    result.files[0].failed = 1  # counted by the writer only (its WriteReport.failed)
+    assert result.exit_code == 1

@@ -124,6 +124,7 @@ class RunResult:
             return self.aborted_code
         if self.files and all(f.error for f in self.files) and not self.stats.attempts:
             return EXIT_CONFIG
-        if self.failures or any(f.error for f in self.files):
+        # A segment a writer could not put back counts even when no failure was listed for it.
+        if self.failures or any(f.error or f.failed for f in self.files):
             return EXIT_FAILURES
         return EXIT_OK
