@@ -470,6 +470,7 @@ class TranslationPool:
 
     async def _handle_error(self, batch: list[Unit], error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
         if error.fatal_for_run:
+            self._fail(batch, str(error))  # this batch was sent: it failed, it is not "not sent"
             self._abort(error, tg)
             return
         splittable = isinstance(error, (ContentRejected, TooLarge, Truncated))

@@ -177,6 +177,9 @@ def test_auth_error_aborts_the_run(tmp_path: Path) -> None:
     with pytest.raises(AuthError):
         anyio.run(pool.run, [unit(i) for i in range(30)])
     assert len(client.requests) <= 4  # at most the requests already in flight
+    # The batch that got the 401 was sent: it failed with the error, it is not "not sent".
+    sent = {u.key for r in client.requests[:1] for u in [unit(i) for i in range(30)] if u.text in r.text}
+    assert sent and all(pool.failures[key] == "401" for key in sent)
 
 
 def test_dead_endpoint_ends_in_bounded_attempts(tmp_path: Path) -> None:
