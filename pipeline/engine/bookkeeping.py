@@ -10,11 +10,17 @@ tokens, latency, attempts and why it failed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from pipeline.engine.units import Unit
+from pipeline.errors import ProviderError, RecordError
+from pipeline.records.cache import Cache
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import Price
 
@@ -42,13 +48,50 @@ class PoolStats:
 
 
 class RequestBook:
-    """Counts finished requests into ``stats`` and appends their ledger lines."""
+    """Counts finished requests into ``stats``, commits their translations to the cache and
+    appends their ledger lines.
 
-    def __init__(self, ledger: Ledger, price: Price, model: str, stats: PoolStats) -> None:
+    The writes run in a worker thread, one request's at a time and in order (cache, then
+    ledger), shielded from cancellation: a cache another process holds locked stalls no request,
+    the pacer nor the signal watcher, and what was paid for is recorded even when the run is
+    cancelled meanwhile.
+    """
+
+    def __init__(self, ledger: Ledger, price: Price, model: str, stats: PoolStats, cache: Cache) -> None:
         self.ledger = ledger
         self.price = price
         self.model = model
         self.stats = stats
+        self.cache = cache
+        self._writer = anyio.Lock()
+
+    async def _write(self, record: Callable[[], None]) -> None:
+        with anyio.CancelScope(shield=True):
+            async with self._writer:
+                await anyio.to_thread.run_sync(record)
+
+    async def commit(self, rows: list[tuple[str, str, str, str]], batch: list[Unit], **line: Any) -> None:
+        """Store a reply's good translations (``rows`` of key, text, model, target), then record
+        the request as ``ok`` (``line``: :meth:`record`'s arguments); RecordError if either
+        cannot be written."""
+
+        def write() -> None:
+            self.cache.put_many(rows)
+            self.record(batch, "ok", **line)
+
+        await self._write(write)
+
+    async def failed(self, batch: list[Unit], error: ProviderError, attempts: int, lost: int) -> None:
+        """Record a request whose attempts all failed with ``error`` (usage as it reported)."""
+        code = error.code or type(error).__name__
+        usage = error.usage or (0, 0)
+        await self._write(lambda: self.record(batch, "failed", usage, attempts, lost, error=code, detail=str(error)))
+
+    def cancelled(self, batch: list[Unit], attempts: int, lost: int) -> None:
+        """Record a request the run's end cut off (``lost`` attempts may be billed). The run is
+        ending for another reason already: a ledger that fails now does not replace it."""
+        with contextlib.suppress(RecordError):
+            self.record(batch, "failed", (0, 0), attempts, lost, error="cancelled")
 
     def record(
         self,

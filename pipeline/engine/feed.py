@@ -62,6 +62,25 @@ class Feed:
 
     # ---- batches to send again as they are ---------------------------------------------
 
+    def lost(self, units: list[Unit], most: int) -> bool:
+        """Send again what a reply lost (a broken block, or a packed reply given back
+        unchanged); True when the lost-again ones were split.
+
+        Lost for the first time: back into the stream, packed into the next batches at the
+        checkpoints and segments per request learned so far, so a lost line costs no request of
+        its own. Lost again: in batches of at most half of them and of ``most`` (the learned
+        size), a smaller batch each time, so this ends with single segments, which are sent
+        bare and judged on their own.
+        """
+        for unit in units:
+            unit.losses += 1
+        self.requeue(u for u in units if u.losses == 1)
+        again = [u for u in units if u.losses > 1]
+        size = max(1, min(len(again) // 2, most))
+        for start in range(0, len(again), size):
+            self.resend(again[start : start + size])
+        return len(again) > size
+
     def resend(self, batch: list[Unit]) -> None:
         """Send ``batch`` as it is once there is room, before any fresh batch."""
         self._resends.append(batch)

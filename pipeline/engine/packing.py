@@ -10,10 +10,14 @@ may be and, when an engine cannot keep lines apart at all, how many segments a r
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.engine.tokens import MAX_INPUT_TOKENS, REQUEST_OVERHEAD_TOKENS
+
+if TYPE_CHECKING:  # units.py packs with these limits: a runtime import would be a cycle
+    from pipeline.engine.units import Unit
 
 #: Tokens one checkpoint adds to a request (``<m`` + a digit or two + ``/>``, less where ``/>``
 #: merges with the next word), and again to the reply; and one line break (less than one where
@@ -50,6 +54,25 @@ def framed_tokens(text_tokens: int, count: int, every: int) -> float:
     digits = sum(len(str(number)) for number in range(1, checkpoints + 1))
     tags = checkpoints * (CHECKPOINT_TOKENS - 1) + digits
     return text_tokens + (count - 1) * LINE_BREAK_TOKENS + tags
+
+
+class OutputRatio:
+    """Reply tokens per request token, followed from the replies: the first replies replace a
+    fresh run's guess, later ones move a moving average (a learned ratio counts as five)."""
+
+    def __init__(self, value: float, learned: bool = False) -> None:
+        self.value = value
+        self._seen = 5 if learned else 0
+
+    def learn(self, sent_tokens: int, completion_tokens: int) -> bool:
+        """Learn from a reply; True when the ratio moved (replies under 20 tokens tell little)."""
+        if sent_tokens < 20 or not completion_tokens:
+            return False
+        observed = min(max(completion_tokens / sent_tokens, 0.3), 6.0)
+        self._seen += 1
+        weight = max(0.2, 1.0 / self._seen)
+        self.value = (1 - weight) * self.value + weight * observed
+        return True
 
 
 class BatchLimits(Protocol):
@@ -224,6 +247,16 @@ class AdaptivePacks:
         billed = (remaining / self.billed_per_second - fixed) / (per_billed + 1.0 / self.billed_per_second)
         least = self.billed_per_second / self.requests_per_second if self.requests_per_second else 0.0
         return max(64, int(max(billed, least) / billed_per_text))
+
+    def follow(self, units: Iterable[Unit], total: int | None) -> Iterator[Unit]:
+        """``units`` (``total`` of them, when known), keeping :attr:`remaining_tokens` up to date
+        as they are read, so the run's last packs can be smaller (see :meth:`_tail_budget`)."""
+        tokens = 0
+        for pulled, unit in enumerate(units, start=1):
+            tokens += unit.tokens
+            if total:
+                self.remaining_tokens = max(0, total - pulled) * tokens / pulled
+            yield unit
 
     def packed(self) -> None:
         """A pack was made: the next one, while warming up, may be twice as big."""

@@ -37,57 +37,43 @@ Failure handling per request:
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field, replace
-from functools import partial
-from typing import Protocol
 
 import anyio
 
+from pipeline.engine.attempts import Attempts, Client
 from pipeline.engine.bookkeeping import PoolStats, RequestBook
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.feed import Feed
-from pipeline.engine.framing import can_pack, frame
+from pipeline.engine.framing import frame
 from pipeline.engine.inflight import InFlightLimit, Slot
 from pipeline.engine.pacing import Pacer, request_rate
-from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
+from pipeline.engine.packing import (
+    CAUTIOUS_OUTPUT_RATIO,
+    AdaptivePacks,
+    Learned,
+    OutputRatio,
+    PackLimits,
+)
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.tokens import count_tokens, prompt_tokens, trusted_usage
-from pipeline.engine.units import Unit, pack_by_group
+from pipeline.engine.units import Unit, pack_by_group, packed_size, request_group
 from pipeline.engine.verdict import read_reply
-from pipeline.engine.watch import EndpointUnhealthy, EndpointWatch, NotSent
+from pipeline.engine.watch import EndpointUnhealthy, EndpointWatch
 from pipeline.errors import (
     BudgetExceeded,
     ContentRejected,
     PipelineError,
     ProviderError,
-    RateLimited,
     RecordError,
-    ServerError,
     TooLarge,
     Truncated,
 )
 from pipeline.records.cache import Cache
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import Price
-
-
-class Client(Protocol):
-    """What the pool needs from an engine: one request in, one reply out."""
-
-    @property
-    def name(self) -> str:
-        """The model label for ledgers."""
-        ...
-
-    async def translate(self, request: TranslationRequest) -> Reply:
-        """Translate one request or raise a ProviderError."""
-        ...
-
-    # Optional: ``prompt_tokens(request) -> int``, the prompt tokens a request is expected to
-    # be billed, for an engine whose template is not Qwen-MT's (see _estimate).
 
 
 @dataclass
@@ -130,22 +116,19 @@ class TranslationPool:
         self.settings = settings
         self.on_progress = on_progress
         self.stats = PoolStats()
-        self.book = RequestBook(ledger, price, client.name, self.stats)
+        self.book = RequestBook(ledger, price, client.name, self.stats, cache)
         #: unit key -> why it failed
         self.failures: dict[str, str] = {}
         #: set when scheduling must stop (budget reached, interrupted)
         self.stopping: str | None = None
         self._in_flight_cost = 0.0
         self._fatal: PipelineError | None = None
-        self._output_ratio = settings.learned.output_ratio if settings.learned else settings.output_ratio
-        #: replies the ratio was learned from (a learned ratio counts as several)
-        self._ratio_seen = 5 if settings.learned else 0
+        learned_ratio = settings.learned.output_ratio if settings.learned else None
+        self.ratio = OutputRatio(learned_ratio or settings.output_ratio, learned=learned_ratio is not None)
         #: checkpoints and segments per request, learned from the replies (see AdaptivePacks)
         self.packs = AdaptivePacks(settings.limits, settings.learned, paced=not pacer.unlimited)
         #: replies that keep echoing, connections that keep failing
         self.watch = EndpointWatch()
-        #: one cache-and-ledger writer at a time (see _write)
-        self._writer = anyio.Lock()
         if pacer.tpm:
             self.packs.billed_per_second = pacer.tpm * pacer.headroom / 60.0
         if pacer.rpm:
@@ -177,28 +160,18 @@ class TranslationPool:
         self.stats.units_total += total or 0
         feed = self.feed
         async with anyio.create_task_group() as tg:
-            stream = feed.with_requeued(self._counted(units, total))
-            await self._dispatch(pack_by_group(stream, _group_of, _size_of, self.packs), tg)
+            stream = feed.with_requeued(self.packs.follow(units, total))
+            await self._dispatch(pack_by_group(stream, request_group, packed_size, self.packs), tg)
             # The stream is done; what in-flight requests lose from now on is packed on its own.
             while not self.stopping and (feed.has_requeued or feed.has_resends or feed.outstanding):
                 if feed.has_requeued or feed.has_resends:
-                    await self._dispatch(pack_by_group(feed.take_requeued(), _group_of, _size_of, self.packs), tg)
+                    await self._dispatch(pack_by_group(feed.take_requeued(), request_group, packed_size, self.packs), tg)
                 else:
                     await feed.changed()
         if self._fatal is not None:
             raise self._fatal
         if self.stopping and self.stopping.startswith("budget"):
             raise BudgetExceeded(self.stopping)
-
-    def _counted(self, units: Iterable[Unit], total: int | None) -> Iterator[Unit]:
-        """``units``, telling the packs how many text tokens are still to come (see
-        AdaptivePacks.token_budget: the run's last packs are smaller)."""
-        tokens = 0
-        for pulled, unit in enumerate(units, start=1):
-            tokens += unit.tokens
-            if total:
-                self.packs.remaining_tokens = max(0, total - pulled) * tokens / pulled
-            yield unit
 
     async def _dispatch(self, batches: Iterable[list[Unit]], tg: anyio.abc.TaskGroup) -> None:
         """Start each batch once there is room for it: first the batches to send again, then
@@ -252,7 +225,7 @@ class TranslationPool:
 
     def learned(self) -> Learned:
         """What this run learned about the endpoint and model, for the next run to start from."""
-        return self.packs.learned(round(self._output_ratio, 4))
+        return self.packs.learned(round(self.ratio.value, 4))
 
     def _estimate(self, request: TranslationRequest) -> tuple[int, int]:
         """Prompt and completion tokens ``request`` is expected to be billed."""
@@ -263,7 +236,7 @@ class TranslationPool:
             prompt = int(count(request))
         else:
             prompt = prompt_tokens(request.text, request.terms, request.tm_list, request.domains)
-        return prompt, math.ceil(text_tokens * self._output_ratio)
+        return prompt, math.ceil(text_tokens * self.ratio.value)
 
     async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
         slot = self.in_flight.slot()
@@ -298,57 +271,30 @@ class TranslationPool:
             self._fail(batch, f"not sent: {self.stopping}")
             return
         self._in_flight_cost += est_cost
-        lost = 0
-        tries = 0
-
-        def on_error(error: ProviderError) -> None:
-            nonlocal lost
-            self.watch.attempt_failed(error, had_replies=self.stats.requests > 0)
-            if isinstance(error, RateLimited):
-                self.stats.throttled += 1
-                self.pacer.on_throttled()
-            if isinstance(error, ServerError) and error.code in ("transport", "timeout", "bad_body", "too_big"):
-                lost += 1
-            elif error.status and error.usage is None:
-                # The server answered with an error: nothing billed, tokens not spent, and
-                # (but for a 429) no request counted against the limit.
-                self.pacer.reconcile(est_prompt + est_completion, 0)
-                if not isinstance(error, RateLimited):
-                    self.pacer.refund_request()
-            slot.give_back()  # not held through the backoff: taken again for the next attempt
-
-        async def attempt() -> Reply:
-            nonlocal tries, lost
-            if tries and self.stopping:  # no retry once the run stops (Ctrl-C, SIGTERM, abort)
-                raise NotSent(f"not sent: {self.stopping}", code="stopped")
-            await slot.take()
-            await self.pacer.acquire(est_prompt + est_completion)
-            if self.stopping:
-                raise NotSent(f"not sent: {self.stopping}", code="stopped")
-            paced()
-            tries += 1
-            self.stats.attempts += 1
-            ticket = self.in_flight.sent()
-            try:
-                return await self.client.translate(request)
-            except anyio.get_cancelled_exc_class():
-                lost += 1  # cut off on its way: it may be billed
-                raise
-            finally:
-                self.in_flight.landed(ticket)
-
+        attempts = Attempts(
+            request,
+            est_prompt + est_completion,
+            client=self.client,
+            pacer=self.pacer,
+            in_flight=self.in_flight,
+            slot=slot,
+            stats=self.stats,
+            watch=self.watch,
+            stopping=lambda: self.stopping,
+            paced=paced,
+        )
         try:
-            reply, _ = await self.policy.call(attempt, on_error)
+            reply, _ = await self.policy.call(attempts.attempt, attempts.on_error)
         except anyio.get_cancelled_exc_class():
             self._in_flight_cost -= est_cost
-            if tries:
-                self._record_cancelled(batch, tries, lost)
+            if attempts.tries:
+                self.book.cancelled(batch, attempts.tries, attempts.lost)
             raise
         except ProviderError as error:
             self._in_flight_cost -= est_cost
             try:
-                if tries:  # a request that never went out has no ledger line
-                    await self._write(partial(self._record_failure, batch, error, tries, lost))
+                if attempts.tries:  # a request that never went out has no ledger line
+                    await self.book.failed(batch, error, attempts.tries, attempts.lost)
             except RecordError as unrecorded:
                 self._abort(unrecorded, tg)
                 return
@@ -359,33 +305,14 @@ class TranslationPool:
         reply = replace(reply, prompt_tokens=usage[0], completion_tokens=usage[1])
         self.pacer.on_success()
         self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
-        self._learn_ratio(content, reply)
+        if self.ratio.learn(count_tokens(content), reply.completion_tokens):
+            self.packs.fit_output(self.ratio.value)
         self.in_flight.observe(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)
         self.packs.reply_time.observe(reply.completion_tokens, reply.latency_ms / 1000.0)
         try:
-            await self._accept(batch, every, reply, tries, lost, tg)
+            await self._accept(batch, every, reply, attempts.tries, attempts.lost, tg)
         except RecordError as unrecorded:  # a reply we could not record: send nothing more
             self._abort(unrecorded, tg)
-
-    async def _write(self, record: Callable[[], None]) -> None:
-        """Run ``record`` (cache and ledger writes) in a worker thread, one at a time and in
-        order, so a cache locked by another process stalls no request, the pacer nor the signal
-        watcher; shielded, since what was paid for must be recorded even when the run is
-        cancelled meanwhile."""
-        with anyio.CancelScope(shield=True):
-            async with self._writer:
-                await anyio.to_thread.run_sync(record)
-
-    def _learn_ratio(self, content: str, reply: Reply) -> None:
-        """Follow the reply/request token ratio (the first replies replace a fresh run's guess)
-        and size the next packs for it."""
-        sent = count_tokens(content)
-        if sent >= 20 and reply.completion_tokens:
-            observed = min(max(reply.completion_tokens / sent, 0.3), 6.0)
-            self._ratio_seen += 1
-            weight = max(0.2, 1.0 / self._ratio_seen)
-            self._output_ratio = (1 - weight) * self._output_ratio + weight * observed
-            self.packs.fit_output(self._output_ratio)
 
     async def _accept(
         self, batch: list[Unit], every: int, reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup
@@ -398,31 +325,26 @@ class TranslationPool:
             line_tokens = (reply.prompt_tokens + reply.completion_tokens) / len(batch)
             self.packs.observe(len(batch), len(verdict.resend), verdict.blocks, verdict.broken, line_tokens)
         rows = [(u.key, text, self.client.name, u.target.code) for u, text in verdict.good]
-
-        def record() -> None:
-            # Cache first, then ledger: an interrupted run keeps what it paid for.
-            self.cache.put_many(rows)
-            self.book.record(
-                batch,
-                "ok",
-                (reply.prompt_tokens, reply.completion_tokens),
-                attempts,
-                lost,
-                error=verdict.ledger_error,
-                latency_ms=reply.latency_ms,
-                response_id=reply.response_id,
-                accepted=len(verdict.good),
-                rejected=dict(verdict.rejected),
-            )
-
         # In memory only, before the write: the lost segments join the batch being packed now,
         # and an endpoint that keeps echoing is stopped before more requests go out.
-        if verdict.resend:
-            self._resend_misaligned(verdict.resend)
+        if verdict.resend and self.feed.lost(verdict.resend, self.packs.max_segments):
+            self.stats.bisections += 1
         stop = self.watch.replied(verdict.gave_source_back)
         if stop is not None:
             self._abort(stop, tg)
-        await self._write(record)
+        # Cache first, then ledger: an interrupted run keeps what it paid for.
+        await self.book.commit(
+            rows,
+            batch,
+            usage=(reply.prompt_tokens, reply.completion_tokens),
+            attempts=attempts,
+            lost=lost,
+            error=verdict.ledger_error,
+            latency_ms=reply.latency_ms,
+            response_id=reply.response_id,
+            accepted=len(verdict.good),
+            rejected=dict(verdict.rejected),
+        )
         self.stats.units_done += len(verdict.good)
         for unit, why in verdict.failed:
             self._fail([unit], why)
@@ -430,43 +352,7 @@ class TranslationPool:
             self.feed.resend([unit])
         self._progress()
 
-    def _resend_misaligned(self, units: list[Unit]) -> None:
-        """Send again what a reply lost (a broken block, or a packed reply given back unchanged).
-
-        Lost for the first time: back into the stream, packed into the next batches at the
-        checkpoints and segments per request learned so far (see AdaptivePacks), so a lost line
-        costs no request of its own. Lost again: in batches of at most half of them and of the
-        learned size, a smaller batch each time, so this ends with single segments, which are
-        sent bare and judged on their own.
-        """
-        for unit in units:
-            unit.losses += 1
-        self.feed.requeue(u for u in units if u.losses == 1)
-        again = [u for u in units if u.losses > 1]
-        size = max(1, min(len(again) // 2, self.packs.max_segments))
-        if len(again) > size:
-            self.stats.bisections += 1
-        for start in range(0, len(again), size):
-            self.feed.resend(again[start : start + size])
-
     # ---- failures ------------------------------------------------------------------------
-
-    def _record_failure(self, batch: list[Unit], error: ProviderError, attempts: int, lost: int) -> None:
-        self.book.record(
-            batch,
-            "failed",
-            error.usage or (0, 0),
-            attempts,
-            lost,
-            error=error.code or type(error).__name__,
-            detail=str(error),
-        )
-
-    def _record_cancelled(self, batch: list[Unit], attempts: int, lost: int) -> None:
-        """Record a request the run's end cut off (see the module docstring). The run is
-        ending for another reason already: a ledger that fails now does not replace it."""
-        with contextlib.suppress(RecordError):
-            self.book.record(batch, "failed", (0, 0), attempts, lost, error="cancelled")
 
     async def _handle_error(self, batch: list[Unit], error: ProviderError, tg: anyio.abc.TaskGroup) -> None:
         if error.fatal_for_run:
@@ -510,10 +396,3 @@ class TranslationPool:
         if self.on_progress is not None:
             self.on_progress(self.stats)
 
-
-def _group_of(unit: Unit) -> Hashable:
-    return (unit.source.name, unit.target.name, unit.domains)
-
-
-def _size_of(unit: Unit) -> int | None:
-    return unit.tokens if can_pack(unit.text) else None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from pipeline.engine.framing import can_pack
 from pipeline.engine.packing import BatchLimits, line_tokens
 from pipeline.engine.tokens import (
     MAX_INPUT_TOKENS,
@@ -145,6 +146,17 @@ def make_unit(
         place=segment.place,
         tokens=count_tokens(core),
     )
+
+
+def request_group(unit: Unit) -> Hashable:
+    """What units must share to go in one request: languages and domains."""
+    return (unit.source.name, unit.target.name, unit.domains)
+
+
+def packed_size(unit: Unit) -> int | None:
+    """A unit's tokens for packing; None for a text that must go alone (see
+    :func:`pipeline.engine.framing.can_pack`)."""
+    return unit.tokens if can_pack(unit.text) else None
 
 
 def pack_by_group(

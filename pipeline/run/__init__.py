@@ -5,6 +5,8 @@
   :mod:`~pipeline.run.outputs`: every output checked writable before anything is sent.
 - :mod:`~pipeline.run.planner`: segments read once, deduplicated into units, looked up in the
   cache; :mod:`~pipeline.run.workstore`: the planner's SQLite store of units and occurrences.
+- :mod:`~pipeline.run.engines`: the engine a job asks, its cache identity, what earlier runs
+  learned about it; :mod:`~pipeline.run.execute`: the pool run under the signal watcher.
 - :mod:`~pipeline.run.runner`: :func:`translate`, the library entry point;
   :mod:`~pipeline.run.results`: what a run reports; :mod:`~pipeline.run.progress`: how a run
   reports progress to whoever renders it (the library itself never draws).

@@ -7,29 +7,18 @@ settings that cannot work, before any request is sent.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import signal
-import threading
 import time
 import uuid
-import warnings
-from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 
 from pipeline import __version__
-from pipeline.engine.chat import ChatClient
-from pipeline.engine.client import QwenClient, is_loopback
 from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import Learned, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
-from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.retry import RetryPolicy
-from pipeline.engine.units import EngineIdentity, Unit
 from pipeline.errors import (
     BudgetExceeded,
     ConfigError,
@@ -43,6 +32,10 @@ from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for, price_warning
 from pipeline.run.discover import FileTask, discover, output_path
+from pipeline.run.engines import client as make_client
+from pipeline.run.engines import endpoint, engine_identity
+from pipeline.run.engines import learned as learned_state
+from pipeline.run.execute import execute
 from pipeline.run.outputs import check_outputs
 from pipeline.run.planner import Planner, RunTranslations, estimate
 from pipeline.run.progress import RunProgress, Silent
@@ -61,46 +54,6 @@ from pipeline.text.languages import Language
 logger = logging.getLogger(__name__)
 
 __all__ = ["translate"]
-
-
-def _client(job: Job) -> Any:
-    """The engine ``job`` asks: pseudo, a chat model, or Qwen-MT."""
-    if job.engine == "pseudo":
-        return PseudoClient()
-    # A loopback endpoint is never reached through a proxy (see QwenClient), so the key stays on
-    # this machine; any other plain-http endpoint, proxied or not, gets the warning.
-    if urlsplit(job.base_url).scheme == "http" and not is_loopback(job.base_url):
-        warnings.warn(
-            f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
-        )
-    if job.engine == "chat":
-        return ChatClient(
-            base_url=job.base_url,
-            api_key=job.api_key(),
-            model=job.model,
-            timeout=job.timeout,
-            transport=job.transport,
-            instructions=job.instructions,
-        )
-    return QwenClient(
-        base_url=job.base_url,
-        api_key=job.api_key(),
-        model=job.model,
-        timeout=job.timeout,
-        transport=job.transport,
-    )
-
-
-def engine_identity(job: Job) -> EngineIdentity:
-    """What decides ``job``'s translations besides the text (part of every cache key): the
-    engine, the model, and a chat model's instructions (other instructions, other
-    translations)."""
-    if job.engine == "pseudo":
-        return EngineIdentity("pseudo", "pseudo")
-    variant = ""
-    if job.engine == "chat" and job.instructions.strip():
-        variant = hashlib.sha256(job.instructions.strip().encode("utf-8")).hexdigest()[:16]
-    return EngineIdentity(job.engine, job.model, variant)
 
 
 def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
@@ -154,34 +107,13 @@ def _plan_and_translate(
             continue
         readable.append((task, file_result))
     planner.end_planning()
-    learned = _learned(job, planner)
+    learned = learned_state(job, planner.cache, planner.identity.model)
     limits = PackLimits.for_limits(job.rpm, job.tpm, packing=job.packing, learned=learned)
     result.estimate = estimate(planner, job, limits, learned)
     if job.dry_run or not readable:
         return
     _translate_and_write(job, planner, limits, learned, readable, result, progress)
     planner.settle()
-
-
-def _endpoint(job: Job) -> str:
-    """The endpoint a run's learned state belongs to (see Cache.remember)."""
-    return "pseudo" if job.engine == "pseudo" else job.base_url.rstrip("/")
-
-
-def _learned(job: Job, planner: Planner) -> Learned | None:
-    """What earlier runs learned about this endpoint and model, if the cache kept it."""
-    state = planner.cache.learned(_endpoint(job), planner.identity.model)
-    if state is None:
-        return None
-    try:
-        return Learned(
-            every=int(state["every"]),
-            broken_rate=float(state["broken_rate"]),
-            max_segments=int(state["max_segments"]),
-            output_ratio=float(state["output_ratio"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def _targeted(
@@ -283,7 +215,7 @@ def _translate_and_write(
     result: RunResult,
     progress: RunProgress,
 ) -> None:
-    client = _client(job)
+    client = make_client(job)
     ledger = Ledger(job.ledger, result.run_id)
     pseudo = job.engine == "pseudo"
     pool = TranslationPool(
@@ -318,7 +250,7 @@ def _translate_and_write(
     stopped: str | None = None  # why the run stopped before translating everything
     write = True
     try:
-        anyio.run(_execute, pool, planner.store.units(), planner.store.to_send, client)
+        anyio.run(execute, pool, planner.store.units(), planner.store.to_send, client)
     except BudgetExceeded as exc:
         stopped = str(exc)
     except (ProviderError, RecordError) as exc:
@@ -332,7 +264,7 @@ def _translate_and_write(
     result.stats = pool.stats
     if pool.stats.requests and not pseudo:
         try:
-            planner.cache.remember(_endpoint(job), planner.identity.model, asdict(pool.learned()))
+            planner.cache.remember(endpoint(job), planner.identity.model, asdict(pool.learned()))
         except RecordError as exc:
             progress.log(f"warning: {exc}")
     if pool.stopping == "interrupted":
@@ -419,48 +351,6 @@ def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> Non
         except RecordError:
             if not result.aborted:
                 raise
-
-
-async def _execute(pool: TranslationPool, units: Iterable[Unit], total: int, client: Any) -> None:
-    error: PipelineError | None = None
-    try:
-        async with anyio.create_task_group() as tg:
-            if threading.current_thread() is threading.main_thread():
-                tg.start_soon(_watch_signals, pool, tg.cancel_scope)
-            try:
-                await pool.run(units, total)
-            except PipelineError as exc:
-                error = exc  # raised below, outside the task group (no ExceptionGroup)
-            tg.cancel_scope.cancel()
-    finally:
-        if hasattr(client, "aclose"):
-            await client.aclose()
-    if error is not None:
-        raise error
-
-
-#: Seconds the requests in flight get to land after the first Ctrl-C / SIGTERM.
-STOP_GRACE_S = 5.0
-
-
-async def _watch_signals(pool: TranslationPool, scope: anyio.CancelScope) -> None:
-    """First SIGINT/SIGTERM: stop scheduling and retrying, let the requests on the wire land
-    for :data:`STOP_GRACE_S`, then cancel (what is cut off is recorded as possibly billed).
-    Second: cancel at once."""
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with anyio.create_task_group() as grace:
-            async for _ in signals:
-                if pool.stopping is None:
-                    pool.stop("interrupted")
-                    grace.start_soon(_cancel_after, scope, STOP_GRACE_S)
-                else:
-                    scope.cancel()
-                    return
-
-
-async def _cancel_after(scope: anyio.CancelScope, seconds: float) -> None:
-    await anyio.sleep(seconds)
-    scope.cancel()
 
 
 def _write_outputs(

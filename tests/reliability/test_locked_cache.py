@@ -37,7 +37,7 @@ def hold_lock(path: Path, seconds: float) -> threading.Thread:
 def test_a_locked_cache_stalls_no_request_nor_the_loop(tmp_path: Path) -> None:
     client = FakeClient(sleep_s=0.05)
     pool, memory = make_pool(tmp_path, client, concurrency=2)
-    pool.cache = Cache(tmp_path / "shared.sqlite")
+    pool.cache = pool.book.cache = Cache(tmp_path / "shared.sqlite")
     memory.close()
     gaps: list[float] = []
 

@@ -452,7 +452,7 @@ def test_a_loopback_endpoint_is_never_reached_through_a_proxy(
     ],
 )
 def test_clear_text_warning_by_host(url: str, warns: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.run.runner import _client
+    from pipeline.run.engines import client as _client
 
     monkeypatch.setenv("SOME_KEY_ENV", "k")
     job = Job(inputs=[], targets=[resolve("de")], base_url=url, api_key_env="SOME_KEY_ENV")
@@ -462,7 +462,7 @@ def test_clear_text_warning_by_host(url: str, warns: bool, monkeypatch: pytest.M
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1.evil.example/v1", "http://127.0.0.1@evil.example/v1"])
 def test_clear_text_warning_is_not_fooled_by_lookalike_hosts(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.run.runner import _client
+    from pipeline.run.engines import client as _client
 
     monkeypatch.setenv("SOME_KEY_ENV", "k")
     job = Job(inputs=[], targets=[resolve("de")], base_url=url, api_key_env="SOME_KEY_ENV")

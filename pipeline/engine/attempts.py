@@ -1,0 +1,111 @@
+"""One request's attempts: each paced, counted and tracked in flight, and what each failure
+tells the pacer, the in-flight limit and the endpoint watch.
+
+The retry policy (:mod:`pipeline.engine.retry`) decides whether to try again and how long to
+wait; :class:`Attempts` is what it calls: :meth:`Attempts.attempt` sends once,
+:meth:`Attempts.on_error` learns from a failed attempt. Once the run is stopping, no attempt
+goes out (:class:`~pipeline.engine.watch.NotSent`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import anyio
+
+from pipeline.engine.bookkeeping import PoolStats
+from pipeline.engine.client import Reply, TranslationRequest
+from pipeline.engine.inflight import InFlightLimit, Slot
+from pipeline.engine.pacing import Pacer
+from pipeline.engine.watch import EndpointWatch, NotSent
+from pipeline.errors import ProviderError, RateLimited, ServerError
+
+__all__ = ["LOST_CODES", "Attempts", "Client"]
+
+#: Failures whose reply was lost in transit: the request may have been billed.
+LOST_CODES = frozenset({"transport", "timeout", "bad_body", "too_big"})
+
+
+class Client(Protocol):
+    """What the pool needs from an engine: one request in, one reply out. An engine whose
+    template is not Qwen-MT's may also offer ``prompt_tokens(request) -> int``, the prompt
+    tokens a request is expected to be billed."""
+
+    @property
+    def name(self) -> str:
+        """The model label for ledgers."""
+        ...
+
+    async def translate(self, request: TranslationRequest) -> Reply:
+        """Translate one request or raise a ProviderError."""
+        ...
+
+
+class Attempts:
+    """The attempts of one request (``tokens``: its estimated billed tokens)."""
+
+    def __init__(
+        self,
+        request: TranslationRequest,
+        tokens: int,
+        *,
+        client: Client,
+        pacer: Pacer,
+        in_flight: InFlightLimit,
+        slot: Slot,
+        stats: PoolStats,
+        watch: EndpointWatch,
+        stopping: Callable[[], str | None],
+        paced: Callable[[], None],
+    ) -> None:
+        self.request = request
+        self.tokens = tokens
+        self.client = client
+        self.pacer = pacer
+        self.in_flight = in_flight
+        self.slot = slot
+        self.stats = stats
+        self.watch = watch
+        self.stopping = stopping
+        self.paced = paced
+        #: attempts that went out, and those whose reply was lost (may be billed)
+        self.tries = 0
+        self.lost = 0
+
+    async def attempt(self) -> Reply:
+        """Send the request once: after its in-flight slot and its pacing slot."""
+        if self.tries and self.stopping():  # no retry once the run stops (Ctrl-C, SIGTERM, abort)
+            raise NotSent(f"not sent: {self.stopping()}", code="stopped")
+        await self.slot.take()
+        await self.pacer.acquire(self.tokens)
+        if self.stopping():
+            raise NotSent(f"not sent: {self.stopping()}", code="stopped")
+        self.paced()
+        self.tries += 1
+        self.stats.attempts += 1
+        ticket = self.in_flight.sent()
+        try:
+            return await self.client.translate(self.request)
+        except anyio.get_cancelled_exc_class():
+            self.lost += 1  # cut off on its way: it may be billed
+            raise
+        finally:
+            self.in_flight.landed(ticket)
+
+    def on_error(self, error: ProviderError) -> None:
+        """Learn from a failed attempt (raises EndpointUnreachable when connections keep
+        failing); the in-flight slot is not held through the backoff."""
+        self.watch.attempt_failed(error, had_replies=self.stats.requests > 0)
+        if isinstance(error, RateLimited):
+            self.stats.throttled += 1
+            self.pacer.on_throttled()
+        if isinstance(error, ServerError) and error.code in LOST_CODES:
+            self.lost += 1
+        elif error.status and error.usage is None:
+            # The server answered with an error: nothing billed, tokens not spent, and (but
+            # for a 429) no request counted against the limit.
+            self.pacer.reconcile(self.tokens, 0)
+            if not isinstance(error, RateLimited):
+                self.pacer.refund_request()
+        self.slot.give_back()

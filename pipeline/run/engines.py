@@ -1,0 +1,85 @@
+"""Which engine a job asks, and what earlier runs learned about it.
+
+:func:`client` builds the engine's client (pseudo, a chat model, or Qwen-MT, with the plain-http
+warning); :func:`engine_identity` is what decides a job's translations besides the text (part of
+every cache key); :func:`endpoint` and :func:`learned` read the state a run against the same
+endpoint and model left in the cache (see :meth:`pipeline.records.cache.Cache.remember`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from typing import Any
+from urllib.parse import urlsplit
+
+from pipeline.engine.chat import ChatClient
+from pipeline.engine.client import QwenClient, is_loopback
+from pipeline.engine.packing import Learned
+from pipeline.engine.pseudo import PseudoClient
+from pipeline.engine.units import EngineIdentity
+from pipeline.records.cache import Cache
+from pipeline.run.settings import Job
+
+__all__ = ["client", "endpoint", "engine_identity", "learned"]
+
+
+def client(job: Job) -> Any:
+    """The engine ``job`` asks: pseudo, a chat model, or Qwen-MT."""
+    if job.engine == "pseudo":
+        return PseudoClient()
+    # A loopback endpoint is never reached through a proxy (see QwenClient), so the key stays on
+    # this machine; any other plain-http endpoint, proxied or not, gets the warning.
+    if urlsplit(job.base_url).scheme == "http" and not is_loopback(job.base_url):
+        warnings.warn(
+            f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
+        )
+    if job.engine == "chat":
+        return ChatClient(
+            base_url=job.base_url,
+            api_key=job.api_key(),
+            model=job.model,
+            timeout=job.timeout,
+            transport=job.transport,
+            instructions=job.instructions,
+        )
+    return QwenClient(
+        base_url=job.base_url,
+        api_key=job.api_key(),
+        model=job.model,
+        timeout=job.timeout,
+        transport=job.transport,
+    )
+
+
+def engine_identity(job: Job) -> EngineIdentity:
+    """What decides ``job``'s translations besides the text (part of every cache key): the
+    engine, the model, and a chat model's instructions (other instructions, other
+    translations)."""
+    if job.engine == "pseudo":
+        return EngineIdentity("pseudo", "pseudo")
+    variant = ""
+    if job.engine == "chat" and job.instructions.strip():
+        variant = hashlib.sha256(job.instructions.strip().encode("utf-8")).hexdigest()[:16]
+    return EngineIdentity(job.engine, job.model, variant)
+
+
+def endpoint(job: Job) -> str:
+    """The endpoint a run's learned state belongs to (see Cache.remember)."""
+    return "pseudo" if job.engine == "pseudo" else job.base_url.rstrip("/")
+
+
+def learned(job: Job, cache: Cache, model: str) -> Learned | None:
+    """What earlier runs learned about ``job``'s endpoint and ``model``, if ``cache`` kept it."""
+    state = cache.learned(endpoint(job), model)
+    if state is None:
+        return None
+    try:
+        return Learned(
+            every=int(state["every"]),
+            broken_rate=float(state["broken_rate"]),
+            max_segments=int(state["max_segments"]),
+            output_ratio=float(state["output_ratio"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
