@@ -12,10 +12,10 @@ import pytest
 
 from pipeline.engine.framing import unframe
 from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from pipeline.run.settings import Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
-from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV, corpus
+from tests.test_integration import make_job as integration_job
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -35,24 +35,8 @@ def chat(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
 
 
 def make_job(tmp_path: Path, emu: Emulator, inputs: list[Path], **overrides: Any) -> Job:
-    settings: dict[str, Any] = {
-        "inputs": [InputSpec(p) for p in inputs],
-        "targets": [resolve("de")],
-        "source": resolve("en"),
-        "engine": "chat",
-        "model": "qwen-plus",
-        "out": tmp_path / "out",
-        "base_url": emu.base_url,
-        "api_key_env": KEY_ENV,
-        "ledger": tmp_path / "ledger.jsonl",
-        "cache": tmp_path / "cache.sqlite",
-        "rpm": 6000,
-        "tpm": 10_000_000,
-        "retry_base": 0.01,
-        "timeout": 5.0,
-    }
-    settings.update(overrides)
-    return Job(**settings)
+    """test_integration's job, asking the chat engine (no columns unless given)."""
+    return integration_job(tmp_path, emu, inputs, **{"engine": "chat", "model": "qwen-plus", "options": {}, **overrides})
 
 
 def expected(text: str) -> str:

@@ -34,22 +34,16 @@ def client(job: Job) -> Any:
         warnings.warn(
             f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
         )
+    connection: dict[str, Any] = {
+        "base_url": job.base_url,
+        "api_key": job.api_key(),
+        "model": job.model,
+        "timeout": job.timeout,
+        "transport": job.transport,
+    }
     if job.engine == "chat":
-        return ChatClient(
-            base_url=job.base_url,
-            api_key=job.api_key(),
-            model=job.model,
-            timeout=job.timeout,
-            transport=job.transport,
-            instructions=job.instructions,
-        )
-    return QwenClient(
-        base_url=job.base_url,
-        api_key=job.api_key(),
-        model=job.model,
-        timeout=job.timeout,
-        transport=job.transport,
-    )
+        return ChatClient(**connection, instructions=job.instructions)
+    return QwenClient(**connection)
 
 
 def engine_identity(job: Job) -> EngineIdentity:

@@ -69,6 +69,21 @@ def wait_until(condition: Callable[[], bool], process: subprocess.Popen[Any], ti
     return False
 
 
+def signal_when(argv: list[str], condition: Callable[[], bool], signum: int, timeout: float = 30) -> tuple[int, str]:
+    """Start ``argv``, send ``signum`` once ``condition`` holds (within ``timeout`` seconds),
+    and return its exit code and stderr (the process is killed if it outlives 15 s more)."""
+    process = subprocess.Popen(argv, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(condition, process, timeout)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, stderr
+
+
 def normalized(path: Path) -> bytes:
     """A file's bytes, with a gettext catalog's PO-Revision-Date (the run's time) blanked."""
     data = path.read_bytes()

@@ -18,7 +18,6 @@ import csv
 import errno
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,11 +43,10 @@ from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_
 from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 from tests.reliability.procs import (
-    environment,
     ledger_requests,
     mtpipe_command,
+    signal_when,
     translate_args,
-    wait_until,
 )
 from tests.reliability.test_bad_input import csv_column, write_csv
 
@@ -252,16 +250,8 @@ def test_ctrl_c_with_no_cache_writes_what_was_translated(tmp_path: Path, slow_em
     args = translate_args([tmp_path / "data.csv"], tmp_path, slow_emulator.base_url, "--columns", "text", "--no-cache",
                           "--no-packing", "--concurrency", "2", "--rpm", "60000", "--tpm", "1e9")  # fmt: skip
     ledger = tmp_path / "state" / "ledger.jsonl"
-    process = subprocess.Popen(mtpipe_command(*args), env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_until(lambda: ledger_requests(ledger) >= 4, process, 30)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 130, stderr
+    returncode, stderr = signal_when(mtpipe_command(*args), lambda: ledger_requests(ledger) >= 4, signal.SIGINT)
+    assert returncode == 130, stderr
     assert "--no-cache: the" in stderr and "kept only in the outputs written" in stderr, stderr
     assert "is cached" not in stderr and "Traceback" not in stderr
     with open(tmp_path / "out" / "data.csv", encoding="utf-8", newline="") as handle:

@@ -23,8 +23,8 @@ from tests.reliability.procs import (
     environment,
     ledger_requests,
     mtpipe_command,
+    signal_when,
     translate_args,
-    wait_until,
 )
 
 ROWS = 40
@@ -78,17 +78,15 @@ def test_signal_while_requests_are_in_flight(tmp_path: Path, slow_emulator: Emul
     emu = slow_emulator
     write_rows(tmp_path / "data.csv", ROWS)
     ledger = tmp_path / "state" / "ledger.jsonl"
-    process = subprocess.Popen(command(kind, tmp_path, emu), env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_until(lambda: ledger_requests(ledger) >= 4, process, 30)
+    at_signal = 0
+
+    def ready() -> bool:
+        nonlocal at_signal
         at_signal = billed(emu)
-        process.send_signal(signum)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 130, stderr
+        return ledger_requests(ledger) >= 4
+
+    returncode, stderr = signal_when(command(kind, tmp_path, emu), ready, signum)
+    assert returncode == 130, stderr
     assert "resume" in stderr and "Traceback" not in stderr, stderr
     records = list(read_ledger(ledger))
     ok = [r for r in records if r.get("event") == "request" and r["status"] == "ok"]
@@ -159,18 +157,15 @@ def test_signal_while_requests_wait_in_backoff_ends_the_run_within_seconds(tmp_p
     faults = FaultConfig(rates={Fault.THROTTLE_RETRY_AFTER: 1.0}, retry_after_s=30)
     with Emulator(EmulatorConfig(api_key=KEY, rpm=None, tpm=None, faults=faults)) as emu:
         write_rows(tmp_path / "data.csv", ROWS)
-        process = subprocess.Popen(command("translate", tmp_path, emu), env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert wait_until(lambda: emu.stats.faults.get("throttle_retry_after", 0) >= CONCURRENCY, process, 30)
-            at_signal = emu.stats.received
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=20)
-            took = time.monotonic() - started
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        assert process.returncode == 130, stderr
+        at_signal, started = 0, 0.0
+
+        def throttled() -> bool:
+            nonlocal at_signal, started
+            at_signal, started = emu.stats.received, time.monotonic()
+            return emu.stats.faults.get("throttle_retry_after", 0) >= CONCURRENCY
+
+        returncode, stderr = signal_when(command("translate", tmp_path, emu), throttled, signal.SIGTERM)
+        took = time.monotonic() - started
+        assert returncode == 130, stderr
         assert took < 10, took  # not the 30 s backoff, nor its retries
         assert emu.stats.received - at_signal <= CONCURRENCY  # at most those already on their way
