@@ -121,6 +121,16 @@ class TestPoContract(FormatContract):
             + 'msgstr[1] "%d items"\n',
         )
 
+    def translated_texts(self, written: Path, target: Language) -> list[str]:
+        """The msgstrs (each plural form in order), read with polib, not with the format."""
+        texts: list[str] = []
+        for found in polib.pofile(str(written)):
+            if found.msgid_plural:
+                texts.extend(text for _, text in sorted(found.msgstr_plural.items()))
+            else:
+                texts.append(found.msgstr)
+        return texts
+
     def make_empty(self, tmp_path: Path) -> Path:
         return put(tmp_path, "empty.po", HEADER_DE + '#~ msgid "Old"\n#~ msgstr "Alt"\n')
 
