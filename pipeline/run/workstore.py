@@ -107,13 +107,14 @@ class _Connection:
         except sqlite3.Error as exc:
             raise _unwritable(exc) from None
 
-    # try/except in each method rather than a context manager: execute runs once per row.
-    def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        """Run one statement (its first step included)."""
+    # try/except in each method rather than a context manager: rows runs once per lookup.
+    def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        """Every row of a query, fetched before returning: SQLite reads the database while rows
+        are fetched, so a fetch fails as the statement can (a RecordError too)."""
         try:
-            return self._db.execute(sql, parameters)
+            return self._db.execute(sql, parameters).fetchall()
         except sqlite3.Error as exc:
-            raise _unwritable(exc) from None
+            raise _unwritable(exc, "read") from None
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> None:
         """Run one statement per row."""
@@ -134,8 +135,8 @@ class _Connection:
         self._db.close()
 
 
-def _unwritable(error: sqlite3.Error) -> RecordError:
-    return RecordError(f"the run's work store in {_temp_dir()} (set TMPDIR)", error)
+def _unwritable(error: sqlite3.Error, verb: str = "write") -> RecordError:
+    return RecordError(f"the run's work store in {_temp_dir()} (set TMPDIR)", error, verb=verb)
 
 
 def _temp_dir() -> str:
@@ -173,7 +174,7 @@ class WorkStore:
         row = self._pending_rows.get(key)
         if row is not None:
             return CACHED if row[3] else row[0]
-        for seq, cached, stored in self._db.execute(
+        for seq, cached, stored in self._db.rows(
             "SELECT seq, cached, key FROM units WHERE hash = ?", (hash(key),)
         ):
             if stored == key:
@@ -269,10 +270,10 @@ class WorkStore:
         # Keyset pages: no cursor stays open while the caller works (or writes) between rows.
         last = 0
         while True:
-            rows = self._db.execute(
+            rows = self._db.rows(
                 f"SELECT {_COLUMNS} FROM units WHERE {where} AND seq > ? ORDER BY seq LIMIT ?",
                 (last, page),
-            ).fetchall()
+            )
             if not rows:
                 return
             yield from rows
@@ -312,10 +313,10 @@ class WorkStore:
         self._flush_units()
         last = 0
         while True:
-            rows = self._db.execute(
+            rows = self._db.rows(
                 "SELECT seq, key FROM units WHERE cached = 0 AND seq > ? ORDER BY seq LIMIT 2000",
                 (last,),
-            ).fetchall()
+            )
             if not rows:
                 break
             self._db.executemany(
@@ -324,7 +325,7 @@ class WorkStore:
             )
             last = rows[-1][0]
         settled: dict[tuple[int, str], Settled] = {}
-        for file, target, is_done, n in self._db.execute(
+        for file, target, is_done, n in self._db.rows(
             "SELECT t.file, u.target, u.done, SUM(t.n) FROM tally t JOIN units u ON u.seq = t.seq "
             "GROUP BY t.file, u.target, u.done"
         ):

@@ -5,19 +5,23 @@ only its file (exit 1) and leaves no partial file behind.
 
 The run report and the run lock of job files too: one line, and no empty lock left behind.
 
-The failures are injected where the OS would raise them (SQLite's "database or disk is full",
-``OSError(ENOSPC)``), since a test cannot count on a small file system to fill.
+The failures come from where the OS raises them, so that the code turning them into one line
+runs as it does for a user: real paths that cannot be written (a file where a folder should be,
+Linux's ``/dev/full``), real SQLite connections whose statements or fetches fail with SQLite's own
+errors ("database or disk is full", "disk I/O error"), and a ledger whose file object runs out
+of room (``OSError(ENOSPC)``); a test cannot count on a small file system to fill up.
 """
 
 from __future__ import annotations
 
 import errno
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from pipeline.cli import main
 from pipeline.errors import RecordError
@@ -31,98 +35,240 @@ from pipeline.run.workstore import WorkStore
 from tests.reliability.test_bad_input import mtpipe, write_csv
 
 DISK_FULL = sqlite3.OperationalError("database or disk is full")
+IO_ERROR = sqlite3.OperationalError("disk I/O error")
+#: Picks the statements that fail: (sql, parameters) -> whether this one does.
+Picks = Callable[[str, Any], bool]
 
 
 def csv_inputs(tmp_path: Path, files: int = 1, rows: int = 600) -> list[Path]:
     folder = tmp_path / "in"
     folder.mkdir()
     return [
-        write_csv(folder / f"f{n}.csv", [f"sentence {i} of file {n}" for i in range(rows)]) for n in range(files)
+        write_csv(folder / f"f{n}.csv", [f"sentence {i} of file {n}" for i in range(rows)])
+        for n in range(files)
     ]
 
 
-def fail_after(calls: int, error: BaseException) -> Any:
-    """A replacement method that works ``calls`` times, then raises ``error``."""
-    seen = {"n": 0}
+def after(passing: int, picks: Picks) -> Picks:
+    """The statements ``picks`` picks, but the first ``passing`` of them."""
+    seen = 0
 
-    def wrap(original: Any) -> Any:
-        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-            seen["n"] += 1
-            if seen["n"] > calls:
+    def fails(sql: str, parameters: Any) -> bool:
+        nonlocal seen
+        if not picks(sql, parameters):
+            return False
+        seen += 1
+        return seen > passing
+
+    return fails
+
+
+def sqlite_failing(
+    monkeypatch: pytest.MonkeyPatch,
+    database: Path | str,
+    fails: Picks,
+    error: sqlite3.Error,
+    *,
+    on_fetch: bool = False,
+) -> None:
+    """From now on, connections to ``database`` ("": the temporary ones) are real SQLite
+    connections whose statements ``fails`` picks raise ``error``: when they run, or with
+    ``on_fetch`` when their rows are fetched (where a read SQLite cannot do shows)."""
+    real_connect = sqlite3.connect
+
+    class FailingFetch(sqlite3.Cursor):
+        def fetchall(self) -> list[Any]:
+            raise error
+
+    class Failing(sqlite3.Connection):
+        def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+            if not fails(sql, parameters):
+                return super().execute(sql, parameters)
+            if on_fetch:
+                return self.cursor(FailingFetch).execute(sql, parameters)
+            raise error
+
+        def executemany(self, sql: str, rows: Any, /) -> sqlite3.Cursor:
+            if fails(sql, None):
                 raise error
-            return original(self, *args, **kwargs)
+            return super().executemany(sql, rows)
 
-        return method
+    def connect(path: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if str(path) == str(database):
+            kwargs["factory"] = Failing
+        connection: sqlite3.Connection = real_connect(path, *args, **kwargs)
+        return connection
 
-    return wrap
+    monkeypatch.setattr(sqlite3, "connect", connect)
 
 
-def test_cache_full_stops_the_run_with_one_line_and_writes_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+class FillingUp:
+    """A ledger's file on a disk with room for ``lines`` more lines: OSError(ENOSPC) from the
+    next write on, as a full disk gives it."""
+
+    def __init__(self, handle: TextIO, lines: int) -> None:
+        self.handle = handle
+        self.room = lines
+
+    def write(self, text: str) -> int:
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= text.count("\n")
+        return self.handle.write(text)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def fileno(self) -> int:
+        return self.handle.fileno()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def ledger_filling_up(monkeypatch: pytest.MonkeyPatch, lines: int) -> None:
+    """Ledgers opened from now on write to a disk that fills up after ``lines`` lines."""
+    real_init = Ledger.__init__
+
+    def init(self: Ledger, path: Path | None, run_id: str) -> None:
+        real_init(self, path, run_id)
+        if self._handle is not None:
+            self._handle = FillingUp(self._handle, lines)  # type: ignore[assignment]
+
+    monkeypatch.setattr(Ledger, "__init__", init)
+
+
+def pseudo_run(data: Path, out: Path, cache: Path, ledger: Path) -> Result:
+    """``mtpipe translate`` of a CSV's text column with the pseudo engine."""
+    return CliRunner().invoke(
+        main,
+        ["translate", str(data), "--columns", "text", "--to", "de", "--engine", "pseudo", "--out", str(out),
+         "--cache", str(cache), "--ledger", str(ledger)],
+    )  # fmt: skip
+
+
+def recorded(tmp_path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The run's ledger lines, and how many translations its cache holds."""
+    cache = Cache(tmp_path / "cache.sqlite")
+    try:
+        return list(read_ledger(tmp_path / "ledger.jsonl")), len(cache)
+    finally:
+        cache.close()
+
+
+def test_cache_full_stops_the_run_with_one_line_and_writes_no_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inputs = csv_inputs(tmp_path)
-    real = Cache.put_many
-
-    def put_many(self: Cache, rows: Any) -> None:
-        if self.path is not None and put_many.calls >= 1:  # type: ignore[attr-defined]
-            raise RecordError(f"the cache {self.path}", DISK_FULL)
-        put_many.calls += 1  # type: ignore[attr-defined]
-        real(self, rows)
-
-    put_many.calls = 0  # type: ignore[attr-defined]
-    monkeypatch.setattr(Cache, "put_many", put_many)
+    inserts = after(1, lambda sql, _: sql.startswith("INSERT OR REPLACE INTO translations"))
+    sqlite_failing(monkeypatch, tmp_path / "cache.sqlite", inserts, DISK_FULL)
     result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text", "--concurrency", "1")
     assert result.exit_code == 3, result.output
     lines = [line for line in result.output.splitlines() if "cannot write" in line]
-    assert lines and "the cache" in lines[0] and "database or disk is full" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith(
+        f"mtpipe: stopped: cannot write the cache {tmp_path / 'cache.sqlite'}: database or disk is full "
+        "(free space or fix the path, then run again); the "
+    )
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
-    records = list(read_ledger(tmp_path / "ledger.jsonl"))
+    monkeypatch.undo()
+    records, cached = recorded(tmp_path)
     requests = [r for r in records if r["event"] == "request"]
     # One batch was recorded, the one whose reply could not be is not, and nothing more was sent.
     assert len(requests) == 1
+    assert cached == requests[0]["segments"]  # the first batch is kept, nothing of the second
     assert records[-1]["event"] == "run_end" and records[-1]["status"] == "aborted"
 
 
-def test_ledger_unwritable_mid_run_stops_sending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_under_a_file_is_one_line_before_anything_is_sent(tmp_path: Path) -> None:
+    inputs = csv_inputs(tmp_path, rows=5)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache's folder should be")
+    result = pseudo_run(
+        inputs[0],
+        tmp_path / "out",
+        cache=blocker / "cache.sqlite",
+        ledger=tmp_path / "ledger.jsonl",
+    )
+    assert result.exit_code == 3, result.output
+    assert f"cannot write the cache {blocker / 'cache.sqlite'}: File exists" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_ledger_unwritable_mid_run_stops_sending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inputs = csv_inputs(tmp_path)
-    error = RecordError(f"the ledger {tmp_path / 'ledger.jsonl'}", OSError(errno.ENOSPC, "No space left on device"))
-    monkeypatch.setattr(Ledger, "append", fail_after(2, error)(Ledger.append))  # run_start + 1 request
+    ledger_filling_up(monkeypatch, lines=2)  # run_start and one request
     result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text", "--concurrency", "1")
     assert result.exit_code == 3, result.output
-    assert "cannot write the ledger" in result.output and "No space left on device" in result.output
+    ledger = tmp_path / "ledger.jsonl"
+    assert f"cannot write the ledger {ledger}: No space left on device" in result.output
     assert "Traceback" not in result.output
+    monkeypatch.undo()
+    records, cached = recorded(tmp_path)
+    assert [r["event"] for r in records] == ["run_start", "request"]
+    # The second request's translations were committed to the cache before its ledger line
+    # failed (cache first, then ledger), and no third request was sent.
+    assert cached > records[1]["segments"]
+    assert "; 2 requests," in result.output and "0 files written" in result.output
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_ledger_on_a_full_device_stops_before_anything_is_sent(tmp_path: Path) -> None:
+    inputs = csv_inputs(tmp_path, rows=5)
+    result = pseudo_run(
+        inputs[0], tmp_path / "out", cache=tmp_path / "cache.sqlite", ledger=Path("/dev/full")
+    )
+    assert result.exit_code == 3, result.output
+    assert "cannot write the ledger /dev/full: No space left on device" in result.output
+    assert "Traceback" not in result.output
+    cache = Cache(tmp_path / "cache.sqlite")
+    assert len(cache) == 0  # nothing was translated
+    cache.close()
 
 
 def test_work_store_without_room_is_one_line_naming_the_temporary_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
+    sqlite_failing(monkeypatch, "", lambda sql, _: sql.startswith("INSERT INTO tally"), DISK_FULL)
     store = WorkStore(buffer=1)
-
-    class FullConnection:
-        def executemany(self, *args: Any) -> None:
-            raise DISK_FULL
-
-    monkeypatch.setattr(store._db, "_db", FullConnection())
     with pytest.raises(RecordError) as raised:
         store.add_tally(0, {1: 1})
     message = str(raised.value)
-    assert f"work store in {tmp_path}" in message and "database or disk is full" in message
+    assert message.startswith(
+        f"cannot write the run's work store in {tmp_path} (set TMPDIR): database or disk is full"
+    )
     assert workstore._temp_dir() == str(tmp_path)
 
 
-def test_work_store_failure_while_sending_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_work_store_read_failure_while_sending_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inputs = csv_inputs(tmp_path, rows=3000)
-    real_pages = WorkStore._pages
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
 
-    def pages(self: WorkStore, where: str, page: int) -> Any:
-        rows = real_pages(self, where, page)
-        yield next(rows)
-        raise RecordError("the run's work store in /tmp (set TMPDIR)", DISK_FULL)
+    def second_page_to_send(sql: str, parameters: Any) -> bool:
+        # units() reads the units to send 1,000 at a time (sizes(), for the estimate, 5,000).
+        return (
+            "FROM units WHERE cached = 0" in sql and parameters[1:] == (1000,) and parameters[0] > 0
+        )
 
-    monkeypatch.setattr(WorkStore, "_pages", pages)
+    sqlite_failing(monkeypatch, "", second_page_to_send, IO_ERROR, on_fetch=True)
     result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text")
     assert result.exit_code == 3, result.output
-    assert "cannot write the run's work store" in result.output and "Traceback" not in result.output
+    assert (
+        f"cannot read the run's work store in {tmp_path} (set TMPDIR): disk I/O error"
+        in result.output
+    )
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    monkeypatch.undo()
+    records, cached = recorded(tmp_path)
+    requests = [r for r in records if r["event"] == "request"]
+    assert requests and all(r["status"] == "ok" for r in requests)  # the first page was sent
+    assert cached == sum(r["segments"] for r in requests)  # and all it paid for is kept
+    assert records[-1]["event"] == "run_end" and records[-1]["status"] == "aborted"
 
 
 def test_output_without_room_fails_its_file_and_the_others_are_written(
@@ -155,7 +301,9 @@ def test_report_that_cannot_be_written_is_one_line_and_keeps_the_old_one(tmp_pat
         write_report(blocker / "report.json", {"version": 1})
 
 
-def test_lock_that_cannot_be_written_is_removed_not_left_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_that_cannot_be_written_is_removed_not_left_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lock = tmp_path / "job.lock"
 
     def no_space(fd: int) -> None:
@@ -172,5 +320,7 @@ def test_a_cache_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path: 
     (tmp_path / "cache.sqlite").write_text("not a database")
     result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text")
     assert result.exit_code == 3, result.output
-    assert f"cannot use the cache {tmp_path / 'cache.sqlite'}: file is not a database" in result.output
+    assert (
+        f"cannot use the cache {tmp_path / 'cache.sqlite'}: file is not a database" in result.output
+    )
     assert "move it away or choose another --cache" in result.output
