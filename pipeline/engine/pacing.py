@@ -18,13 +18,14 @@ who does not know the account's limits converges on them.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
 
+#: Seconds on the clock the event loop times waits with (time.monotonic under asyncio; tests
+#: run on trio's virtual clock and pass anyio.current_time).
 Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -52,7 +53,6 @@ class Pacer:
     #: 429s within this many seconds of a slow-down count as the same overload.
     cooldown: float = 1.0
     clock: Clock = time.monotonic
-    sleep: Sleep = anyio.sleep
     factor: float = field(default=1.0, init=False)
     _next_request: float | None = field(default=None, init=False)
     _next_token: float | None = field(default=None, init=False)
@@ -110,9 +110,6 @@ class Pacer:
 
     async def _pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less when the schedule moves earlier meanwhile (a refund)."""
-        if self.sleep is not anyio.sleep:  # an injected clock (tests): plain sleep
-            await self.sleep(seconds)
-            return
         with anyio.move_on_after(seconds):
             await self._moved.wait()
 

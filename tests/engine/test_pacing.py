@@ -1,37 +1,58 @@
-"""The pacer with a fake clock: even spacing, token budget, reconciliation, AIMD, refunds."""
+"""The pacer: even spacing, token budget, reconciliation, AIMD, refunds, and waiting.
+
+The pacer waits as it does in a run (anyio's timeouts and its wake-up event); the tests run it on
+trio with trio's virtual clock (MockClock with autojump: when every task waits, time jumps to the
+next deadline), so start times are exact and no test waits for real. The last tests wait on
+asyncio, as the CLI runs, for a few milliseconds.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
+
 import anyio
+from trio.testing import MockClock
 
 from pipeline.engine.pacing import Pacer
 
 
-class FakeClock:
+class VirtualClock:
+    """Trio's virtual clock, the start times the pacer gave, and a ``now`` tests may move."""
+
     def __init__(self) -> None:
-        self.now = 0.0
+        self.mock = MockClock(autojump_threshold=0)
         self.starts: list[float] = []
 
     def __call__(self) -> float:
-        return self.now
+        return self.mock.current_time()
 
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+    @property
+    def now(self) -> float:
+        return self.mock.current_time()
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self.mock.jump(value - self.mock.current_time())
+
+    def run(self, main: Callable[[], Awaitable[None]]) -> None:
+        """Run ``main`` on trio in this clock's virtual time."""
+        anyio.run(main, backend="trio", backend_options={"clock": self.mock})
 
 
-def starts(pacer: Pacer, clock: FakeClock, costs: list[int]) -> list[float]:
+def starts(pacer: Pacer, clock: VirtualClock, costs: list[int]) -> list[float]:
     async def go() -> None:
         for cost in costs:
             await pacer.acquire(cost)
             clock.starts.append(round(clock.now, 6))
 
-    anyio.run(go)
+    clock.run(go)
     return clock.starts
 
 
-def make(rpm: float | None, tpm: float | None) -> tuple[Pacer, FakeClock]:
-    clock = FakeClock()
-    return Pacer(rpm=rpm, tpm=tpm, headroom=1.0, clock=clock, sleep=clock.sleep, recheck=1000), clock
+def make(rpm: float | None, tpm: float | None) -> tuple[Pacer, VirtualClock]:
+    clock = VirtualClock()
+    return Pacer(rpm=rpm, tpm=tpm, headroom=1.0, clock=clock, recheck=1000), clock
 
 
 def test_requests_are_spread_evenly_with_no_burst_at_start() -> None:
@@ -117,3 +138,110 @@ def test_429s_arriving_together_slow_down_once() -> None:
     clock.now += 1.5
     pacer.on_throttled()
     assert round(pacer.factor, 4) == round(0.85 * 0.85, 4)
+
+
+# ---- waiting: what wakes a request before its planned start ----------------------------------
+
+
+def starts_while_waiting(
+    pacer: Pacer,
+    clock: VirtualClock,
+    first: int,
+    waiting: list[int],
+    meanwhile: Callable[[], None],
+    at: float,
+) -> list[float]:
+    """Start times of a request of ``first`` tokens, then of ``waiting`` requests that queue for
+    their slots; ``meanwhile`` (a reply's correction) happens at ``at`` while they wait."""
+
+    async def acquire(cost: int) -> None:
+        await pacer.acquire(cost)
+        clock.starts.append(round(clock.now, 6))
+
+    async def go() -> None:
+        await acquire(first)
+        async with anyio.create_task_group() as tasks:
+            for cost in waiting:
+                tasks.start_soon(acquire, cost)
+            await anyio.sleep(at)
+            meanwhile()
+
+    clock.run(go)
+    return clock.starts
+
+
+def test_a_reply_giving_tokens_back_starts_a_waiting_request_at_once() -> None:
+    pacer, clock = make(rpm=None, tpm=6000)  # 100 tokens a second; no recheck before 1,000 s
+    # 600 tokens book the token schedule until t=6; at t=1 the reply says it used 100.
+    assert starts_while_waiting(
+        pacer, clock, 600, [100], lambda: pacer.reconcile(600, 100), at=1.0
+    ) == [0.0, 1.0]
+
+
+def test_a_refunded_request_slot_starts_a_waiting_request_at_once() -> None:
+    pacer, clock = make(rpm=60, tpm=None)  # one request a second
+    # The second request waits for t=1; at t=0.25 the first one's slot comes back (a 5xx).
+    assert starts_while_waiting(pacer, clock, 1, [1], pacer.refund_request, at=0.25) == [0.0, 0.25]
+
+
+def test_a_refund_applies_to_every_request_still_waiting() -> None:
+    pacer, clock = make(rpm=None, tpm=6000)
+    # Two requests of 100 tokens wait behind 600 (t=6, t=7); at t=1 the 600 come back (a 429):
+    # the first goes at once, the next a second later (no carry: 100 tokens fill a second).
+    assert starts_while_waiting(
+        pacer, clock, 600, [100, 100], lambda: pacer.reconcile(600, 0), at=1.0
+    ) == [
+        0.0,
+        1.0,
+        2.0,
+    ]
+
+
+def test_a_reply_that_used_more_than_estimated_wakes_no_one() -> None:
+    pacer, clock = make(rpm=None, tpm=6000)
+    # The reply used 300 more tokens than booked: the waiting request goes 3 s later, at t=9.
+    assert starts_while_waiting(
+        pacer, clock, 600, [100], lambda: pacer.reconcile(600, 900), at=1.0
+    ) == [0.0, 9.0]
+
+
+# ---- the same waits on asyncio, as the CLI runs them, in real (short) time ------------------
+
+
+def test_on_asyncio_a_request_waits_for_its_slot() -> None:
+    pacer = Pacer(rpm=6000, tpm=None, headroom=1.0)  # one request every 10 ms
+    times: list[float] = []
+
+    async def go() -> None:
+        with anyio.fail_after(1):
+            times.append(time.monotonic())
+            for _ in range(3):
+                await pacer.acquire(1)
+                times.append(time.monotonic())
+
+    anyio.run(go)
+    before, _, second, third = times
+    assert second - before >= 0.01 and third - before >= 0.02  # never before its slot
+
+
+def test_on_asyncio_a_refund_wakes_a_waiting_request() -> None:
+    # 100 tokens a second: after 600, a request waits 6 s unless the reply gives them back; it
+    # looks at the schedule again only after 1,000 s, so only the wake-up can let it go in time.
+    pacer = Pacer(rpm=None, tpm=6000, headroom=1.0, recheck=1000)
+    events: list[str] = []
+
+    async def waiting() -> None:
+        await pacer.acquire(100)
+        events.append("started")
+
+    async def go() -> None:
+        with anyio.fail_after(1):
+            await pacer.acquire(600)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(waiting)
+                await anyio.wait_all_tasks_blocked()  # it is waiting for its slot
+                events.append("refund")
+                pacer.reconcile(600, 0)
+
+    anyio.run(go)
+    assert events == ["refund", "started"]
