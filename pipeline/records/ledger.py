@@ -4,9 +4,12 @@ Every line carries ``v`` (schema version), ``ts`` (UTC ISO 8601), ``run_id`` and
 Request lines (``event: "request"``) carry ``status`` ("ok" | "failed"), ``model``,
 ``source_lang``, ``target_lang``, ``segments``, ``files``, ``prompt_tokens``,
 ``completion_tokens``, ``total_tokens`` (as the provider reported them), ``cost_usd``,
-``latency_ms``, ``attempts``, ``lost_attempts`` (attempts whose reply was lost in transit and
-may have been billed), ``error`` and ``response_id``. Lines are appended and flushed one by
-one; reading tolerates a torn last line (a run killed mid-write).
+``latency_ms``, ``attempts`` (every attempt that went out), ``lost_attempts`` (attempts whose
+reply was lost in transit: a reset, a truncated body, a timeout, a run cut off; they may have
+been billed), ``error``, ``accepted`` (segments of the reply kept after the checks: a packed
+reply whose block broke keeps the other blocks), ``rejected`` (per reply check, the segments it
+refused) and ``response_id``. Lines are appended and flushed one by one; reading tolerates a
+torn last line (a run killed mid-write).
 """
 
 from __future__ import annotations
