@@ -482,6 +482,7 @@ def test_each_verbosity_shows_its_levels(verbose: int, quiet: bool, shown: list[
 
 @pytest.mark.usefixtures("restored_logging")
 def test_a_log_line_takes_the_live_progress_line_off_first(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")  # the bar on one line (figures wrap on a narrower terminal)
     terminal = io.StringIO()
     terminal.isatty = lambda: True  # type: ignore[method-assign]
     monkeypatch.setattr(cli_output, "Progress", lambda quiet: Progress(terminal, quiet=quiet))
@@ -494,7 +495,8 @@ def test_a_log_line_takes_the_live_progress_line_off_first(capsys: pytest.Captur
     assert capsys.readouterr().err == "mtpipe: warning: waiting 30 s before retrying\n"
 
 
-def test_the_bar_left_on_a_terminal_shows_the_last_figures() -> None:
+def test_the_bar_left_on_a_terminal_shows_the_last_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
     terminal = io.StringIO()
     terminal.isatty = lambda: True  # type: ignore[method-assign]
     progress = Progress(terminal, interval=3600)  # every update after the first is throttled

@@ -1,5 +1,8 @@
 """The pool's figures, and the ledger line of each finished request.
 
+Units translated and failed are counted overall and per input file (:class:`FileCounts`, the
+file each unit first occurs in), for a progress display per file.
+
 A finished request is counted (requests or failed requests, tokens, cost from the price table)
 and recorded as one ``request`` line of the ledger; the pool commits the request's good
 translations to the cache before, so a run killed at any point has recorded all it paid for.
@@ -12,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -25,6 +28,16 @@ from pipeline.records.ledger import Ledger
 from pipeline.records.prices import Price
 
 logger = logging.getLogger("mtpipe.requests")
+
+
+@dataclass
+class FileCounts:
+    """The units to send of one input file (the file each first occurs in): how many, and how
+    many are translated and failed so far."""
+
+    total: int = 0
+    done: int = 0
+    failed: int = 0
 
 
 @dataclass
@@ -45,6 +58,25 @@ class PoolStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    #: The units' figures by input file: totals from :meth:`expect`, the rest as units finish.
+    files: dict[str, FileCounts] = field(default_factory=dict)
+
+    def expect(self, totals: Mapping[str, int]) -> None:
+        """Set how many units each input file has to send (for per-file progress)."""
+        for name, total in totals.items():
+            self.files.setdefault(name, FileCounts()).total = total
+
+    def count_done(self, units: Iterable[Unit]) -> None:
+        """Count ``units`` translated, overall and in their files."""
+        for unit in units:
+            self.units_done += 1
+            self.files.setdefault(unit.file, FileCounts()).done += 1
+
+    def count_failed(self, units: Iterable[Unit]) -> None:
+        """Count ``units`` failed, overall and in their files."""
+        for unit in units:
+            self.units_failed += 1
+            self.files.setdefault(unit.file, FileCounts()).failed += 1
 
 
 class RequestBook:

@@ -345,7 +345,7 @@ class TranslationPool:
             accepted=len(verdict.good),
             rejected=dict(verdict.rejected),
         )
-        self.stats.units_done += len(verdict.good)
+        self.stats.count_done(unit for unit, _ in verdict.good)
         for unit, why in verdict.failed:
             self._fail([unit], why)
         for unit in verdict.retry_alone:
@@ -389,7 +389,7 @@ class TranslationPool:
     def _fail(self, units: Sequence[Unit], reason: str) -> None:
         for unit in units:
             self.failures[unit.key] = reason
-        self.stats.units_failed += len(units)
+        self.stats.count_failed(units)
         self._progress()
 
     def _progress(self) -> None:

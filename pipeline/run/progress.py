@@ -1,8 +1,9 @@
 """How a run reports progress: a protocol its caller implements; the library never draws.
 
-:func:`pipeline.run.runner.translate` calls ``update`` with the pool's figures as requests land,
-``log`` for a line a person should see (a skipped file, a warning), and ``finish`` when the
-requests are done. ``mtpipe`` renders them (:mod:`pipeline.cli.progress`); a library caller may
+:func:`pipeline.run.runner.translate` calls ``update`` with the pool's figures as requests land
+(overall, and per input file in ``PoolStats.files``: each file's units to send, and how many are
+translated or failed), ``log`` for a line a person should see (a skipped file, a warning), and
+``finish`` when the requests are done. ``mtpipe`` renders them (:mod:`pipeline.cli.progress`); a library caller may
 pass its own, or nothing (:class:`Silent`).
 """
 

@@ -250,6 +250,7 @@ def _translate_and_write(
     stopped: str | None = None  # why the run stopped before translating everything
     write = True
     try:
+        pool.stats.expect(planner.store.to_send_by_file())
         anyio.run(execute, pool, planner.store.units(), planner.store.to_send, client)
     except BudgetExceeded as exc:
         stopped = str(exc)

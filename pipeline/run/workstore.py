@@ -250,6 +250,12 @@ class WorkStore:
         """How many units were not in the cache."""
         return self._to_send
 
+    def to_send_by_file(self) -> dict[str, int]:
+        """How many units to send first occur in each input file (files with none left out)."""
+        self._flush_units()
+        rows = self._db.rows("SELECT file, COUNT(*) FROM units WHERE cached = 0 GROUP BY file ORDER BY file")
+        return {self._files[int(file)]: int(count) for file, count in rows}
+
     def units(self, page: int = 1_000) -> Iterator[Unit]:
         """The units to send, in order of first occurrence, read ``page`` rows at a time."""
         self._flush_units()
