@@ -17,7 +17,7 @@ import anyio
 from pipeline.engine.bookkeeping import PoolStats
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.inflight import InFlightLimit, Slot
-from pipeline.engine.pacing import Pacer
+from pipeline.engine.pacing import Pacer, Reservation
 from pipeline.engine.watch import EndpointWatch, NotSent
 from pipeline.errors import ProviderError, RateLimited, ServerError
 
@@ -72,13 +72,15 @@ class Attempts:
         #: attempts that went out, and those whose reply was lost (may be billed)
         self.tries = 0
         self.lost = 0
+        #: the pacing slot of the latest attempt, reconciled with its reply's usage
+        self.reservation = Reservation(tokens)
 
     async def attempt(self) -> Reply:
         """Send the request once: after its in-flight slot and its pacing slot."""
         if self.tries and self.stopping():  # no retry once the run stops (Ctrl-C, SIGTERM, abort)
             raise NotSent(f"not sent: {self.stopping()}", code="stopped")
         await self.slot.take()
-        await self.pacer.acquire(self.tokens)
+        self.reservation = await self.pacer.acquire(self.tokens)
         if self.stopping():
             raise NotSent(f"not sent: {self.stopping()}", code="stopped")
         self.paced()
@@ -105,7 +107,7 @@ class Attempts:
         elif error.status and error.usage is None:
             # The server answered with an error: nothing billed, tokens not spent, and (but
             # for a 429) no request counted against the limit.
-            self.pacer.reconcile(self.tokens, 0)
+            self.pacer.reconcile(self.reservation, 0)
             if not isinstance(error, RateLimited):
                 self.pacer.refund_request()
         self.slot.give_back()

@@ -10,14 +10,27 @@ schedule falls behind the clock; up to ``carry`` seconds of that unused capacity
 the next requests instead of being lost (GCRA's tolerance). That is far less than the one
 second's worth the provider's per-second buckets hold, so it never makes a burst they refuse.
 
-Token costs are estimated before sending and reconciled with the usage each reply reports.
+Token costs are estimated before sending and reconciled with the usage each reply reports
+(each request holds a :class:`Reservation` until then). A reply that cost less than reserved
+gives the difference back, but only as much as the schedule could still have kept: capacity
+the tolerance already dropped while the request was out was never the provider's to count
+either (its bucket was full), and giving it back would let later requests run ahead of what
+the provider's bucket holds. The estimates carry a margin (see pipeline.engine.packing.OutputRatio.cautious), so the
+schedule stays behind what the provider counts and the token limit needs no rate headroom:
+what a margin reserved too much is given back by the reply's reconciliation, so in a run held
+by the token limit the tokens a minute come to the limit itself. Requests, whose count is
+exact, keep a small headroom: at 60 RPM the provider's request bucket holds one request, so
+a request that arrives a few milliseconds early is refused.
 On a 429 the rate is cut multiplicatively; each success adds a little back (AIMD), so a user
 who does not know the account's limits converges on them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,17 +41,34 @@ import anyio
 Clock = Callable[[], float]
 
 
+#: Reservations the pacer follows at most: an older one (a reply lost on its way, never
+#: reconciled) is given up, and gives nothing back if it is reconciled after all.
+HELD_RESERVATIONS = 1024
+
+
+@dataclass(eq=False, slots=True)
+class Reservation:
+    """What one request reserved with the pacer, until its reply tells what it cost."""
+
+    tokens: int
+    #: Seconds of the token schedule a refund may still give back: the least room the
+    #: schedule had under its tolerance since the request started.
+    room: float = math.inf
+
+
 @dataclass
 class Pacer:
     """Hands out start times that keep a client under ``rpm`` and ``tpm``.
 
-    ``None`` disables a limit. ``headroom`` keeps the schedule slightly under the limits so
-    network jitter does not turn an exactly-paced request into a 429.
+    ``None`` disables a limit. ``headroom`` keeps the request schedule slightly under the
+    request limit so network jitter does not turn an exactly-paced request into a 429;
+    ``token_headroom`` does the same for tokens (1.0: the estimates' margin covers it).
     """
 
     rpm: float | None = 60.0
     tpm: float | None = 100_000.0
     headroom: float = 0.97
+    token_headroom: float = 1.0
     #: Seconds of unused capacity a limit's schedule keeps when the other limit binds.
     carry: float = 0.25
     # AIMD: a 429 costs 15%, a success gives 3% back. Stable at full speed while fewer than
@@ -59,6 +89,8 @@ class Pacer:
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
     _moved: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
     _last_decrease: float | None = field(default=None, init=False, repr=False)
+    _held: deque[Reservation] = field(default_factory=deque, init=False, repr=False)
+    _tolerance: float = field(default=0.0, init=False, repr=False)
 
     def _request_interval(self) -> float:
         if not self.rpm:
@@ -68,10 +100,11 @@ class Pacer:
     def _token_interval(self, tokens: int) -> float:
         if not self.tpm:
             return 0.0
-        return tokens * 60.0 / (self.tpm * self.headroom * self.factor)
+        return tokens * 60.0 / (self.tpm * self.token_headroom * self.factor)
 
-    async def acquire(self, tokens: int) -> None:
-        """Wait until a request costing ``tokens`` (prompt + expected completion) may start.
+    async def acquire(self, tokens: int) -> Reservation:
+        """Wait until a request costing ``tokens`` (prompt + expected completion) may start;
+        the reservation is what :meth:`reconcile` takes once the reply tells the real cost.
 
         Callers queue on a lock and the slot is taken only when it is due, so corrections
         from replies that land meanwhile (``reconcile``, ``on_throttled``) apply to every
@@ -90,8 +123,26 @@ class Pacer:
                 await self._pause(min(start - now, self.recheck))
             request_carry = self._carry(1.0, self.rpm)
             token_carry = self._carry(tokens, self.tpm)
+            self._hold_room(self._room(now, token_carry))
+            self._tolerance = token_carry
             self._next_request = self._advance(self._next_request, now, self._request_interval(), request_carry)
             self._next_token = self._advance(self._next_token, now, self._token_interval(tokens), token_carry)
+            reservation = Reservation(tokens)
+            self._held.append(reservation)
+            if len(self._held) > HELD_RESERVATIONS:
+                self._held.popleft().room = 0.0
+            return reservation
+
+    def _room(self, now: float, tolerance: float) -> float:
+        """Seconds the token schedule could move back before its tolerance drops them."""
+        if self._next_token is None:
+            return 0.0
+        return max(0.0, self._next_token - (now - tolerance))
+
+    def _hold_room(self, room: float) -> None:
+        """Every outstanding reservation may give back at most ``room`` seconds from now on."""
+        for held in self._held:
+            held.room = min(held.room, room)
 
     def _carry(self, amount: float, per_minute: float | None) -> float:
         """Seconds of unused capacity a limit may carry for a request of ``amount``: at most
@@ -117,12 +168,25 @@ class Pacer:
         self._moved.set()
         self._moved = anyio.Event()
 
-    def reconcile(self, estimated: int, actual: int) -> None:
-        """Correct the token schedule once a reply reports the real usage."""
-        if self._next_token is not None and self.tpm:
-            self._next_token += self._token_interval(actual) - self._token_interval(estimated)
-            if actual < estimated:
-                self._schedule_moved()
+    def reconcile(self, reservation: Reservation, actual: int) -> None:
+        """Correct the token schedule once a reply reports the real usage (0: nothing was
+        counted, e.g. a 429): more than reserved moves it later; less gives back what the
+        schedule could still have kept (see the module's docstring)."""
+        with contextlib.suppress(ValueError):
+            self._held.remove(reservation)
+        if self._next_token is None or not self.tpm:
+            return
+        change = self._token_interval(actual) - self._token_interval(reservation.tokens)
+        if change >= 0:
+            self._next_token += change
+            return
+        room = min(reservation.room, self._room(self.clock(), self._tolerance))
+        given = min(-change, room)
+        if given > 0:
+            self._next_token -= given
+            for held in self._held:  # what was given back is not theirs to give again
+                held.room = max(0.0, held.room - given)
+            self._schedule_moved()
 
     def refund_request(self) -> None:
         """Give back a request's slot: the server answered it with an error it did not count.

@@ -28,6 +28,12 @@ LINE_BREAK_TOKENS = 0.95
 #: earns MOST_EVERY; 1 is a checkpoint on every line.
 DEFAULT_EVERY = 16
 MOST_EVERY = 32
+#: The share of one second's tokens a request may take when the limits leave the choice. The
+#: rest of the provider's per-second bucket is room for what the estimates of the requests in
+#: flight got wrong and for network jitter: with requests of 90% of it, those drained the
+#: bucket below the next request within a minute (429s at full rate); at 65% the room holds
+#: several replies' worth of error, and requests stay at 1.6 a second where 2 are allowed.
+SECOND_SHARE = 0.65
 #: A run's last packs shrink only when a full pack's reply takes at least this long.
 TAIL_WORTH_S = 0.5
 #: Reply tokens per request token a --dry-run expects when no run has learned them yet.
@@ -58,21 +64,49 @@ def framed_tokens(text_tokens: int, count: int, every: int) -> float:
 
 class OutputRatio:
     """Reply tokens per request token, followed from the replies: the first replies replace a
-    fresh run's guess, later ones move a moving average (a learned ratio counts as five)."""
+    fresh run's guess, later ones move a moving average (a learned ratio counts as five).
+
+    It also follows how far a reply's ratio strays from the one expected (its relative
+    spread), so the pacer can reserve :attr:`cautious` tokens for a reply not yet seen: an
+    estimate that falls short of the billed usage lets the schedule run ahead of what the
+    provider counts (a 429 once the error outgrows the provider's per-second room), while one
+    that reserves too much is given back when the reply's usage comes.
+    """
+
+    #: The relative spread assumed before replies tell it, weighing as PRIOR_REPLIES replies.
+    PRIOR_SPREAD = 0.05
+    PRIOR_REPLIES = 2
+    #: The margin, in spreads, and its bounds (relative to the ratio).
+    MARGIN_SPREADS = 2.5
+    LEAST_MARGIN, MOST_MARGIN = 0.02, 0.5
 
     def __init__(self, value: float, learned: bool = False) -> None:
         self.value = value
         self._seen = 5 if learned else 0
+        self._variance = self.PRIOR_SPREAD**2
+        self._spread_seen = self.PRIOR_REPLIES
 
     def learn(self, sent_tokens: int, completion_tokens: int) -> bool:
         """Learn from a reply; True when the ratio moved (replies under 20 tokens tell little)."""
         if sent_tokens < 20 or not completion_tokens:
             return False
         observed = min(max(completion_tokens / sent_tokens, 0.3), 6.0)
+        if self._seen:  # a fresh run's guess is no expectation: its error says nothing of spread
+            self._spread_seen += 1
+            weight = max(0.1, 1.0 / self._spread_seen)
+            error = observed / self.value - 1.0
+            self._variance = (1 - weight) * self._variance + weight * error * error
         self._seen += 1
         weight = max(0.2, 1.0 / self._seen)
         self.value = (1 - weight) * self.value + weight * observed
         return True
+
+    @property
+    def cautious(self) -> float:
+        """The ratio plus a margin of :data:`MARGIN_SPREADS` spreads (within 2% and 50%): what
+        to reserve for a reply before it comes, so that it is rarely more."""
+        margin = self.MARGIN_SPREADS * math.sqrt(self._variance)
+        return self.value * (1.0 + min(self.MOST_MARGIN, max(self.LEAST_MARGIN, margin)))
 
 
 class BatchLimits(Protocol):
@@ -142,6 +176,79 @@ class ReplyTime:
         return fixed, per_token
 
 
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """What the end of a run is planned with: a reply of ``b`` billed tokens takes ``fixed +
+    per_billed x b`` seconds; the pacing sends ``billed_per_second`` tokens and at most
+    ``requests_per_second`` requests (None: no request limit)."""
+
+    fixed: float
+    per_billed: float
+    billed_per_second: float
+    requests_per_second: float | None
+
+    def gap(self, billed: float) -> float:
+        """Seconds after sending a pack of ``billed`` tokens before the next may go."""
+        least = 1.0 / self.requests_per_second if self.requests_per_second else 0.0
+        return max(least, billed / self.billed_per_second)
+
+    def reply(self, billed: float) -> float:
+        """Seconds a reply to a pack of ``billed`` tokens takes."""
+        return self.fixed + self.per_billed * billed
+
+
+#: Sizes of the last pack a tail plan tries, from the smallest, each this much bigger.
+_TAIL_STEP = 1.15
+_LEAST_LAST_PACK = 64.0
+
+
+def tail_pack(remaining: float, full: float, pace: Pace) -> float | None:
+    """The pack (billed tokens) to send next so the run's last reply lands soonest; None while
+    a full pack (``full`` billed tokens) is as good, far from the end.
+
+    Counted back from the last pack ``s0``, each pack may be as big as still lands with it:
+    pack ``i`` goes ``D_i`` seconds before the last, so ``reply(s_i) <= D_i + reply(s0)``,
+    where ``D_i`` sums the gaps the pacing leaves after each pack (the token rate, or the
+    request rate for small packs). That staircase holds ``remaining`` tokens in some number of
+    packs; the run ends ``D + reply(s0)`` after the first. A small ``s0`` ends with a quick
+    reply but needs more packs, each a request slot; the plan tries last packs from
+    :data:`_LEAST_LAST_PACK` billed tokens up to ``full`` and keeps the one that ends soonest.
+    The pack to make now is the plan's first (the biggest); the plan is made again for each
+    pack, as the end comes closer.
+    """
+    best: tuple[float, float] | None = None  # (end, first pack)
+    last = min(_LEAST_LAST_PACK, full)
+    while True:
+        end, first = _staircase(last, remaining, full, pace)
+        if best is None or end < best[0] - 1e-9:
+            best = (end, first)
+        if last >= full:
+            break
+        last = min(full, last * _TAIL_STEP)
+    return None if best[1] >= full else best[1]
+
+
+def _staircase(last: float, remaining: float, full: float, pace: Pace) -> tuple[float, float]:
+    """(seconds from the first pack's send to the last reply, the first pack) of the plan whose
+    last pack is ``last`` billed tokens; packs grow back from it as far as they still land with
+    it, up to ``full``, then full packs hold the rest."""
+    last = min(last, remaining)
+    packed, ahead, size = last, 0.0, last  # ahead: seconds from a pack's send to the last send
+    while packed < remaining and size < full:
+        # Pack i lands with the last: reply(s) <= ahead + gap(s) + reply(last).
+        size = last + (ahead + pace.gap(0.0)) / pace.per_billed if pace.per_billed else full
+        if size / pace.billed_per_second > pace.gap(0.0):  # the token rate spaces it
+            shrink = 1.0 - 1.0 / (pace.billed_per_second * pace.per_billed) if pace.per_billed else 0.0
+            size = full if shrink <= 0 else (last + ahead / pace.per_billed) / shrink
+        size = min(full, size, remaining - packed)
+        ahead += pace.gap(size)
+        packed += size
+    if packed < remaining:  # full packs first, then the staircase
+        fulls = math.ceil((remaining - packed) / full)
+        return ahead + fulls * pace.gap(full) + pace.reply(last), full
+    return ahead + pace.reply(last), size
+
+
 class AdaptivePacks:
     """Checkpoint interval and segments per request, learned from what the engine keeps in line.
 
@@ -173,7 +280,9 @@ class AdaptivePacks:
 
     #: A fresh run's first pack holds 1/2**WARM_SHIFT of the budget, each next one twice the
     #: one before, until the first reply tells the output ratio (TCP's slow start): a wrong
-    #: guess then never sizes a full pack, and the first reply comes back fast.
+    #: guess then never sizes a full pack, and the first reply comes back fast. Never under
+    #: the pack that the request limit allows at the token rate, where a smaller one would
+    #: only leave the token limit unused.
     WARM_SHIFT = 3
 
     def __init__(self, limits: PackLimits, learned: Learned | None = None, paced: bool = True) -> None:
@@ -186,8 +295,9 @@ class AdaptivePacks:
         # Only packs sized for rate limits warm up: without them the ratio sizes nothing.
         warm = paced and learned is None and limits.max_segments > 1 and limits.request_tokens is not None
         self._warm_shift = self.WARM_SHIFT if warm else 0
-        #: text tokens still to pack, when the run knows (see :attr:`token_budget`)
+        #: text tokens not yet read from the stream, when the run knows (see :attr:`token_budget`)
         self.remaining_tokens: float | None = None
+        self._open_tokens = 0.0  # read since the last pack was made: the pack being filled
         #: billed tokens and requests a second the pacing allows (None: no such limit)
         self.billed_per_second: float | None = None
         self.requests_per_second: float | None = None
@@ -219,34 +329,39 @@ class AdaptivePacks:
         # A run of a few packs gains nothing from warming up: it would only pay more requests.
         big_run = self.remaining_tokens is None or self.remaining_tokens > 4 * budget
         if self._warm_shift and big_run:
-            budget = max(64, budget >> self._warm_shift)
+            budget = max(64, budget >> self._warm_shift, min(budget, self._least_paced()))
         tail = self._tail_budget()
         return budget if tail is None else min(budget, tail)
 
-    def _tail_budget(self) -> int | None:
-        """At the end of a run, a pack whose reply lands when the rest has been sent.
+    def _least_paced(self) -> int:
+        """The smallest pack (text tokens) that leaves no token rate unused while the request
+        limit binds: a second's tokens over a second's requests (0: not both limits)."""
+        if not (self.billed_per_second and self.requests_per_second):
+            return 0
+        return int(self.billed_per_second / self.requests_per_second / (1.0 + self._ratio))
 
-        A reply takes ``a + c x completion`` (:class:`ReplyTime`); the rest of the run, ``R``
-        billed tokens, takes ``R / r`` to send at the pacing's ``r`` tokens a second. A pack of
-        ``b`` billed tokens sent now lands when the rest is sent if ``a + c' b = (R - b) / r``
-        (``c'`` per billed token), so the packs shrink as the run ends and the last reply is a
-        short one, instead of the run waiting on one long reply. Never under ``r`` over the
-        request rate (a smaller pack would leave the token limit unused while the request
-        limit binds); None (no limit) while the run's end, the token rate or the reply times
-        are unknown.
+    def _tail_budget(self) -> int | None:
+        """At the end of a run, the pack to make now so that the last replies land together.
+
+        A reply takes ``a + c x completion`` (:class:`ReplyTime`); see :func:`tail_pack` for the
+        plan. None (no limit) far from the end, or while the run's end, the token rate or the
+        reply times are unknown.
         """
         line = self.reply_time.line()
         if self.remaining_tokens is None or not self.billed_per_second or line is None:
             return None
         fixed, per_token = line
         billed_per_text = 1.0 + self._ratio
-        remaining = self.remaining_tokens * billed_per_text
         per_billed = per_token * self._ratio / billed_per_text
-        if fixed + per_billed * self._budget * billed_per_text < TAIL_WORTH_S:
+        full = self._budget * billed_per_text
+        if fixed + per_billed * full < TAIL_WORTH_S:
             return None  # a full pack's reply is quick anyway: splitting would only add requests
-        billed = (remaining / self.billed_per_second - fixed) / (per_billed + 1.0 / self.billed_per_second)
-        least = self.billed_per_second / self.requests_per_second if self.requests_per_second else 0.0
-        return max(64, int(max(billed, least) / billed_per_text))
+        billed = tail_pack(
+            (self.remaining_tokens + self._open_tokens) * billed_per_text,
+            full,
+            Pace(fixed, per_billed, self.billed_per_second, self.requests_per_second),
+        )
+        return None if billed is None else max(64, int(billed / billed_per_text))
 
     def follow(self, units: Iterable[Unit], total: int | None) -> Iterator[Unit]:
         """``units`` (``total`` of them, when known), keeping :attr:`remaining_tokens` up to date
@@ -254,6 +369,7 @@ class AdaptivePacks:
         tokens = 0
         for pulled, unit in enumerate(units, start=1):
             tokens += unit.tokens
+            self._open_tokens += unit.tokens
             if total:
                 self.remaining_tokens = max(0, total - pulled) * tokens / pulled
             yield unit
@@ -261,6 +377,7 @@ class AdaptivePacks:
     def packed(self) -> None:
         """A pack was made: the next one, while warming up, may be twice as big."""
         self._warm_shift = max(0, self._warm_shift - 1)
+        self._open_tokens = 0.0
 
     def fit_output(self, output_ratio: float) -> None:
         """Resize the text budget for replies ``output_ratio`` times their request's text
@@ -382,11 +499,11 @@ class PackLimits:
         # turn out pessimistic, and retries (each takes a request slot), do not leave the token
         # budget unused. But a provider that enforces its limits per second holds one second of
         # tokens: a request near that size is refused for the smallest misestimate, so keep
-        # under 90% of it while 1.25x TPM/RPM still leaves the request limit room.
+        # within SECOND_SHARE of it while 1.25x TPM/RPM still leaves the request limit room.
         request_tokens = 2.0 * tpm / rpm
         per_second = tpm / 60.0
-        if request_tokens > 0.9 * per_second:
-            request_tokens = max(0.9 * per_second, 1.25 * tpm / rpm)
+        if request_tokens > SECOND_SHARE * per_second:
+            request_tokens = max(SECOND_SHARE * per_second, 1.25 * tpm / rpm)
         shape = cls(every=every, request_tokens=request_tokens, most_budget=ceiling)
         return replace(shape, token_budget=shape.budget_for(output_ratio))
 

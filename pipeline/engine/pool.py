@@ -130,7 +130,7 @@ class TranslationPool:
         #: replies that keep echoing, connections that keep failing
         self.watch = EndpointWatch()
         if pacer.tpm:
-            self.packs.billed_per_second = pacer.tpm * pacer.headroom / 60.0
+            self.packs.billed_per_second = pacer.tpm * pacer.token_headroom / 60.0
         if pacer.rpm:
             self.packs.requests_per_second = pacer.rpm * pacer.headroom / 60.0
         self.in_flight = InFlightLimit(
@@ -228,7 +228,8 @@ class TranslationPool:
         return self.packs.learned(round(self.ratio.value, 4))
 
     def _estimate(self, request: TranslationRequest) -> tuple[int, int]:
-        """Prompt and completion tokens ``request`` is expected to be billed."""
+        """Prompt and completion tokens to reserve for ``request``: its prompt, and a completion
+        the reply rarely exceeds (see OutputRatio.cautious)."""
         text_tokens = count_tokens(request.text)
         # An engine that words the request itself (a chat model's system message) counts it.
         count = getattr(self.client, "prompt_tokens", None)
@@ -236,7 +237,7 @@ class TranslationPool:
             prompt = int(count(request))
         else:
             prompt = prompt_tokens(request.text, request.terms, request.tm_list, request.domains)
-        return prompt, math.ceil(text_tokens * self.ratio.value)
+        return prompt, math.ceil(text_tokens * self.ratio.cautious)
 
     async def _send(self, batch: list[Unit], tg: anyio.abc.TaskGroup, paced: Callable[[], None]) -> None:
         slot = self.in_flight.slot()
@@ -304,7 +305,7 @@ class TranslationPool:
         usage = trusted_usage(est_prompt, reply.text, (reply.prompt_tokens, reply.completion_tokens))
         reply = replace(reply, prompt_tokens=usage[0], completion_tokens=usage[1])
         self.pacer.on_success()
-        self.pacer.reconcile(est_prompt + est_completion, reply.prompt_tokens + reply.completion_tokens)
+        self.pacer.reconcile(attempts.reservation, reply.prompt_tokens + reply.completion_tokens)
         if self.ratio.learn(count_tokens(content), reply.completion_tokens):
             self.packs.fit_output(self.ratio.value)
         self.in_flight.observe(reply.latency_ms / 1000.0, reply.prompt_tokens + reply.completion_tokens)

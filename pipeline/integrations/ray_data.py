@@ -63,7 +63,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from pipeline import __version__
 from pipeline.engine.bookkeeping import PoolStats
 from pipeline.engine.client import DEFAULT_BASE_URL, QwenClient
-from pipeline.engine.pacing import Pacer
+from pipeline.engine.pacing import Pacer, Reservation
 from pipeline.engine.packing import PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.pseudo import PseudoClient
@@ -133,9 +133,10 @@ class SharedPacer(Pacer):
         super().__init__(rpm=None, tpm=None)
         self.budget = budget
 
-    async def acquire(self, tokens: int) -> None:
+    async def acquire(self, tokens: int) -> Reservation:
         """Wait for the cluster-wide permit."""
         await self.budget.acquire.remote(tokens)
+        return Reservation(tokens)
 
 
 #: The Pacer's public synchronous methods (the pool's callbacks after a reply or an error):

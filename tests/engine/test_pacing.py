@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 from trio.testing import MockClock
 
-from pipeline.engine.pacing import Pacer
+from pipeline.engine.pacing import Pacer, Reservation
 
 
 class VirtualClock:
@@ -23,6 +23,7 @@ class VirtualClock:
     def __init__(self) -> None:
         self.mock = MockClock(autojump_threshold=0)
         self.starts: list[float] = []
+        self.reservations: list[Reservation] = []
 
     def __call__(self) -> float:
         return self.mock.current_time()
@@ -43,7 +44,7 @@ class VirtualClock:
 def starts(pacer: Pacer, clock: VirtualClock, costs: list[int]) -> list[float]:
     async def go() -> None:
         for cost in costs:
-            await pacer.acquire(cost)
+            clock.reservations.append(await pacer.acquire(cost))
             clock.starts.append(round(clock.now, 6))
 
     clock.run(go)
@@ -68,8 +69,29 @@ def test_tokens_per_minute_bind_when_requests_are_big() -> None:
 def test_reconcile_moves_the_schedule_for_waiting_requests() -> None:
     pacer, clock = make(rpm=None, tpm=6000)
     starts(pacer, clock, [600])  # reserves 6 s
-    pacer.reconcile(600, 100)  # the reply said 100 tokens: 5 s given back
+    pacer.reconcile(clock.reservations[0], 100)  # the reply said 100 tokens: 5 s given back
     assert starts(pacer, clock, [100]) == [0.0, 1.0]
+
+
+def test_what_the_schedule_dropped_while_a_request_was_out_is_not_given_back() -> None:
+    pacer, clock = make(rpm=None, tpm=6000)  # 100 tokens a second
+    starts(pacer, clock, [600])  # reserves 6 s; its reply is slow
+    clock.now = 20.0  # the schedule idles: capacity it cannot keep is dropped (the bucket is full)
+    starts(pacer, clock, [100])  # the next slot is at 21
+    pacer.reconcile(clock.reservations[0], 100)  # 500 reserved too many, but long dropped
+    assert starts(pacer, clock, [100]) == [0.0, 20.0, 21.0]  # not at once: that would be a burst
+
+
+def test_reservations_give_back_together_no_more_than_the_schedule_could_keep() -> None:
+    pacer, clock = make(rpm=None, tpm=60_000)  # 1,000 tokens a second; 0.25 s kept at most
+    starts(pacer, clock, [300, 300])  # t=0 and t=0.3; the schedule is at 0.6
+    clock.now = 0.75  # idle: the schedule keeps 0.25 s, so 0.05 s of it is dropped
+    starts(pacer, clock, [300])  # the room the schedule had left to give back: 0.1 s
+    first, second = clock.reservations[:2]
+    pacer.reconcile(first, 0)  # nothing counted (a 429): 0.3 s reserved, 0.1 s given back
+    pacer.reconcile(second, 0)  # the same 0.1 s: not given twice
+    # As if both had been booked at no cost: the third at 0.75 books up to 0.8.
+    assert starts(pacer, clock, [300]) == [0.0, 0.3, 0.75, 0.8]
 
 
 def test_throttling_slows_down_and_success_recovers() -> None:
@@ -93,7 +115,7 @@ def test_refunded_request_slot_is_reused() -> None:
 def test_capacity_a_throttled_request_left_unused_is_carried_over() -> None:
     pacer, clock = make(rpm=None, tpm=60_000)  # 1,000 tokens per second
     starts(pacer, clock, [1500])
-    pacer.reconcile(1500, 0)  # a 429: its tokens come back
+    pacer.reconcile(clock.reservations[0], 0)  # a 429: its tokens come back
     clock.now = 1.0
     # The token schedule, idle since t=0, keeps 0.25 s of the unused capacity (the per-second
     # bucket has room for it beside a request of 500): the third starts at 0.75 + 0.5 s.
@@ -148,14 +170,15 @@ def starts_while_waiting(
     clock: VirtualClock,
     first: int,
     waiting: list[int],
-    meanwhile: Callable[[], None],
+    meanwhile: Callable[[Reservation], None],
     at: float,
 ) -> list[float]:
     """Start times of a request of ``first`` tokens, then of ``waiting`` requests that queue for
-    their slots; ``meanwhile`` (a reply's correction) happens at ``at`` while they wait."""
+    their slots; ``meanwhile`` (a correction for the first request's reservation) happens at
+    ``at`` while they wait."""
 
     async def acquire(cost: int) -> None:
-        await pacer.acquire(cost)
+        clock.reservations.append(await pacer.acquire(cost))
         clock.starts.append(round(clock.now, 6))
 
     async def go() -> None:
@@ -164,7 +187,7 @@ def starts_while_waiting(
             for cost in waiting:
                 tasks.start_soon(acquire, cost)
             await anyio.sleep(at)
-            meanwhile()
+            meanwhile(clock.reservations[0])
 
     clock.run(go)
     return clock.starts
@@ -174,14 +197,14 @@ def test_a_reply_giving_tokens_back_starts_a_waiting_request_at_once() -> None:
     pacer, clock = make(rpm=None, tpm=6000)  # 100 tokens a second; no recheck before 1,000 s
     # 600 tokens book the token schedule until t=6; at t=1 the reply says it used 100.
     assert starts_while_waiting(
-        pacer, clock, 600, [100], lambda: pacer.reconcile(600, 100), at=1.0
+        pacer, clock, 600, [100], lambda held: pacer.reconcile(held, 100), at=1.0
     ) == [0.0, 1.0]
 
 
 def test_a_refunded_request_slot_starts_a_waiting_request_at_once() -> None:
     pacer, clock = make(rpm=60, tpm=None)  # one request a second
     # The second request waits for t=1; at t=0.25 the first one's slot comes back (a 5xx).
-    assert starts_while_waiting(pacer, clock, 1, [1], pacer.refund_request, at=0.25) == [0.0, 0.25]
+    assert starts_while_waiting(pacer, clock, 1, [1], lambda _: pacer.refund_request(), at=0.25) == [0.0, 0.25]
 
 
 def test_a_refund_applies_to_every_request_still_waiting() -> None:
@@ -189,7 +212,7 @@ def test_a_refund_applies_to_every_request_still_waiting() -> None:
     # Two requests of 100 tokens wait behind 600 (t=6, t=7); at t=1 the 600 come back (a 429):
     # the first goes at once, the next a second later (no carry: 100 tokens fill a second).
     assert starts_while_waiting(
-        pacer, clock, 600, [100, 100], lambda: pacer.reconcile(600, 0), at=1.0
+        pacer, clock, 600, [100, 100], lambda held: pacer.reconcile(held, 0), at=1.0
     ) == [
         0.0,
         1.0,
@@ -201,7 +224,7 @@ def test_a_reply_that_used_more_than_estimated_wakes_no_one() -> None:
     pacer, clock = make(rpm=None, tpm=6000)
     # The reply used 300 more tokens than booked: the waiting request goes 3 s later, at t=9.
     assert starts_while_waiting(
-        pacer, clock, 600, [100], lambda: pacer.reconcile(600, 900), at=1.0
+        pacer, clock, 600, [100], lambda held: pacer.reconcile(held, 900), at=1.0
     ) == [0.0, 9.0]
 
 
@@ -236,12 +259,12 @@ def test_on_asyncio_a_refund_wakes_a_waiting_request() -> None:
 
     async def go() -> None:
         with anyio.fail_after(1):
-            await pacer.acquire(600)
+            held = await pacer.acquire(600)
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(waiting)
                 await anyio.wait_all_tasks_blocked()  # it is waiting for its slot
                 events.append("refund")
-                pacer.reconcile(600, 0)
+                pacer.reconcile(held, 0)
 
     anyio.run(go)
     assert events == ["refund", "started"]

@@ -9,6 +9,9 @@ import pytest
 
 from pipeline.engine.framing import frame
 from pipeline.engine.packing import (
+    SECOND_SHARE,
+    Pace,
+    tail_pack,
     CAUTIOUS_OUTPUT_RATIO,
     AdaptivePacks,
     Learned,
@@ -49,7 +52,7 @@ def test_request_size_follows_the_limits_and_stays_under_a_second_of_tokens() ->
     limits = PackLimits.for_limits(60, 100_000)
     assert limits.request_tokens == pytest.approx(2 * 100_000 / 60 * 1.25 / 2)  # 1.25 x TPM/RPM
     fast = PackLimits.for_limits(120, 200_000)
-    assert fast.request_tokens == pytest.approx(0.9 * 200_000 / 60)
+    assert fast.request_tokens == pytest.approx(SECOND_SHARE * 200_000 / 60)
     assert fast.budget_for(1.0) > fast.budget_for(3.0)
     assert PackLimits.for_limits(60, 100_000, packing=False).max_segments == 1
 
@@ -100,8 +103,43 @@ def test_the_last_packs_shrink_so_their_replies_land_together() -> None:
         packs.remaining_tokens = left * full
         sizes.append(packs.token_budget)
     assert sizes == sorted(sizes, reverse=True) and sizes[-1] < full
-    # Never so small that the request limit binds: TPM/RPM billed tokens.
-    assert sizes[-1] * (1 + 2.0) >= 200_000 / 120 - 3  # (whole tokens)
+
+
+def landings(packs: list[float], pace: Pace) -> list[float]:
+    """When each reply lands: each pack sent as soon as the pacing allows after the one before
+    it (the token rate, the request rate), its reply taking pace.reply(size)."""
+    sent, landed = 0.0, []
+    for number, size in enumerate(packs):
+        sent += pace.gap(packs[number - 1]) if number else 0.0
+        landed.append(sent + pace.reply(size))
+    return landed
+
+
+def planned(remaining: float, full: float, pace: Pace) -> list[float]:
+    """The packs a run's end is cut into when each is planned as the end comes closer."""
+    packs = []
+    while remaining > 0:
+        size = min(remaining, tail_pack(remaining, full, pace) or full)
+        packs.append(size)
+        remaining -= size
+    return packs
+
+
+@pytest.mark.parametrize("remaining", [3_000, 10_000, 20_000, 60_000])
+def test_the_planned_end_of_a_run_lands_sooner_than_full_packs_or_packs_the_request_limit_fills(
+    remaining: float,
+) -> None:
+    # 200k TPM / 120 RPM; replies take 0.2 s + 1.5 ms per billed token; full packs of 2,000.
+    pace = Pace(fixed=0.2, per_billed=0.0015, billed_per_second=200_000 / 60, requests_per_second=2.0)
+    full, fills = 2_000.0, 200_000 / 60 / 2.0  # the smallest pack that keeps the token rate busy
+    plan = planned(remaining, full, pace)
+    assert sum(plan) == pytest.approx(remaining)
+    full_packs = [full] * int(remaining // full) + [remaining % full]
+    floor = [min(full, max(fills, size)) for size in plan]  # the old rule: never under `fills`
+    end = max(landings(plan, pace))
+    assert end < max(landings(full_packs, pace)) - 0.5
+    assert end <= max(landings(floor, pace))
+    assert end - min(landings(plan, pace)[-4:]) < 0.6  # the last replies land together
 
 
 def test_the_cache_keeps_what_a_run_learned(tmp_path: Path) -> None:
