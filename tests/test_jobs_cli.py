@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import main
 from pipeline.formats import format_for
+from pipeline.records.ledger import summarize_ledger
 from pipeline.testing import Emulator, EmulatorConfig, run_emulator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -291,3 +292,49 @@ def test_lock_held_by_another_process_then_left_by_its_death(project: Path) -> N
         holder.wait(timeout=30)
     assert lock.exists()
     assert mtpipe("run", str(job)).exit_code == 0 and not lock.exists()
+
+
+# ---- the report's figures are the ledger's ----------------------------------------------------
+
+@pytest.mark.parametrize("targets", ['["de"]', '["de", "ja"]'])
+def test_report_usage_equals_the_ledger_summary_of_the_same_ledger(project: Path, targets: str) -> None:
+    (project / "data" / "more.csv").write_text("id,title\n1,Print the page\n2,Quit now\n3,Open file\n", encoding="utf-8")
+    job = project / "jobs" / "nightly.toml"
+    job.write_text(
+        f'name = "nightly"\nsource_lang = "en"\ntarget_langs = {targets}\nengine = "pseudo"\n'
+        'cache = "state/cache.sqlite"\nledger = "state/ledger.jsonl"\nout = "../out"\n'
+        '[[inputs]]\npath = "../data/products.csv"\ncolumns = ["title", "description"]\n'
+        '[[inputs]]\npath = "../data/more.csv"\ncolumns = ["title"]\n',
+        encoding="utf-8",
+    )
+    mtpipe("run", str(job))  # an earlier run in the same ledger: not this run's figures
+    (project / "data" / "more.csv").write_text("id,title\n1,Print the page twice\n2,Quit\n", encoding="utf-8")
+    (project / "data" / "products.csv").write_text(CSV.replace("Opens a file", "Opens a new file"), encoding="utf-8")
+    assert mtpipe("run", str(job)).exit_code == 0
+    report = report_of(project)
+    ledger = project / "jobs" / "state" / "ledger.jsonl"
+    lines = [json.loads(line) for line in ledger.read_text(encoding="utf-8").splitlines()]
+    this_run = [r for r in lines if r["run_id"] == report["run_id"]]
+    assert any(len(r.get("files", [])) == 2 for r in this_run if r["event"] == "request")  # a request spanning files
+    run_only = project / "run.jsonl"
+    run_only.write_text("".join(json.dumps(r) + "\n" for r in this_run), encoding="utf-8")
+    summary = summarize_ledger(run_only)
+    printed = mtpipe("ledger", "summary", str(run_only)).output
+    totals = report["totals"]
+    assert printed.startswith(
+        f"runs: 1  requests: {totals['requests']} (failed {totals['failed_requests']})  "
+        f"segments: {summary.total.segments}  tokens: {totals['prompt_tokens']} in / "
+        f"{totals['completion_tokens']} out  cost: ${totals['cost_usd']:.4f}"
+    )
+    for lang, entry in report["languages"].items():
+        pair = summary.by["language"][f"en->{lang}"]
+        assert (entry["requests"], entry["prompt_tokens"], entry["completion_tokens"]) == (
+            pair.requests, pair.prompt_tokens, pair.completion_tokens,
+        )  # fmt: skip
+        assert entry["cost_usd"] == round(pair.cost_usd, 8)
+    if targets == '["de"]':  # one language: a file's figures are the summary's for that file
+        for item in report["files"]:
+            (entry,) = item["languages"].values()
+            per_file = summary.by["file"][str((project / "jobs" / item["path"]).resolve())]
+            assert (entry["prompt_tokens"], entry["completion_tokens"]) == (per_file.prompt_tokens, per_file.completion_tokens)
+            assert entry["cost_usd"] == round(per_file.cost_usd, 8)
