@@ -543,3 +543,14 @@ def test_a_segment_a_writer_failed_is_exit_1_even_when_no_failure_was_listed() -
     assert result.exit_code == 0
     result.files[0].failed = 1  # counted by the writer only (its WriteReport.failed)
     assert result.exit_code == 1
+
+
+def test_a_segment_the_counts_settled_as_failed_is_exit_1_but_not_a_dry_runs_forecast() -> None:
+    from pipeline.run.results import FileResult, RunResult, TargetCounts
+
+    for dry_run, code in ((False, 1), (True, 0)):
+        result = RunResult(run_id="r", dry_run=dry_run)
+        result.files.append(FileResult(Path("a.po"), by_target={"de": TargetCounts(segments=2, translated=1)}))
+        assert result.exit_code == 0 and not result.failed
+        result.files[0].by_target["de"].failed = 1  # settled as failed, listed by no writer
+        assert result.exit_code == code and result.failed is (not dry_run)

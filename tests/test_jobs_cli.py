@@ -338,3 +338,33 @@ def test_report_usage_equals_the_ledger_summary_of_the_same_ledger(project: Path
             per_file = summary.by["file"][str((project / "jobs" / item["path"]).resolve())]
             assert (entry["prompt_tokens"], entry["completion_tokens"]) == (per_file.prompt_tokens, per_file.completion_tokens)
             assert entry["cost_usd"] == round(per_file.cost_usd, 8)
+
+
+# ---- one exit code for one outcome -----------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("outcome", "code"),
+    [("translated", 0), ("a segment refused", 1), ("wrong key", 3), ("unreadable input", 2)],
+)
+def test_translate_and_run_exit_with_the_same_code_for_the_same_outcome(
+    project: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, outcome: str, code: int
+) -> None:
+    products = project / "data" / "products.csv"
+    if outcome == "a segment refused":
+        products.write_text(CSV.replace("Close all windows", "FORBIDDENWORD here"), encoding="utf-8")
+    elif outcome == "wrong key":
+        monkeypatch.setenv(KEY_ENV, "not-the-key")
+    elif outcome == "unreadable input":
+        products.write_bytes(b'id,title,description\n1,"Open file\n')  # a quoted field never closed
+    job = qwen_job(project, emulator)
+    run = mtpipe("run", str(job))
+    state = project / "translate-state"
+    translate = mtpipe(
+        "translate", str(products), "--columns", "title,description", "--from", "en", "--to", "de",
+        "--base-url", emulator.base_url, "--api-key-env", KEY_ENV, "--rpm", "6000", "--tpm", "6000000",
+        "--max-retries", "1", "--out", str(project / "out-translate"), "--ledger", str(state / "ledger.jsonl"),
+        "--cache", str(state / "cache.sqlite"),
+    )  # fmt: skip
+    assert (translate.exit_code, run.exit_code, report_of(project)["exit_code"]) == (code, code, code), (
+        translate.output, run.output,
+    )  # fmt: skip

@@ -54,17 +54,11 @@ class JobRun:
 
     result: RunResult
     report: dict[str, Any] | None
-    exit_code: int
 
-
-def job_exit_code(result: RunResult) -> int:
-    """The run's exit code, never 0 when any segment failed (whatever a writer reported)."""
-    code = result.exit_code
-    if code == 0 and any(
-        f.failed or any(c.failed for c in f.by_target.values()) for f in result.files
-    ):
-        return 1
-    return code
+    @property
+    def exit_code(self) -> int:
+        """The run's exit code (:attr:`RunResult.exit_code`, the one the report holds)."""
+        return self.result.exit_code
 
 
 def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
@@ -76,7 +70,7 @@ def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
     job = spec.job
     if job.dry_run:
         result = translate(job, progress)
-        return JobRun(result, None, result.exit_code)
+        return JobRun(result, None)
     with RunLock(spec.lock_path):
         assert job.ledger is not None  # job files always have one
         offset = job.ledger.stat().st_size if job.ledger.exists() else 0
@@ -91,7 +85,7 @@ def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
         usage = run_usage(job.ledger, offset, result.run_id)
         report = build_report(spec, result, usage, started)
         write_report(spec.report_path, report)
-        return JobRun(result, report, report["exit_code"])
+        return JobRun(result, report)
 
 
 #: How a report splits the run's requests (see the module docstring).
@@ -135,7 +129,7 @@ def error_report(spec: JobFile, error: PipelineError, started: str, duration: fl
 def build_report(spec: JobFile, result: RunResult, usage: Summary, started: str) -> dict[str, Any]:
     """The report of a finished run (see the module docstring for the figures); ``usage`` is
     the run's requests grouped as :func:`run_usage` groups them."""
-    code = job_exit_code(result)
+    code = result.exit_code
     report = _header(spec, started, result.duration_s, code)
     by_lang, by_file = usage.by["language"], usage.by["file"]
     languages: dict[str, dict[str, Any]] = {t.code: dict.fromkeys(_COUNTS, 0) for t in spec.job.targets}
