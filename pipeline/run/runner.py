@@ -19,6 +19,7 @@ from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import Learned, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryPolicy
+from pipeline.engine.stopping import Stop
 from pipeline.errors import (
     BudgetExceeded,
     ConfigError,
@@ -267,7 +268,7 @@ def _translate_and_write(
             planner.cache.remember(endpoint(job), planner.identity.model, asdict(pool.learned()))
         except RecordError as exc:
             progress.log(f"warning: {exc}")
-    if pool.stopping == "interrupted":
+    if pool.stopping is not None and pool.stopping.kind is Stop.INTERRUPTED:
         stopped = "interrupted"
         result.aborted_code = EXIT_INTERRUPTED
         write = False
@@ -361,7 +362,8 @@ def _write_outputs(
     result: RunResult,
     progress: RunProgress,
 ) -> None:
-    translations = RunTranslations(planner, pool.failures, result, pool.stopping)
+    not_sent = pool.stopping.message if pool.stopping is not None else None
+    translations = RunTranslations(planner, pool.failures, result, not_sent)
     for task, file_result in readable:
         translations.current_file = str(task.path)
         options = {
