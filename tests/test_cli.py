@@ -529,6 +529,27 @@ def test_only_the_cli_imports_click_or_rich() -> None:
     assert offenders == []
 
 
+def test_no_module_imports_a_private_name_of_another() -> None:
+    """A name with a leading underscore is its module's own: one another module needs is public."""
+    package = Path(pipeline.__file__).parent
+    offenders = [
+        f"{path.relative_to(package)}:{node.lineno}: {alias.name} from {node.module}"
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert offenders == []
+
+
+def test_a_glob_input_is_told_by_its_wildcards() -> None:
+    from pipeline.run.discover import is_glob_pattern
+
+    assert all(is_glob_pattern(p) for p in ("po/*.po", "docs/**/x.docx", "a?.csv", "data/[ab].csv"))
+    assert not any(is_glob_pattern(p) for p in ("po/de.po", "data", "my file (1).csv"))
+
+
 def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.ImportFrom):
         return [node.module or ""]
