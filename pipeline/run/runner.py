@@ -28,7 +28,6 @@ from pipeline.errors import (
     ProviderError,
     RecordError,
 )
-from pipeline.formats.base import replace_refusal
 from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for, price_warning
@@ -37,7 +36,7 @@ from pipeline.run.engines import client as make_client
 from pipeline.run.engines import endpoint, engine_identity
 from pipeline.run.engines import learned as learned_state
 from pipeline.run.execute import execute
-from pipeline.run.outputs import check_outputs
+from pipeline.run.outputs import check_output_settings, check_outputs
 from pipeline.run.planner import Planner, RunTranslations, estimate
 from pipeline.run.progress import RunProgress, Silent
 from pipeline.run.results import (
@@ -69,7 +68,7 @@ def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
         progress.log(f"skipped {path}: {why}")
     if not discovery.files:
         raise ConfigError("no input file to translate" + ("" if not discovery.skipped else " (all skipped)"))
-    _check_outputs(job, discovery.files)
+    check_output_settings(job, discovery.files)
     _narrow_columns(job, discovery.files)
     glossary = load_glossary(job.glossary) if job.glossary else Glossary()
     identity = engine_identity(job)
@@ -161,23 +160,6 @@ def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: RunPr
             result.skipped.append((task.path, f"not translated into {target.code}: {reason}"))
             progress.log(f"skipped {task.path} for {target.code}: {reason}")
     return bool(task.targets)
-
-
-def _check_outputs(job: Job, files: list[FileTask]) -> None:
-    """What the settings allow of each output path (template fields, inside --out, not over its
-    own input), before any file is read; whether the paths can be written, and by one output
-    each, is checked by :func:`pipeline.run.outputs.check_outputs` once the targets are known."""
-    for task in files:
-        if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
-            raise ConfigError(
-                f"{task.path}: --in-place would replace it with a file of another kind "
-                f"({task.fmt.output_name(task.path, job.targets[0])}); translate it without --in-place"
-            )
-        for target in ([None] if task.fmt.multi_target else job.targets):
-            dest = output_path(job, task, target)
-            refusal = replace_refusal(dest)  # the writer would refuse it after the requests
-            if refusal is not None:
-                raise ConfigError(f"{dest} {refusal}")
 
 
 def _narrow_columns(job: Job, files: list[FileTask]) -> None:
