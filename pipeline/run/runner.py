@@ -47,7 +47,7 @@ from pipeline.run.results import (
     RunResult,
     internal_error,
 )
-from pipeline.run.settings import Job
+from pipeline.run.settings import EngineHooks, Job
 from pipeline.text.glossary import Glossary, load_glossary
 from pipeline.text.languages import Language
 
@@ -56,11 +56,15 @@ logger = logging.getLogger(__name__)
 __all__ = ["translate"]
 
 
-def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
-    """Run ``job`` end to end and return what happened (see RunResult.exit_code)."""
+def translate(
+    job: Job, progress: RunProgress | None = None, *, hooks: EngineHooks | None = None
+) -> RunResult:
+    """Run ``job`` end to end and return what happened (see RunResult.exit_code); ``hooks``
+    (tests, benchmarks) say how to reach the engine (see EngineHooks)."""
     job.validate()
     started = time.monotonic()
     progress = progress or Silent()
+    hooks = hooks or EngineHooks()
     result = RunResult(run_id=uuid.uuid4().hex[:16], dry_run=job.dry_run)
     discovery = discover(job)
     result.skipped = discovery.skipped
@@ -79,7 +83,7 @@ def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
     try:
         planner = Planner(job, identity, cache, glossary)
         try:
-            _plan_and_translate(job, planner, discovery.files, result, progress)
+            _plan_and_translate(job, planner, discovery.files, result, progress, hooks)
         finally:
             planner.close()
     finally:
@@ -89,7 +93,12 @@ def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
 
 
 def _plan_and_translate(
-    job: Job, planner: Planner, files: list[FileTask], result: RunResult, progress: RunProgress
+    job: Job,
+    planner: Planner,
+    files: list[FileTask],
+    result: RunResult,
+    progress: RunProgress,
+    hooks: EngineHooks,
 ) -> None:
     """Plan every file (a bad one is reported, the rest go on), estimate, translate, write.
 
@@ -112,7 +121,7 @@ def _plan_and_translate(
     result.estimate = estimate(planner, job, limits, learned)
     if job.dry_run or not readable:
         return
-    _translate_and_write(job, planner, limits, learned, readable, result, progress)
+    _translate_and_write(job, planner, limits, learned, readable, result, progress, hooks)
     planner.settle()
 
 
@@ -197,14 +206,15 @@ def _translate_and_write(
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
     progress: RunProgress,
+    hooks: EngineHooks,
 ) -> None:
-    client = make_client(job)
+    client = make_client(job, hooks.transport)
     ledger = Ledger(job.ledger, result.run_id)
     pseudo = job.engine == "pseudo"
     pool = TranslationPool(
         client=client,
         pacer=Pacer(rpm=None if pseudo else job.rpm, tpm=None if pseudo else job.tpm),
-        policy=RetryPolicy(max_retries=job.max_retries, base=job.retry_base),
+        policy=RetryPolicy(max_retries=job.max_retries, base=hooks.retry_base),
         cache=planner.cache,
         ledger=ledger,
         price=price_for(planner.identity.model, job.price, job.engine),
