@@ -18,6 +18,8 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import main
 from pipeline.formats import format_for
+from pipeline.formats.base import WriteReport
+from pipeline.formats.tabular.csv import CsvFormat
 from pipeline.records.ledger import summarize_ledger
 from pipeline.testing import Emulator, EmulatorConfig, run_emulator
 
@@ -368,3 +370,30 @@ def test_translate_and_run_exit_with_the_same_code_for_the_same_outcome(
     assert (translate.exit_code, run.exit_code, report_of(project)["exit_code"]) == (code, code, code), (
         translate.output, run.output,
     )  # fmt: skip
+
+
+def test_a_failure_only_a_writer_counted_is_the_same_outcome_everywhere(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment a writer could not put back, listed nowhere: mtpipe translate's exit code, mtpipe
+    run's, the report's status and the ledger's run_end line all read RunResult.failed."""
+    real_write = CsvFormat.write
+
+    def write(self: CsvFormat, *args: Any, **kwargs: Any) -> WriteReport:
+        report = real_write(self, *args, **kwargs)
+        report.failed += 1  # as a writer that could not fill one segment says it
+        return report
+
+    monkeypatch.setattr(CsvFormat, "write", write)
+    products = project / "data" / "products.csv"
+    ledger = project / "translate.jsonl"
+    translate = mtpipe(
+        "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo",
+        "--out", str(project / "out-translate"), "--ledger", str(ledger), "--cache", str(project / "t.sqlite"),
+    )  # fmt: skip
+    run = mtpipe("run", str(write_job(project)))
+    report = report_of(project)
+    ends = [json.loads(path.read_text().splitlines()[-1]) for path in (ledger, project / "jobs" / "state" / "ledger.jsonl")]
+    assert (translate.exit_code, run.exit_code, report["exit_code"]) == (1, 1, 1)
+    assert report["status"] == "failed" and report["failures"] == []
+    assert [(end["event"], end["status"]) for end in ends] == [("run_end", "failed"), ("run_end", "failed")]

@@ -321,7 +321,7 @@ def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> Non
     try:
         ledger.append(
             "run_end",
-            status="aborted" if result.aborted else ("failed" if result.failures else "ok"),
+            status="aborted" if result.aborted else ("failed" if result.failed else "ok"),
             segments=result.estimate.segments,
             unique=result.estimate.unique,
             cache_hits=result.estimate.cache_hits,
