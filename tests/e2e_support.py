@@ -20,12 +20,12 @@ from pipeline.engine.pseudo import pseudo_localize
 from pipeline.records.ledger import read_ledger
 from pipeline.run.results import RunResult
 from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from pipeline.run.settings import EngineHooks, InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, fake_translate
 from pipeline.testing.limits import RequestRecord
 from pipeline.text.languages import Language, resolve
 from pipeline.text.protect import needs_translation, split_outer_whitespace
-from tests.conftest import KEY, KEY_ENV
+from tests.conftest import FAST_RETRIES, KEY, KEY_ENV
 
 ENGINES = ("emulator", "pseudo")
 
@@ -87,7 +87,6 @@ def make_job(
         "cache": tmp / "cache.sqlite",
         "rpm": 6000,
         "tpm": 10_000_000,
-        "retry_base": 0.01,
         "timeout": 10.0,
     }
     settings.update(overrides)
@@ -107,11 +106,12 @@ def run_round(
     config = EmulatorConfig(api_key=KEY, rpm=None, tpm=None)
     with pytest.MonkeyPatch.context() as mp, Emulator(config) as emu:
         mp.setenv(KEY_ENV, KEY)
-        job = make_job(tmp, engine, files, emu.base_url, transport=transport, **job_settings)
-        first = translate(job)
+        job = make_job(tmp, engine, files, emu.base_url, **job_settings)
+        hooks = EngineHooks(transport=transport, retry_base=FAST_RETRIES.retry_base)
+        first = translate(job, hooks=hooks)
         sent = len(emu.requests)
         written = {p: p.read_bytes() for f in first.files for p in f.outputs if p.exists()}
-        second = translate(job) if twice else None
+        second = translate(job, hooks=hooks) if twice else None
         records = list(emu.requests)
     ledger = list(read_ledger(tmp / "ledger.jsonl"))
     return Round(engine, tmp / "out", first, second, ledger, records[:sent], records[sent:], written)

@@ -14,7 +14,7 @@ from pipeline.engine.framing import unframe
 from pipeline.run.runner import translate
 from pipeline.run.settings import Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
-from tests.conftest import KEY, KEY_ENV, corpus
+from tests.conftest import FAST_RETRIES, KEY, KEY_ENV, corpus
 from tests.test_integration import make_job as integration_job
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -53,7 +53,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 def test_the_csv_sample_translates_right_through_a_chat_model(tmp_path: Path, chat: Emulator) -> None:
     job = make_job(tmp_path, chat, [SAMPLES / "products.csv"], options={"columns": ["title", "description"]})
-    result = translate(job)
+    result = translate(job, hooks=FAST_RETRIES)
     assert result.exit_code == 0, result.failures
     rows = csv_rows(tmp_path / "out" / "products.csv")
     assert rows and all(r["title_de"] == expected(r["title"]) for r in rows)
@@ -64,7 +64,7 @@ def test_the_csv_sample_translates_right_through_a_chat_model(tmp_path: Path, ch
 
 
 def test_the_po_sample_translates_right_through_a_chat_model(tmp_path: Path, chat: Emulator) -> None:
-    result = translate(make_job(tmp_path, chat, [SAMPLES / "app.pot"]))
+    result = translate(make_job(tmp_path, chat, [SAMPLES / "app.pot"]), hooks=FAST_RETRIES)
     assert result.exit_code == 0, result.failures
     catalog = polib.pofile(str(next((tmp_path / "out").rglob("*.po"))))
     entries = [e for e in catalog if e.msgid and not e.obsolete]
@@ -82,7 +82,7 @@ def test_instructions_reach_the_model_and_another_model_warns_of_its_price(
 ) -> None:
     job = make_job(tmp_path, chat, [SAMPLES / "products.csv"], model="local-model", instructions="Du, not Sie.",
                    options={"columns": ["title"]})  # fmt: skip
-    result = translate(job)
+    result = translate(job, hooks=FAST_RETRIES)
     assert result.exit_code == 0
     assert result.stats.cost_usd == 0.0
     assert any("local-model" in w and "--price" in w for w in result.warnings)
@@ -96,7 +96,7 @@ def test_chat_faults_never_write_a_wrong_cell(tmp_path: Path, monkeypatch: pytes
         writer.writerows((str(i), f"Row {i}: save the {i % 7} open files to {{path}} now") for i in range(120))
     faults = {Fault.COMMENTARY: 0.2, Fault.MERGED_LINES: 0.2}
     with chat_emulator(monkeypatch, **faults) as emu:
-        result = translate(make_job(tmp_path, emu, [source], options={"columns": ["text"]}))
+        result = translate(make_job(tmp_path, emu, [source], options={"columns": ["text"]}), hooks=FAST_RETRIES)
         applied = emu.stats.faults
     assert result.exit_code in (0, 1) and not result.aborted
     assert applied.get("commentary", 0) > 0 and applied.get("merged_lines", 0) > 0
@@ -119,7 +119,7 @@ def test_renumbered_markers_and_answers_lose_the_request_not_the_rows(
         writer.writerows((str(i), f"Line {i} of the settings page") for i in range(40))
     with chat_emulator(monkeypatch) as emu:
         emu.script(fault, n=1)  # the first (packed) reply
-        result = translate(make_job(tmp_path, emu, [source], options={"columns": ["text"]}))
+        result = translate(make_job(tmp_path, emu, [source], options={"columns": ["text"]}), hooks=FAST_RETRIES)
         assert emu.stats.faults.get(fault.value) == 1
     assert result.exit_code == 0, result.failures
     assert all(r["text_de"] == expected(r["text"]) for r in csv_rows(tmp_path / "out" / "data.csv"))
@@ -134,8 +134,8 @@ def test_a_reply_whose_checkpoints_were_renumbered_is_void() -> None:
 def test_a_chat_dry_run_counts_the_system_message(tmp_path: Path, chat: Emulator) -> None:
     source = SAMPLES / "products.csv"
     options = {"options": {"columns": ["title", "description"]}}
-    dry = translate(make_job(tmp_path, chat, [source], dry_run=True, **options))
-    real = translate(make_job(tmp_path, chat, [source], **options))
+    dry = translate(make_job(tmp_path, chat, [source], dry_run=True, **options), hooks=FAST_RETRIES)
+    real = translate(make_job(tmp_path, chat, [source], **options), hooks=FAST_RETRIES)
     assert real.exit_code == 0 and real.stats is not None
     # The system message (languages, rules) is most of a small request's prompt: counted, the
     # estimate's prompt tokens land near what the emulator billed.
@@ -153,7 +153,7 @@ def test_the_corpus_through_the_chat_mode_matches_qwen_mt(tmp_path: Path, monkey
         config = EmulatorConfig(api_key=KEY, rpm=None, tpm=None, mode=mode)
         with Emulator(config) as emu:
             engine = {"engine": "chat", "model": "qwen-plus"} if mode == "chat" else {"engine": "qwen", "model": "qwen-mt-turbo"}
-            result = translate(make_job(tmp_path / mode, emu, [path], **{**options, **engine}))
+            result = translate(make_job(tmp_path / mode, emu, [path], **{**options, **engine}), hooks=FAST_RETRIES)
         assert result.exit_code == 0 and not result.failures, result.failures[:3]
         out = next((tmp_path / mode / "out").rglob(f"{path.stem}*"))
         if out.suffix == ".po":

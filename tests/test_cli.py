@@ -531,6 +531,27 @@ def test_only_the_cli_imports_click_or_rich() -> None:
     assert offenders == []
 
 
+def test_no_module_imports_a_private_name_of_another() -> None:
+    """A name with a leading underscore is its module's own: one another module needs is public."""
+    package = Path(pipeline.__file__).parent
+    offenders = [
+        f"{path.relative_to(package)}:{node.lineno}: {alias.name} from {node.module}"
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert offenders == []
+
+
+def test_a_glob_input_is_told_by_its_wildcards() -> None:
+    from pipeline.run.discover import is_glob_pattern
+
+    assert all(is_glob_pattern(p) for p in ("po/*.po", "docs/**/x.docx", "a?.csv", "data/[ab].csv"))
+    assert not any(is_glob_pattern(p) for p in ("po/de.po", "data", "my file (1).csv"))
+
+
 def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.ImportFrom):
         return [node.module or ""]
@@ -545,3 +566,14 @@ def test_a_segment_a_writer_failed_is_exit_1_even_when_no_failure_was_listed() -
     assert result.exit_code == 0
     result.files[0].failed = 1  # counted by the writer only (its WriteReport.failed)
     assert result.exit_code == 1
+
+
+def test_a_segment_the_counts_settled_as_failed_is_exit_1_but_not_a_dry_runs_forecast() -> None:
+    from pipeline.run.results import FileResult, RunResult, TargetCounts
+
+    for dry_run, code in ((False, 1), (True, 0)):
+        result = RunResult(run_id="r", dry_run=dry_run)
+        result.files.append(FileResult(Path("a.po"), by_target={"de": TargetCounts(segments=2, translated=1)}))
+        assert result.exit_code == 0 and not result.failed
+        result.files[0].by_target["de"].failed = 1  # settled as failed, listed by no writer
+        assert result.exit_code == code and result.failed is (not dry_run)

@@ -41,7 +41,7 @@ from pipeline.testing import Emulator, fake_translate
 from pipeline.text.languages import Language, resolve
 from pipeline.text.protect import needs_translation, split_outer_whitespace
 from pipeline.text.segments import ALL_CHECKS, Segment
-from tests.conftest import KEY_ENV, corpus
+from tests.conftest import FAST_RETRIES, KEY_ENV, corpus
 
 EN, DE, FR = Language("en", "English"), Language("de", "German"), Language("fr", "French")
 
@@ -96,7 +96,6 @@ def emulator_job(tmp_path: Path, emulator: Emulator, inputs: list[Path], **overr
         "api_key_env": KEY_ENV,
         "rpm": 6000,
         "tpm": 10_000_000,
-        "retry_base": 0.01,
         "timeout": 10.0,
     }
     settings_.update(overrides)
@@ -370,7 +369,7 @@ def test_directory_with_hive_partitions_keeps_its_layout(tmp_path: Path) -> None
 def test_resume_is_by_content_not_by_row(tmp_path: Path, emulator: Emulator) -> None:
     texts = [f"A person number {n} walks in the park" for n in range(200)]
     first = write_parquet(tmp_path / "a.parquet", list(texts))
-    translate(emulator_job(tmp_path, emulator, [first]))
+    translate(emulator_job(tmp_path, emulator, [first]), hooks=FAST_RETRIES)
     sent_before = sent_segments(tmp_path / "ledger.jsonl")
     assert sent_before == 200
     # The same values shuffled and shifted by a few new rows in front: only the new ones are paid.
@@ -378,7 +377,7 @@ def test_resume_is_by_content_not_by_row(tmp_path: Path, emulator: Emulator) -> 
     moved = list(texts)
     random.Random(2).shuffle(moved)
     second = write_parquet(tmp_path / "b.parquet", new + moved, row_group=64)
-    result = translate(emulator_job(tmp_path, emulator, [second]))
+    result = translate(emulator_job(tmp_path, emulator, [second]), hooks=FAST_RETRIES)
     assert result.exit_code == 0
     assert sent_segments(tmp_path / "ledger.jsonl") - sent_before == len(new)
     assert result.estimate.cache_hits == 200 and result.files[0].by_target["de"].translated == 3
@@ -391,7 +390,7 @@ def test_budget_stop_reports_what_was_not_sent(tmp_path: Path, emulator: Emulato
     job = emulator_job(
         tmp_path, emulator, [source], packing=False, concurrency=1, max_cost=0.0001, price="1,1"
     )
-    result = translate(job)
+    result = translate(job, hooks=FAST_RETRIES)
     assert result.exit_code == 3 and "max-cost" in (result.aborted or "")
     assert 0 < result.stats.requests < 60
     counts = result.files[0].by_target["de"]
@@ -402,7 +401,7 @@ def test_budget_stop_reports_what_was_not_sent(tmp_path: Path, emulator: Emulato
 
 def test_corpus_parquet_every_row_right(tmp_path: Path, emulator: Emulator) -> None:
     source = corpus("tabular/multi30k-train.parquet")
-    result = translate(emulator_job(tmp_path, emulator, [source], options={"columns": ["en"]}))
+    result = translate(emulator_job(tmp_path, emulator, [source], options={"columns": ["en"]}), hooks=FAST_RETRIES)
     assert result.exit_code == 0, result.failures[:3]
     before, after = pq.ParquetFile(source), pq.ParquetFile(tmp_path / "out" / source.name)
     assert after.metadata.num_row_groups == before.metadata.num_row_groups

@@ -33,6 +33,7 @@ from pipeline.testing import Emulator
 from pipeline.testing.limits import RequestRecord
 from pipeline.text.languages import Language, resolve
 from pipeline.text.protect import needs_translation, placeholders
+from tests.conftest import FAST_RETRIES
 from tests.e2e_support import ENGINES, Round, engine_translation, make_job, packed_parts, run_round
 from tests.gettext_support import (
     CATALOG_FILES,
@@ -340,7 +341,7 @@ msgstr ""
 def test_strftime_directives_survive(tmp_path: Path, emulator: Emulator, engine: str) -> None:
     pot = tmp_path / "dates.pot"
     pot.write_text(STRFTIME_POT, encoding="utf-8")
-    result = translate(make_job(tmp_path, engine, [pot], emulator.base_url))
+    result = translate(make_job(tmp_path, engine, [pot], emulator.base_url), hooks=FAST_RETRIES)
     assert result.exit_code == 0, result.failures
     for entry in polib.pofile(str(tmp_path / "out" / "de" / "dates.po")):
         assert directives(entry.msgstr) == directives(entry.msgid), entry.msgstr

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pipeline.records.ledger import read_ledger
 from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from pipeline.run.settings import EngineHooks, InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, fake_translate
 from pipeline.text.languages import resolve
-from tests.conftest import KEY, KEY_ENV, corpus
+from tests.conftest import FAST_RETRIES, KEY, KEY_ENV, corpus
 
 ROWS = [
     ("1", "Open the file", "  Opens %s in a new window  "),
@@ -47,7 +49,6 @@ def make_job(tmp_path: Path, emulator: Emulator, inputs: list[Path], **overrides
         "cache": tmp_path / "cache.sqlite",
         "rpm": 6000,
         "tpm": 10_000_000,
-        "retry_base": 0.01,
         "options": {"columns": ["title", "description"]},
         "timeout": 5.0,
     }
@@ -87,7 +88,7 @@ def ledger_requests(tmp_path: Path) -> list[dict[str, Any]]:
 
 def test_every_row_right_and_ledger_matches_emulator(tmp_path: Path, emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv")
-    result = translate(make_job(tmp_path, emulator, [data]))
+    result = translate(make_job(tmp_path, emulator, [data]), hooks=FAST_RETRIES)
     assert result.exit_code == 0, result.failures
     check_all_right(tmp_path)
     stats = emulator.stats
@@ -102,16 +103,16 @@ def test_every_row_right_and_ledger_matches_emulator(tmp_path: Path, emulator: E
 
 def test_second_run_sends_no_request(tmp_path: Path, emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv")
-    translate(make_job(tmp_path, emulator, [data]))
+    translate(make_job(tmp_path, emulator, [data]), hooks=FAST_RETRIES)
     before = emulator.stats.received
-    result = translate(make_job(tmp_path, emulator, [data]))
+    result = translate(make_job(tmp_path, emulator, [data]), hooks=FAST_RETRIES)
     assert result.exit_code == 0 and emulator.stats.received == before
     check_all_right(tmp_path)
 
 
 def test_no_packing_sends_one_segment_per_request(tmp_path: Path, emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv")
-    result = translate(make_job(tmp_path, emulator, [data], packing=False))
+    result = translate(make_job(tmp_path, emulator, [data], packing=False), hooks=FAST_RETRIES)
     assert result.exit_code == 0
     assert emulator.stats.ok == 7
     check_all_right(tmp_path)
@@ -123,7 +124,7 @@ def test_pacing_at_the_emulators_limits_sends_no_429(tmp_path: Path, monkeypatch
     data = write_csv(tmp_path / "data.csv", rows)
     with Emulator(EmulatorConfig(api_key=KEY, rpm=600, tpm=120_000)) as emu:
         job = make_job(tmp_path, emu, [data], rpm=600, tpm=120_000)
-        result = translate(job)
+        result = translate(job, hooks=FAST_RETRIES)
         stats = emu.stats
     assert result.exit_code == 0
     assert stats.throttled_rpm == 0 and stats.throttled_tpm == 0
@@ -148,7 +149,7 @@ def test_pacing_at_the_emulators_limits_sends_no_429(tmp_path: Path, monkeypatch
 def test_transient_faults_end_with_every_row_right(tmp_path: Path, emulator: Emulator, fault: Fault) -> None:
     data = write_csv(tmp_path / "data.csv")
     emulator.script(fault, 2)
-    result = translate(make_job(tmp_path, emulator, [data], timeout=5.0))
+    result = translate(make_job(tmp_path, emulator, [data], timeout=5.0), hooks=FAST_RETRIES)
     assert result.exit_code == 0, (fault, result.failures, result.aborted)
     check_all_right(tmp_path)
     requests = ledger_requests(tmp_path)
@@ -163,7 +164,7 @@ def test_transient_faults_end_with_every_row_right(tmp_path: Path, emulator: Emu
 def test_content_rejection_fails_only_that_segment(tmp_path: Path, emulator: Emulator) -> None:
     rows = ROWS + [("6", "A FORBIDDENWORD here", "fine text")]
     data = write_csv(tmp_path / "data.csv", rows)
-    result = translate(make_job(tmp_path, emulator, [data]))
+    result = translate(make_job(tmp_path, emulator, [data]), hooks=FAST_RETRIES)
     assert result.exit_code == 1
     assert [f.place for f in result.failures] == ["row 6, column 'title' [de]"]
     out = output_rows(tmp_path)
@@ -175,7 +176,7 @@ def test_content_rejection_fails_only_that_segment(tmp_path: Path, emulator: Emu
 def test_quota_errors_abort(tmp_path: Path, emulator: Emulator, fault: Fault, code: int) -> None:
     data = write_csv(tmp_path / "data.csv")
     emulator.script(fault, 5)
-    result = translate(make_job(tmp_path, emulator, [data]))
+    result = translate(make_job(tmp_path, emulator, [data]), hooks=FAST_RETRIES)
     assert result.exit_code == code and result.aborted
     assert not (tmp_path / "out" / "data.csv").exists()
 
@@ -183,16 +184,31 @@ def test_quota_errors_abort(tmp_path: Path, emulator: Emulator, fault: Fault, co
 def test_wrong_key_aborts_with_a_message_about_key_and_region(tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, "sk-wrong-key-000")
     data = write_csv(tmp_path / "data.csv")
-    result = translate(make_job(tmp_path, emulator, [data]))
+    result = translate(make_job(tmp_path, emulator, [data]), hooks=FAST_RETRIES)
     assert result.exit_code == 3 and result.aborted and "region" in result.aborted
     assert "sk-wrong-key-000" not in (tmp_path / "ledger.jsonl").read_text()
     assert emulator.stats.received == 1
 
 
+def test_test_hooks_are_not_part_of_the_job_users_build(tmp_path: Path, emulator: Emulator) -> None:
+    """The transport and the backoff base go to translate() beside the Job, never in it."""
+    assert {"transport", "retry_base"}.isdisjoint(f.name for f in dataclasses.fields(Job))
+    seen: list[str] = []
+
+    async def forward(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        async with httpx.AsyncClient(trust_env=False) as client:  # loopback, never a proxy
+            return await client.send(request)
+
+    data = write_csv(tmp_path / "data.csv")
+    result = translate(make_job(tmp_path, emulator, [data]), hooks=EngineHooks(transport=httpx.MockTransport(forward)))
+    assert result.exit_code == 0 and seen and len(seen) == emulator.stats.received
+
+
 def test_dead_endpoint_ends_in_bounded_time(tmp_path: Path, emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv")
     emulator.script(Fault.OVERLOADED, 1000)
-    result = translate(make_job(tmp_path, emulator, [data], max_retries=100, retry_base=0.001))
+    result = translate(make_job(tmp_path, emulator, [data], max_retries=100), hooks=EngineHooks(retry_base=0.001))
     assert result.exit_code == 3 and "retry budget" in (result.aborted or "")
     assert emulator.stats.received <= 12
 
@@ -202,7 +218,7 @@ def test_connection_refused_is_bounded(tmp_path: Path, monkeypatch: pytest.Monke
     data = write_csv(tmp_path / "data.csv")
     job = make_job(tmp_path, Emulator(EmulatorConfig(api_key=KEY)), [data], base_url="http://127.0.0.1:9/v1")
     started = time.monotonic()
-    result = translate(job)
+    result = translate(job, hooks=FAST_RETRIES)
     # A few refused connections stop the run with one message naming the host and what to
     # check; nothing looks translated, and no attempt counts as possibly billed.
     assert time.monotonic() - started < 20
@@ -218,7 +234,7 @@ def test_glossary_terms_reach_the_engine_only_when_they_occur(tmp_path: Path, em
     data = write_csv(tmp_path / "data.csv")
     glossary = tmp_path / "glossary.csv"
     glossary.write_text("source,target\nfile,Datei\nwindow,Fenster\nbanana,Banane\n", encoding="utf-8")
-    result = translate(make_job(tmp_path, emulator, [data], glossary=glossary))
+    result = translate(make_job(tmp_path, emulator, [data], glossary=glossary), hooks=FAST_RETRIES)
     assert result.exit_code == 0
     terms = emulator.requests[0].request.terms
     assert {t[0] if isinstance(t, tuple) else t["source"] for t in terms} == {"file", "window"}
@@ -227,7 +243,7 @@ def test_glossary_terms_reach_the_engine_only_when_they_occur(tmp_path: Path, em
 
 def test_several_targets_and_auto_source(tmp_path: Path, emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv")
-    result = translate(make_job(tmp_path, emulator, [data], targets=[resolve("de"), resolve("fr")], source=resolve("auto", allow_auto=True)))
+    result = translate(make_job(tmp_path, emulator, [data], targets=[resolve("de"), resolve("fr")], source=resolve("auto", allow_auto=True)), hooks=FAST_RETRIES)
     assert result.exit_code == 0
     out = output_rows(tmp_path)
     assert out[0]["title_fr"] == expected("Open the file", "French")
@@ -237,7 +253,7 @@ def test_several_targets_and_auto_source(tmp_path: Path, emulator: Emulator) -> 
 def test_max_cost_stops_and_exits_3(tmp_path: Path, emulator: Emulator) -> None:
     rows = [(str(i), f"Title number {i}", f"Description {i}") for i in range(50)]
     data = write_csv(tmp_path / "data.csv", rows)
-    result = translate(make_job(tmp_path, emulator, [data], packing=False, concurrency=1, max_cost=0.00005, price="1,1"))
+    result = translate(make_job(tmp_path, emulator, [data], packing=False, concurrency=1, max_cost=0.00005, price="1,1"), hooks=FAST_RETRIES)
     assert result.exit_code == 3 and "max-cost" in (result.aborted or "")
     assert result.stats.cost_usd <= 0.00005
     assert (tmp_path / "out" / "data.csv").exists()  # what was done is written
@@ -245,7 +261,7 @@ def test_max_cost_stops_and_exits_3(tmp_path: Path, emulator: Emulator) -> None:
 
 def test_corpus_csv_every_row_right(tmp_path: Path, emulator: Emulator) -> None:
     source = corpus("tabular/multi30k-val.csv")
-    result = translate(make_job(tmp_path, emulator, [source], options={"columns": ["en"]}))
+    result = translate(make_job(tmp_path, emulator, [source], options={"columns": ["en"]}), hooks=FAST_RETRIES)
     assert result.exit_code == 0, result.failures[:3]
     out = read_rows(tmp_path / "out" / source.name)
     original = read_rows(source)
@@ -260,7 +276,7 @@ def test_corpus_csv_through_pseudo(tmp_path: Path) -> None:
     source = corpus("tabular/multi30k-val.csv")
     job = Job(inputs=[InputSpec(source)], targets=[resolve("de")], engine="pseudo", out=tmp_path / "out",
               ledger=tmp_path / "l.jsonl", cache=tmp_path / "c.sqlite", options={"columns": "en"})
-    result = translate(job)
+    result = translate(job, hooks=FAST_RETRIES)
     assert result.exit_code == 0
     rows = read_rows(tmp_path / "out" / source.name)
     assert len(rows) == 1014 and all(r["en_de"].startswith("[") and r["en_de"].endswith("]") for r in rows)
@@ -268,7 +284,7 @@ def test_corpus_csv_through_pseudo(tmp_path: Path) -> None:
 
 def test_run_end_totals(tmp_path: Path, emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv")
-    translate(make_job(tmp_path, emulator, [data]))
+    translate(make_job(tmp_path, emulator, [data]), hooks=FAST_RETRIES)
     end = next(r for r in read_ledger(tmp_path / "ledger.jsonl") if r["event"] == "run_end")
     assert end["requests"] == emulator.stats.ok and end["segments"] == 9 and end["unique"] == 7
     assert end["total_tokens"] == emulator.stats.prompt_tokens + emulator.stats.completion_tokens

@@ -18,6 +18,9 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import main
 from pipeline.formats import format_for
+from pipeline.formats.base import WriteReport
+from pipeline.formats.tabular.csv import CsvFormat
+from pipeline.records.ledger import summarize_ledger
 from pipeline.testing import Emulator, EmulatorConfig, run_emulator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -291,3 +294,106 @@ def test_lock_held_by_another_process_then_left_by_its_death(project: Path) -> N
         holder.wait(timeout=30)
     assert lock.exists()
     assert mtpipe("run", str(job)).exit_code == 0 and not lock.exists()
+
+
+# ---- the report's figures are the ledger's ----------------------------------------------------
+
+@pytest.mark.parametrize("targets", ['["de"]', '["de", "ja"]'])
+def test_report_usage_equals_the_ledger_summary_of_the_same_ledger(project: Path, targets: str) -> None:
+    (project / "data" / "more.csv").write_text("id,title\n1,Print the page\n2,Quit now\n3,Open file\n", encoding="utf-8")
+    job = project / "jobs" / "nightly.toml"
+    job.write_text(
+        f'name = "nightly"\nsource_lang = "en"\ntarget_langs = {targets}\nengine = "pseudo"\n'
+        'cache = "state/cache.sqlite"\nledger = "state/ledger.jsonl"\nout = "../out"\n'
+        '[[inputs]]\npath = "../data/products.csv"\ncolumns = ["title", "description"]\n'
+        '[[inputs]]\npath = "../data/more.csv"\ncolumns = ["title"]\n',
+        encoding="utf-8",
+    )
+    mtpipe("run", str(job))  # an earlier run in the same ledger: not this run's figures
+    (project / "data" / "more.csv").write_text("id,title\n1,Print the page twice\n2,Quit\n", encoding="utf-8")
+    (project / "data" / "products.csv").write_text(CSV.replace("Opens a file", "Opens a new file"), encoding="utf-8")
+    assert mtpipe("run", str(job)).exit_code == 0
+    report = report_of(project)
+    ledger = project / "jobs" / "state" / "ledger.jsonl"
+    lines = [json.loads(line) for line in ledger.read_text(encoding="utf-8").splitlines()]
+    this_run = [r for r in lines if r["run_id"] == report["run_id"]]
+    assert any(len(r.get("files", [])) == 2 for r in this_run if r["event"] == "request")  # a request spanning files
+    run_only = project / "run.jsonl"
+    run_only.write_text("".join(json.dumps(r) + "\n" for r in this_run), encoding="utf-8")
+    summary = summarize_ledger(run_only)
+    printed = mtpipe("ledger", "summary", str(run_only)).output
+    totals = report["totals"]
+    assert printed.startswith(
+        f"runs: 1  requests: {totals['requests']} (failed {totals['failed_requests']})  "
+        f"segments: {summary.total.segments}  tokens: {totals['prompt_tokens']} in / "
+        f"{totals['completion_tokens']} out  cost: ${totals['cost_usd']:.4f}"
+    )
+    for lang, entry in report["languages"].items():
+        pair = summary.by["language"][f"en->{lang}"]
+        assert (entry["requests"], entry["prompt_tokens"], entry["completion_tokens"]) == (
+            pair.requests, pair.prompt_tokens, pair.completion_tokens,
+        )  # fmt: skip
+        assert entry["cost_usd"] == round(pair.cost_usd, 8)
+    if targets == '["de"]':  # one language: a file's figures are the summary's for that file
+        for item in report["files"]:
+            (entry,) = item["languages"].values()
+            per_file = summary.by["file"][str((project / "jobs" / item["path"]).resolve())]
+            assert (entry["prompt_tokens"], entry["completion_tokens"]) == (per_file.prompt_tokens, per_file.completion_tokens)
+            assert entry["cost_usd"] == round(per_file.cost_usd, 8)
+
+
+# ---- one exit code for one outcome -----------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("outcome", "code"),
+    [("translated", 0), ("a segment refused", 1), ("wrong key", 3), ("unreadable input", 2)],
+)
+def test_translate_and_run_exit_with_the_same_code_for_the_same_outcome(
+    project: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, outcome: str, code: int
+) -> None:
+    products = project / "data" / "products.csv"
+    if outcome == "a segment refused":
+        products.write_text(CSV.replace("Close all windows", "FORBIDDENWORD here"), encoding="utf-8")
+    elif outcome == "wrong key":
+        monkeypatch.setenv(KEY_ENV, "not-the-key")
+    elif outcome == "unreadable input":
+        products.write_bytes(b'id,title,description\n1,"Open file\n')  # a quoted field never closed
+    job = qwen_job(project, emulator)
+    run = mtpipe("run", str(job))
+    state = project / "translate-state"
+    translate = mtpipe(
+        "translate", str(products), "--columns", "title,description", "--from", "en", "--to", "de",
+        "--base-url", emulator.base_url, "--api-key-env", KEY_ENV, "--rpm", "6000", "--tpm", "6000000",
+        "--max-retries", "1", "--out", str(project / "out-translate"), "--ledger", str(state / "ledger.jsonl"),
+        "--cache", str(state / "cache.sqlite"),
+    )  # fmt: skip
+    assert (translate.exit_code, run.exit_code, report_of(project)["exit_code"]) == (code, code, code), (
+        translate.output, run.output,
+    )  # fmt: skip
+
+
+def test_a_failure_only_a_writer_counted_is_the_same_outcome_everywhere(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment a writer could not put back, listed nowhere: mtpipe translate's exit code, mtpipe
+    run's, the report's status and the ledger's run_end line all read RunResult.failed."""
+    real_write = CsvFormat.write
+
+    def write(self: CsvFormat, *args: Any, **kwargs: Any) -> WriteReport:
+        report = real_write(self, *args, **kwargs)
+        report.failed += 1  # as a writer that could not fill one segment says it
+        return report
+
+    monkeypatch.setattr(CsvFormat, "write", write)
+    products = project / "data" / "products.csv"
+    ledger = project / "translate.jsonl"
+    translate = mtpipe(
+        "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo",
+        "--out", str(project / "out-translate"), "--ledger", str(ledger), "--cache", str(project / "t.sqlite"),
+    )  # fmt: skip
+    run = mtpipe("run", str(write_job(project)))
+    report = report_of(project)
+    ends = [json.loads(path.read_text().splitlines()[-1]) for path in (ledger, project / "jobs" / "state" / "ledger.jsonl")]
+    assert (translate.exit_code, run.exit_code, report["exit_code"]) == (1, 1, 1)
+    assert report["status"] == "failed" and report["failures"] == []
+    assert [(end["event"], end["status"]) for end in ends] == [("run_end", "failed"), ("run_end", "failed")]

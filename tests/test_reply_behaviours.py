@@ -12,7 +12,7 @@ import pytest
 from pipeline.records.ledger import read_ledger
 from pipeline.run.runner import translate
 from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate, run_emulator
-from tests.conftest import KEY, KEY_ENV
+from tests.conftest import FAST_RETRIES, KEY, KEY_ENV
 from tests.test_integration import make_job
 
 WINDOWS = ("settings", "help", "account", "profile", "search", "print", "share", "upload")
@@ -30,7 +30,7 @@ def run(tmp_path: Path, config: EmulatorConfig, **job: Any) -> tuple[Any, list[d
         writer.writerow(["id", "text"])
         writer.writerows((i, t) for i, t in enumerate(TEXTS))
     with run_emulator(config) as emu:
-        result = translate(make_job(tmp_path, emu, [data], options={"columns": ["text"]}, **job))
+        result = translate(make_job(tmp_path, emu, [data], options={"columns": ["text"]}, **job), hooks=FAST_RETRIES)
     out = tmp_path / "out" / "ui.csv"
     rows = []
     if out.exists():

@@ -18,6 +18,7 @@ from pipeline.engine.bookkeeping import PoolStats
 from pipeline.engine.client import Reply, TranslationRequest
 from pipeline.engine.inflight import InFlightLimit, Slot
 from pipeline.engine.pacing import Pacer, Reservation
+from pipeline.engine.stopping import StopReason
 from pipeline.engine.watch import EndpointWatch, NotSent
 from pipeline.errors import ProviderError, RateLimited, ServerError
 
@@ -56,7 +57,7 @@ class Attempts:
         slot: Slot,
         stats: PoolStats,
         watch: EndpointWatch,
-        stopping: Callable[[], str | None],
+        stopping: Callable[[], StopReason | None],
         paced: Callable[[], None],
     ) -> None:
         self.request = request
@@ -77,12 +78,11 @@ class Attempts:
 
     async def attempt(self) -> Reply:
         """Send the request once: after its in-flight slot and its pacing slot."""
-        if self.tries and self.stopping():  # no retry once the run stops (Ctrl-C, SIGTERM, abort)
-            raise NotSent(f"not sent: {self.stopping()}", code="stopped")
+        if self.tries:  # no retry once the run stops (Ctrl-C, SIGTERM, abort)
+            self._unless_stopping()
         await self.slot.take()
         self.reservation = await self.pacer.acquire(self.tokens)
-        if self.stopping():
-            raise NotSent(f"not sent: {self.stopping()}", code="stopped")
+        self._unless_stopping()
         self.paced()
         self.tries += 1
         self.stats.attempts += 1
@@ -94,6 +94,12 @@ class Attempts:
             raise
         finally:
             self.in_flight.landed(ticket)
+
+    def _unless_stopping(self) -> None:
+        """NotSent when the run is stopping: no attempt goes out then."""
+        reason = self.stopping()
+        if reason is not None:
+            raise NotSent(f"not sent: {reason.message}", code="stopped")
 
     def on_error(self, error: ProviderError) -> None:
         """Learn from a failed attempt (raises EndpointUnreachable when connections keep

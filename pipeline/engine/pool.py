@@ -58,6 +58,7 @@ from pipeline.engine.packing import (
     PackLimits,
 )
 from pipeline.engine.retry import RetryPolicy
+from pipeline.engine.stopping import Stop, StopReason, aborted, budget_reached
 from pipeline.engine.tokens import count_tokens, prompt_tokens, trusted_usage
 from pipeline.engine.units import Unit, pack_by_group, packed_size, request_group
 from pipeline.engine.verdict import read_reply
@@ -120,7 +121,7 @@ class TranslationPool:
         #: unit key -> why it failed
         self.failures: dict[str, str] = {}
         #: set when scheduling must stop (budget reached, interrupted)
-        self.stopping: str | None = None
+        self.stopping: StopReason | None = None
         self._in_flight_cost = 0.0
         self._fatal: PipelineError | None = None
         learned_ratio = settings.learned.output_ratio if settings.learned else None
@@ -170,8 +171,8 @@ class TranslationPool:
                     await feed.changed()
         if self._fatal is not None:
             raise self._fatal
-        if self.stopping and self.stopping.startswith("budget"):
-            raise BudgetExceeded(self.stopping)
+        if self.stopping is not None and self.stopping.kind is Stop.BUDGET:
+            raise BudgetExceeded(self.stopping.message)
 
     async def _dispatch(self, batches: Iterable[list[Unit]], tg: anyio.abc.TaskGroup) -> None:
         """Start each batch once there is room for it: first the batches to send again, then
@@ -215,7 +216,7 @@ class TranslationPool:
             paced()
             self.feed.finished()
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: StopReason) -> None:
         """Stop scheduling new requests; in-flight ones finish."""
         if self.stopping is None:
             self.stopping = reason
@@ -268,7 +269,7 @@ class TranslationPool:
         est_cost = self.price.cost(est_prompt, est_completion)
         limit = self.settings.max_cost
         if limit is not None and self.stats.cost_usd + self._in_flight_cost + est_cost > limit:
-            self.stop(f"budget: --max-cost ${limit:g} reached (spent ${self.stats.cost_usd:.4f})")
+            self.stop(budget_reached(limit, self.stats.cost_usd))
             self._fail(batch, f"not sent: {self.stopping}")
             return
         self._in_flight_cost += est_cost
@@ -378,7 +379,7 @@ class TranslationPool:
         """Stop the run: the first fatal error wins and is raised by run()."""
         if self._fatal is None:
             self._fatal = error
-        self.stop(f"aborted: {error}")
+        self.stop(aborted(error))
         tg.cancel_scope.cancel()
 
     def _bisect(self, batch: list[Unit]) -> None:

@@ -35,7 +35,7 @@ from pipeline.jobs.keys import (
     Check,
     as_text,
 )
-from pipeline.run.discover import _is_glob, discover, output_path
+from pipeline.run.discover import discover, is_glob_pattern, output_path
 from pipeline.run.settings import DEFAULT_MODELS, InputSpec, Job, base_url_for
 from pipeline.text.languages import AUTO, Language, resolve, resolve_targets
 
@@ -250,7 +250,7 @@ class _Loader:
             if "path" not in options:
                 raise self.error("path", "missing: every [[inputs]] table needs a path", index)
             path = self.resolve_path(options.pop("path"))
-            if _is_glob(str(path)):
+            if is_glob_pattern(str(path)):
                 if not glob.glob(str(path), recursive=True):
                     raise self.error("path", f"{path} matches no file", index)
             elif not path.exists():

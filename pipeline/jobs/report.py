@@ -8,9 +8,9 @@ The report (``version`` 1) holds, per input file and target language, the segmen
 unchanged (nothing to translate) / from cache / translated / failed, and the tokens and cost of
 this run's requests; per language and in total the same plus requests; the outputs written;
 the failures with file and place; duration, status and exit code. Token and cost figures come
-from the run's own ledger lines: a request is charged to its target language exactly, and split
-evenly over the files it carried (as ``mtpipe ledger summary`` does). Paths are relative to
-the job file's directory.
+from the run's own ledger lines, read and added up by :mod:`pipeline.records.ledger` as
+``mtpipe ledger summary`` adds them: a request is charged to its target language exactly, and
+split evenly over the files it carried. Paths are relative to the job file's directory.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import time
-from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,16 @@ from pipeline.errors import ConfigError, PipelineError, RecordError
 from pipeline.formats.base import atomic_output
 from pipeline.jobs.jobfile import JobFile
 from pipeline.jobs.lock import RunLock
-from pipeline.records.ledger import utc_now
+from pipeline.records.ledger import (
+    Grouping,
+    Summary,
+    Totals,
+    by_file_and_target,
+    by_target,
+    read_ledger,
+    summarize,
+    utc_now,
+)
 from pipeline.run.progress import RunProgress
 from pipeline.run.results import RunResult, TargetCounts
 from pipeline.run.runner import translate
@@ -38,7 +46,6 @@ REPORT_VERSION = 1
 MAX_FAILURES = 1000
 _STATUS = {0: "ok", 1: "failed", 2: "error", 3: "aborted", 4: "aborted", 130: "interrupted"}
 _COUNTS = [f.name for f in fields(TargetCounts) if f.name != "pending"]
-_USAGE = ("requests", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
 @dataclass
@@ -47,17 +54,11 @@ class JobRun:
 
     result: RunResult
     report: dict[str, Any] | None
-    exit_code: int
 
-
-def job_exit_code(result: RunResult) -> int:
-    """The run's exit code, never 0 when any segment failed (whatever a writer reported)."""
-    code = result.exit_code
-    if code == 0 and any(
-        f.failed or any(c.failed for c in f.by_target.values()) for f in result.files
-    ):
-        return 1
-    return code
+    @property
+    def exit_code(self) -> int:
+        """The run's exit code (:attr:`RunResult.exit_code`, the one the report holds)."""
+        return self.result.exit_code
 
 
 def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
@@ -69,7 +70,7 @@ def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
     job = spec.job
     if job.dry_run:
         result = translate(job, progress)
-        return JobRun(result, None, result.exit_code)
+        return JobRun(result, None)
     with RunLock(spec.lock_path):
         assert job.ledger is not None  # job files always have one
         offset = job.ledger.stat().st_size if job.ledger.exists() else 0
@@ -81,27 +82,22 @@ def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
             with contextlib.suppress(RecordError):
                 write_report(spec.report_path, error_report(spec, exc, started, time.monotonic() - clock))
             raise
-        requests = ledger_requests(job.ledger, offset, result.run_id)
-        report = build_report(spec, result, requests, started)
+        usage = run_usage(job.ledger, offset, result.run_id)
+        report = build_report(spec, result, usage, started)
         write_report(spec.report_path, report)
-        return JobRun(result, report, report["exit_code"])
+        return JobRun(result, report)
 
 
-def ledger_requests(ledger: Path, offset: int, run_id: str) -> list[dict[str, Any]]:
-    """The ``request`` lines of run ``run_id`` appended to ``ledger`` after byte ``offset``."""
+#: How a report splits the run's requests (see the module docstring).
+REPORT_GROUPS: dict[str, Grouping] = {"language": by_target, "file": by_file_and_target}
+
+
+def run_usage(ledger: Path, offset: int, run_id: str) -> Summary:
+    """The requests of run ``run_id`` appended to ``ledger`` after byte ``offset``, in total,
+    by target language and by (file, target language) (see :data:`REPORT_GROUPS`)."""
     if not ledger.exists():
-        return []
-    found = []
-    with open(ledger, "rb") as handle:
-        handle.seek(offset if offset <= ledger.stat().st_size else 0)
-        for raw in handle:
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue  # a torn line
-            if isinstance(record, dict) and record.get("run_id") == run_id and record.get("event") == "request":
-                found.append(record)
-    return found
+        return summarize([], REPORT_GROUPS)
+    return summarize((r for r in read_ledger(ledger, offset) if r.get("run_id") == run_id), REPORT_GROUPS)
 
 
 def _header(spec: JobFile, started: str, duration: float, code: int) -> dict[str, Any]:
@@ -130,20 +126,12 @@ def error_report(spec: JobFile, error: PipelineError, started: str, duration: fl
     return report
 
 
-def build_report(
-    spec: JobFile, result: RunResult, requests: list[dict[str, Any]], started: str
-) -> dict[str, Any]:
-    """The report of a finished run (see the module docstring for the figures)."""
-    code = job_exit_code(result)
+def build_report(spec: JobFile, result: RunResult, usage: Summary, started: str) -> dict[str, Any]:
+    """The report of a finished run (see the module docstring for the figures); ``usage`` is
+    the run's requests grouped as :func:`run_usage` groups them."""
+    code = result.exit_code
     report = _header(spec, started, result.duration_s, code)
-    usage_by_file: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: dict.fromkeys(_USAGE, 0.0))
-    usage_by_lang: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_USAGE, 0.0))
-    for record in requests:
-        lang = str(record.get("target_lang", "?"))
-        carried = [str(f) for f in record.get("files") or ["?"]]
-        _add_usage(usage_by_lang[lang], record, 1.0)
-        for name in carried:
-            _add_usage(usage_by_file[(name, lang)], record, 1.0 / len(carried))
+    by_lang, by_file = usage.by["language"], usage.by["file"]
     languages: dict[str, dict[str, Any]] = {t.code: dict.fromkeys(_COUNTS, 0) for t in spec.job.targets}
     files: list[dict[str, Any]] = []
     for file_result in result.files:
@@ -152,8 +140,8 @@ def build_report(
             entry: dict[str, Any] = {k: v for k, v in asdict(counts).items() if k != "pending"}
             for key in _COUNTS:
                 languages.setdefault(lang, dict.fromkeys(_COUNTS, 0))[key] += entry[key]
-            entry.update(_rounded(usage_by_file.get((str(file_result.path), lang))))
-            entry.pop("requests")  # a request spanning files is not a whole request of each
+            # no request count: a request spanning files is not a whole request of each
+            entry.update(_usage(by_file.get((str(file_result.path), lang)), requests=False))
             per_lang[lang] = entry
         files.append({
             "path": _rel(file_result.path, spec),
@@ -162,7 +150,7 @@ def build_report(
             "languages": per_lang,
         })
     for lang, entry in languages.items():
-        entry.update(_rounded(usage_by_lang.get(lang)))
+        entry.update(_usage(by_lang.get(lang)))
     stats = result.stats
     totals = {key: sum(entry[key] for entry in languages.values()) for key in _COUNTS}
     totals.update(
@@ -194,21 +182,16 @@ def build_report(
     return report
 
 
-def _add_usage(into: dict[str, float], record: dict[str, Any], share: float) -> None:
-    into["requests"] += share
-    into["prompt_tokens"] += int(record.get("prompt_tokens") or 0) * share
-    into["completion_tokens"] += int(record.get("completion_tokens") or 0) * share
-    into["cost_usd"] += float(record.get("cost_usd") or 0.0) * share
-
-
-def _rounded(usage: dict[str, float] | None) -> dict[str, Any]:
-    usage = usage or dict.fromkeys(_USAGE, 0.0)
-    return {
-        "requests": round(usage["requests"]),
-        "prompt_tokens": round(usage["prompt_tokens"]),
-        "completion_tokens": round(usage["completion_tokens"]),
-        "cost_usd": round(usage["cost_usd"], 8),
-    }
+def _usage(totals: Totals | None, requests: bool = True) -> dict[str, Any]:
+    """The report's usage fields of ``totals`` (zeros for None)."""
+    totals = totals or Totals()
+    usage: dict[str, Any] = {"requests": totals.requests} if requests else {}
+    usage.update(
+        prompt_tokens=totals.prompt_tokens,
+        completion_tokens=totals.completion_tokens,
+        cost_usd=round(totals.cost_usd, 8),
+    )
+    return usage
 
 
 def _rel(path: Path | str, spec: JobFile) -> str:

@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,27 +90,39 @@ class Ledger:
                 handle.close()
 
 
-def read_ledger(path: Path) -> Iterator[dict[str, Any]]:
+def read_ledger(path: Path, start: int = 0) -> Iterator[dict[str, Any]]:
     """Every line of the ledger at ``path``, as it was written; a torn line is skipped.
 
+    ``start`` is a size the file had earlier (a byte offset at a line's start): only the lines
+    appended since are read (the whole file when it is now shorter, i.e. it was replaced).
     A torn line (a run killed mid-write) is an unfinished JSON object. Any other line that is
     not a JSON object with an ``event`` is not mtpipe's: InputError naming the file and that
     line, raised when it is reached, so a CSV or another tool's JSON lines never add up to a
     summary of zeros. A file that cannot be read is an InputError too.
     """
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                line = line.strip()
-                record = _ledger_record(path, number, line) if line else None
+        with open(path, "rb") as handle:
+            if 0 < start <= os.fstat(handle.fileno()).st_size:
+                handle.seek(start)
+            else:
+                start = 0
+            for number, raw in enumerate(handle, start=1):
+                line = raw.decode("utf-8", errors="replace").strip()
+                record = _ledger_record(path, _line_place(number, start), line) if line else None
                 if record is not None:
                     yield record
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _ledger_record(path: Path, number: int, line: str) -> dict[str, Any] | None:
-    """The record on ledger line ``number``; None for a torn line; InputError for a foreign one."""
+def _line_place(number: int, start: int) -> str:
+    """Where line ``number`` of a read from byte ``start`` is."""
+    return f"line {number}" if not start else f"line {number} after byte {start}"
+
+
+def _ledger_record(path: Path, place: str, line: str) -> dict[str, Any] | None:
+    """The record on the ledger line at ``place``; None for a torn line; InputError for a
+    foreign one."""
     try:
         record = json.loads(line)
     except ValueError:
@@ -121,47 +133,108 @@ def _ledger_record(path: Path, number: int, line: str) -> dict[str, Any] | None:
         raise InputError(
             path,
             f'not an mtpipe ledger: {line[:60]!r} is not a JSON object with an "event" field',
-            place=f"line {number}",
+            place=place,
         )
     return record
 
 
 @dataclass
 class Totals:
-    """Aggregated request figures."""
+    """Aggregated request figures.
+
+    A request split over several keys (the files it carried) adds its share of tokens and
+    cost to each; token counts add exactly and are whole when read, so the shares of a
+    request add up to the request (a third of 10 tokens three times is 10, not 9).
+    """
 
     requests: int = 0
     failed: int = 0
     segments: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
     cost_usd: float = 0.0
+    _prompt: float = field(default=0.0, init=False, repr=False)
+    _completion: float = field(default=0.0, init=False, repr=False)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens of the requests added (their shares, summed, rounded)."""
+        return round(self._prompt)
+
+    @property
+    def completion_tokens(self) -> int:
+        """Completion tokens of the requests added (their shares, summed, rounded)."""
+        return round(self._completion)
 
     def add(self, record: dict[str, Any], share: float = 1.0) -> None:
-        """Add one request line (``share`` of it, for per-file splits)."""
+        """Add one request line (``share`` of its tokens and cost, for per-file splits)."""
         self.requests += 1
         self.failed += record.get("status") != "ok"
         self.segments += int(record.get("segments", 0))
-        self.prompt_tokens += round(int(record.get("prompt_tokens") or 0) * share)
-        self.completion_tokens += round(int(record.get("completion_tokens") or 0) * share)
+        self._prompt += int(record.get("prompt_tokens") or 0) * share
+        self._completion += int(record.get("completion_tokens") or 0) * share
         self.cost_usd += float(record.get("cost_usd") or 0.0) * share
+
+
+#: One way to group request lines: the keys a line counts under, each with its share of it.
+Grouping = Callable[[dict[str, Any]], Iterable[tuple[Hashable, float]]]
+
+
+def by_day(record: dict[str, Any]) -> list[tuple[Hashable, float]]:
+    """The UTC day of the request (``YYYY-MM-DD``)."""
+    return [(str(record.get("ts", ""))[:10], 1.0)]
+
+
+def by_model(record: dict[str, Any]) -> list[tuple[Hashable, float]]:
+    """The model that answered."""
+    return [(str(record.get("model", "?")), 1.0)]
+
+
+def by_language_pair(record: dict[str, Any]) -> list[tuple[Hashable, float]]:
+    """``source->target`` (language codes)."""
+    return [(f"{record.get('source_lang', '?')}->{record.get('target_lang', '?')}", 1.0)]
+
+
+def by_target(record: dict[str, Any]) -> list[tuple[Hashable, float]]:
+    """The target language code: a request has exactly one."""
+    return [(str(record.get("target_lang", "?")), 1.0)]
+
+
+def by_file(record: dict[str, Any]) -> list[tuple[Hashable, float]]:
+    """Each file the request carried, with an even share of it ("?" when none is named)."""
+    files = [str(name) for name in record.get("files") or ["?"]]
+    return [(name, 1.0 / len(files)) for name in files]
+
+
+def by_file_and_target(record: dict[str, Any]) -> list[tuple[Hashable, float]]:
+    """``(file, target language code)`` for each file the request carried, as :func:`by_file`."""
+    target = str(record.get("target_lang", "?"))
+    return [((name, target), share) for name, share in by_file(record)]
+
+
+#: What ``mtpipe ledger summary`` prints, by name.
+SUMMARY_GROUPS: dict[str, Grouping] = {
+    "day": by_day,
+    "model": by_model,
+    "language": by_language_pair,
+    "file": by_file,
+}
 
 
 @dataclass
 class Summary:
-    """Totals overall and by day, model, language pair and file."""
+    """Totals overall and by each grouping (by default day, model, language pair and file)."""
 
     total: Totals = field(default_factory=Totals)
-    by: dict[str, dict[str, Totals]] = field(default_factory=dict)
+    by: dict[str, dict[Hashable, Totals]] = field(default_factory=dict)
     runs: int = 0
     #: Ledger lines read, of every event.
     lines: int = 0
 
 
-def summarize(records: Iterable[dict[str, Any]]) -> Summary:
-    """Aggregate request lines; a request's tokens are split evenly over its files."""
-    summary = Summary(by={"day": {}, "model": {}, "language": {}, "file": {}})
-    groups: dict[str, dict[str, Totals]] = {k: defaultdict(Totals) for k in summary.by}
+def summarize(records: Iterable[dict[str, Any]], groups: Mapping[str, Grouping] = SUMMARY_GROUPS) -> Summary:
+    """Aggregate the request lines of ``records`` in total and by each of ``groups`` (keys
+    in order); count the runs (``run_start`` lines) and lines of every event."""
+    summary = Summary()
+    totals: dict[str, dict[Hashable, Totals]] = {name: defaultdict(Totals) for name in groups}
     for record in records:
         summary.lines += 1
         if record.get("event") == "run_start":
@@ -169,14 +242,10 @@ def summarize(records: Iterable[dict[str, Any]]) -> Summary:
         if record.get("event") != "request":
             continue
         summary.total.add(record)
-        groups["day"][str(record.get("ts", ""))[:10]].add(record)
-        groups["model"][str(record.get("model", "?"))].add(record)
-        pair = f"{record.get('source_lang', '?')}->{record.get('target_lang', '?')}"
-        groups["language"][pair].add(record)
-        files = record.get("files") or ["?"]
-        for name in files:
-            groups["file"][str(name)].add(record, share=1.0 / len(files))
-    summary.by = {k: dict(sorted(v.items())) for k, v in groups.items()}
+        for name, grouping in groups.items():
+            for key, share in grouping(record):
+                totals[name][key].add(record, share)
+    summary.by = {name: dict(sorted(rows.items(), key=lambda row: str(row[0]))) for name, rows in totals.items()}
     return summary
 
 
@@ -206,10 +275,10 @@ def format_summary(summary: Summary) -> str:
     for name, rows in summary.by.items():
         lines.append("")
         lines.append(f"by {name}:")
-        width = max((len(k) for k in rows), default=4)
+        width = max((len(str(k)) for k in rows), default=4)
         for key, t in rows.items():
             lines.append(
-                f"  {key:<{width}}  {t.requests:>6} req  {t.segments:>8} seg  "
+                f"  {key!s:<{width}}  {t.requests:>6} req  {t.segments:>8} seg  "
                 f"{t.prompt_tokens:>9} in  {t.completion_tokens:>9} out  ${t.cost_usd:.4f}"
             )
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """One translation run: settings, discovery of inputs and outputs, planning, work store, results.
 
-- :mod:`~pipeline.run.settings`: :class:`Job`, what a run asks for, validated.
+- :mod:`~pipeline.run.settings`: :class:`Job`, what a run asks for, validated, and
+  :class:`EngineHooks`, how tests and benchmarks reach the engine (given beside the Job).
 - :mod:`~pipeline.run.discover`: inputs to files, files to output paths;
   :mod:`~pipeline.run.outputs`: every output checked writable before anything is sent.
 - :mod:`~pipeline.run.planner`: segments read once, deduplicated into units, looked up in the

@@ -43,7 +43,9 @@ class Discovery:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def _is_glob(text: str) -> bool:
+def is_glob_pattern(text: str) -> bool:
+    """True when the input path ``text`` holds a wildcard (``*``, ``?`` or ``[``): discovery
+    expands it with :func:`glob.glob` (``**`` recursive) instead of reading it as a path."""
     return any(ch in text for ch in "*?[")
 
 
@@ -85,7 +87,7 @@ def _outside_link(target: Path, walked: Path) -> str:
 def _walk_root(spec: InputSpec) -> Path | None:
     """The directory a directory or glob input walks (resolved); None for a single file."""
     raw = str(spec.path)
-    if _is_glob(raw):
+    if is_glob_pattern(raw):
         return _glob_root(raw).resolve()
     return spec.path.resolve() if spec.path.is_dir() else None
 
@@ -94,7 +96,7 @@ def _glob_root(pattern: str) -> Path:
     """The directory a glob starts from: its leading parts without wildcards."""
     fixed = []
     for part in Path(pattern).parts:
-        if _is_glob(part):
+        if is_glob_pattern(part):
             break
         fixed.append(part)
     return Path(*fixed) if fixed else Path(".")
@@ -108,7 +110,7 @@ def _inside(path: Path, out_root: Path, walked: Path) -> bool:
 
 def _expand(spec: InputSpec) -> list[tuple[Path, Path]]:
     raw = str(spec.path)
-    if _is_glob(raw):
+    if is_glob_pattern(raw):
         matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
         if not matches:
             raise ConfigError(f"input {raw!r} matches no file")

@@ -13,6 +13,8 @@ import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from pipeline.engine.chat import ChatClient
 from pipeline.engine.client import QwenClient, is_loopback
 from pipeline.engine.packing import Learned
@@ -24,8 +26,9 @@ from pipeline.run.settings import Job
 __all__ = ["client", "endpoint", "engine_identity", "learned"]
 
 
-def client(job: Job) -> Any:
-    """The engine ``job`` asks: pseudo, a chat model, or Qwen-MT."""
+def client(job: Job, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+    """The engine ``job`` asks: pseudo, a chat model, or Qwen-MT (over ``transport`` when
+    given, see :class:`~pipeline.run.settings.EngineHooks`)."""
     if job.engine == "pseudo":
         return PseudoClient()
     # A loopback endpoint is never reached through a proxy (see QwenClient), so the key stays on
@@ -39,7 +42,7 @@ def client(job: Job) -> Any:
         "api_key": job.api_key(),
         "model": job.model,
         "timeout": job.timeout,
-        "transport": job.transport,
+        "transport": transport,
     }
     if job.engine == "chat":
         return ChatClient(**connection, instructions=job.instructions)

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from pipeline.engine.pool import TranslationPool
+from pipeline.engine.stopping import INTERRUPTED
 from pipeline.engine.units import Unit
 from pipeline.errors import PipelineError
 
@@ -47,7 +48,7 @@ async def _watch_signals(pool: TranslationPool, scope: anyio.CancelScope) -> Non
         async with anyio.create_task_group() as grace:
             async for _ in signals:
                 if pool.stopping is None:
-                    pool.stop("interrupted")
+                    pool.stop(INTERRUPTED)
                     grace.start_soon(_cancel_after, scope, STOP_GRACE_S)
                 else:
                     scope.cancel()

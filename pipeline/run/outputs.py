@@ -11,6 +11,9 @@ refuses, with a ConfigError (exit 2, nothing sent):
 - an output that is a directory, a file where a folder of the path should be (``--out``
   naming a file), or a folder the user cannot write into (permissions, read-only file system).
 
+Before that, before any file is read, :func:`check_output_settings` refuses what the settings
+alone rule out (an ``--in-place`` output of another kind, a path the writer would not replace).
+
 Checking cannot promise the write: the disk may fill up meanwhile. A write that fails later
 fails its file (exit 1), never the run's "nothing was sent" code.
 """
@@ -22,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pipeline.errors import ConfigError
+from pipeline.formats.base import replace_refusal
 from pipeline.run.discover import FileTask, output_path
 from pipeline.run.settings import Job
 
@@ -34,6 +38,24 @@ def planned_outputs(job: Job, tasks: Sequence[FileTask]) -> Iterator[tuple[FileT
         else:
             for target in task.targets:
                 yield task, target.code, output_path(job, task, target)
+
+
+def check_output_settings(job: Job, files: Sequence[FileTask]) -> None:
+    """Raise ConfigError for an output the settings cannot give, before any file is read: an
+    ``--in-place`` output of another kind than its input, or a path the writer would refuse to
+    replace (read-only, several hard links); whether the paths can be written, and by one
+    output each, is checked by :func:`check_outputs` once the targets are known."""
+    for task in files:
+        if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
+            raise ConfigError(
+                f"{task.path}: --in-place would replace it with a file of another kind "
+                f"({task.fmt.output_name(task.path, job.targets[0])}); translate it without --in-place"
+            )
+        for target in ([None] if task.fmt.multi_target else job.targets):
+            dest = output_path(job, task, target)
+            refusal = replace_refusal(dest)  # the writer would refuse it after the requests
+            if refusal is not None:
+                raise ConfigError(f"{dest} {refusal}")
 
 
 def check_outputs(job: Job, tasks: Sequence[FileTask]) -> None:

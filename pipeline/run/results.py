@@ -115,16 +115,26 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def failed(self) -> bool:
+        """True when some of the run was not translated: a failure listed (a segment, a file
+        that could not be read or written), a segment a writer could not put back even when
+        no failure was listed for it, or one the run's counts settled as failed. A dry run's
+        counts of segments too long to send are a forecast, not a failure."""
+        if self.failures or any(f.error or f.failed for f in self.files):
+            return True
+        return not self.dry_run and any(
+            counts.failed for f in self.files for counts in f.by_target.values()
+        )
+
+    @property
     def exit_code(self) -> int:
-        """0 all translated; 1 some failed; 2 every input unreadable (so nothing was sent);
-        3 aborted; 4 internal error; 130 interrupted. Once a request was sent, a file that
-        failed (its output could not be written) is 1, never 2: 2 promises that nothing was
-        paid for."""
+        """The run's exit code, the one ``mtpipe translate``, ``mtpipe run`` and the run
+        report give: 0 all translated; 1 some failed (see :attr:`failed`); 2 every input
+        unreadable (so nothing was sent); 3 aborted; 4 internal error; 130 interrupted. Once a
+        request was sent, a file that failed (its output could not be written) is 1, never 2:
+        2 promises that nothing was paid for."""
         if self.aborted:
             return self.aborted_code
         if self.files and all(f.error for f in self.files) and not self.stats.attempts:
             return EXIT_CONFIG
-        # A segment a writer could not put back counts even when no failure was listed for it.
-        if self.failures or any(f.error or f.failed for f in self.files):
-            return EXIT_FAILURES
-        return EXIT_OK
+        return EXIT_FAILURES if self.failed else EXIT_OK

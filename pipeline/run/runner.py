@@ -19,6 +19,7 @@ from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import Learned, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryPolicy
+from pipeline.engine.stopping import Stop
 from pipeline.errors import (
     BudgetExceeded,
     ConfigError,
@@ -27,7 +28,6 @@ from pipeline.errors import (
     ProviderError,
     RecordError,
 )
-from pipeline.formats.base import replace_refusal
 from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for, price_warning
@@ -36,7 +36,7 @@ from pipeline.run.engines import client as make_client
 from pipeline.run.engines import endpoint, engine_identity
 from pipeline.run.engines import learned as learned_state
 from pipeline.run.execute import execute
-from pipeline.run.outputs import check_outputs
+from pipeline.run.outputs import check_output_settings, check_outputs
 from pipeline.run.planner import Planner, RunTranslations, estimate
 from pipeline.run.progress import RunProgress, Silent
 from pipeline.run.results import (
@@ -47,7 +47,7 @@ from pipeline.run.results import (
     RunResult,
     internal_error,
 )
-from pipeline.run.settings import Job
+from pipeline.run.settings import EngineHooks, Job
 from pipeline.text.glossary import Glossary, load_glossary
 from pipeline.text.languages import Language
 
@@ -56,11 +56,15 @@ logger = logging.getLogger(__name__)
 __all__ = ["translate"]
 
 
-def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
-    """Run ``job`` end to end and return what happened (see RunResult.exit_code)."""
+def translate(
+    job: Job, progress: RunProgress | None = None, *, hooks: EngineHooks | None = None
+) -> RunResult:
+    """Run ``job`` end to end and return what happened (see RunResult.exit_code); ``hooks``
+    (tests, benchmarks) say how to reach the engine (see EngineHooks)."""
     job.validate()
     started = time.monotonic()
     progress = progress or Silent()
+    hooks = hooks or EngineHooks()
     result = RunResult(run_id=uuid.uuid4().hex[:16], dry_run=job.dry_run)
     discovery = discover(job)
     result.skipped = discovery.skipped
@@ -68,7 +72,7 @@ def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
         progress.log(f"skipped {path}: {why}")
     if not discovery.files:
         raise ConfigError("no input file to translate" + ("" if not discovery.skipped else " (all skipped)"))
-    _check_outputs(job, discovery.files)
+    check_output_settings(job, discovery.files)
     _narrow_columns(job, discovery.files)
     glossary = load_glossary(job.glossary) if job.glossary else Glossary()
     identity = engine_identity(job)
@@ -79,7 +83,7 @@ def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
     try:
         planner = Planner(job, identity, cache, glossary)
         try:
-            _plan_and_translate(job, planner, discovery.files, result, progress)
+            _plan_and_translate(job, planner, discovery.files, result, progress, hooks)
         finally:
             planner.close()
     finally:
@@ -89,7 +93,12 @@ def translate(job: Job, progress: RunProgress | None = None) -> RunResult:
 
 
 def _plan_and_translate(
-    job: Job, planner: Planner, files: list[FileTask], result: RunResult, progress: RunProgress
+    job: Job,
+    planner: Planner,
+    files: list[FileTask],
+    result: RunResult,
+    progress: RunProgress,
+    hooks: EngineHooks,
 ) -> None:
     """Plan every file (a bad one is reported, the rest go on), estimate, translate, write.
 
@@ -112,7 +121,7 @@ def _plan_and_translate(
     result.estimate = estimate(planner, job, limits, learned)
     if job.dry_run or not readable:
         return
-    _translate_and_write(job, planner, limits, learned, readable, result, progress)
+    _translate_and_write(job, planner, limits, learned, readable, result, progress, hooks)
     planner.settle()
 
 
@@ -162,23 +171,6 @@ def _choose_targets(job: Job, task: FileTask, result: RunResult, progress: RunPr
     return bool(task.targets)
 
 
-def _check_outputs(job: Job, files: list[FileTask]) -> None:
-    """What the settings allow of each output path (template fields, inside --out, not over its
-    own input), before any file is read; whether the paths can be written, and by one output
-    each, is checked by :func:`pipeline.run.outputs.check_outputs` once the targets are known."""
-    for task in files:
-        if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
-            raise ConfigError(
-                f"{task.path}: --in-place would replace it with a file of another kind "
-                f"({task.fmt.output_name(task.path, job.targets[0])}); translate it without --in-place"
-            )
-        for target in ([None] if task.fmt.multi_target else job.targets):
-            dest = output_path(job, task, target)
-            refusal = replace_refusal(dest)  # the writer would refuse it after the requests
-            if refusal is not None:
-                raise ConfigError(f"{dest} {refusal}")
-
-
 def _narrow_columns(job: Job, files: list[FileTask]) -> None:
     """With several tabular files, run-wide ``columns`` mean "those of them each file has".
 
@@ -214,14 +206,15 @@ def _translate_and_write(
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
     progress: RunProgress,
+    hooks: EngineHooks,
 ) -> None:
-    client = make_client(job)
+    client = make_client(job, hooks.transport)
     ledger = Ledger(job.ledger, result.run_id)
     pseudo = job.engine == "pseudo"
     pool = TranslationPool(
         client=client,
         pacer=Pacer(rpm=None if pseudo else job.rpm, tpm=None if pseudo else job.tpm),
-        policy=RetryPolicy(max_retries=job.max_retries, base=job.retry_base),
+        policy=RetryPolicy(max_retries=job.max_retries, base=hooks.retry_base),
         cache=planner.cache,
         ledger=ledger,
         price=price_for(planner.identity.model, job.price, job.engine),
@@ -268,7 +261,7 @@ def _translate_and_write(
             planner.cache.remember(endpoint(job), planner.identity.model, asdict(pool.learned()))
         except RecordError as exc:
             progress.log(f"warning: {exc}")
-    if pool.stopping == "interrupted":
+    if pool.stopping is not None and pool.stopping.kind is Stop.INTERRUPTED:
         stopped = "interrupted"
         result.aborted_code = EXIT_INTERRUPTED
         write = False
@@ -329,7 +322,7 @@ def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> Non
     try:
         ledger.append(
             "run_end",
-            status="aborted" if result.aborted else ("failed" if result.failures else "ok"),
+            status="aborted" if result.aborted else ("failed" if result.failed else "ok"),
             segments=result.estimate.segments,
             unique=result.estimate.unique,
             cache_hits=result.estimate.cache_hits,
@@ -362,7 +355,8 @@ def _write_outputs(
     result: RunResult,
     progress: RunProgress,
 ) -> None:
-    translations = RunTranslations(planner, pool.failures, result, pool.stopping)
+    not_sent = pool.stopping.message if pool.stopping is not None else None
+    translations = RunTranslations(planner, pool.failures, result, not_sent)
     for task, file_result in readable:
         translations.current_file = str(task.path)
         options = {

@@ -87,9 +87,6 @@ class Job:
     instructions: str = ""
     #: Format options for every input (per-input options override them).
     options: dict[str, Any] = field(default_factory=dict)
-    #: Test hooks: an httpx transport for the client, and the backoff base in seconds.
-    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
-    retry_base: float = 1.0
 
     def validate(self) -> None:
         """Raise ConfigError for settings that cannot work, before any file is read."""
@@ -155,6 +152,17 @@ class Job:
             return 4
         rps = (self.rpm or 600.0) / 60.0
         return max(2, min(64, int(rps * 20)))
+
+
+@dataclass(frozen=True)
+class EngineHooks:
+    """How a run reaches its engine besides what a user sets, for tests and benchmarks: an httpx
+    ``transport`` for the client (an ``httpx.MockTransport``, a recording wrapper; None: the
+    network), and ``retry_base``, the retry backoff's base in seconds. Passed to
+    :func:`pipeline.run.runner.translate` alongside the :class:`Job`, never part of it."""
+
+    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
+    retry_base: float = 1.0
 
 
 #: Longest instructions file read (instructions are sent with every request).

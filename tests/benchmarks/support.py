@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.engine.tokens import count_tokens
 from pipeline.run.results import RunResult
 from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from pipeline.run.settings import EngineHooks, InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig
 from pipeline.testing.limits import EmulatorStats
 from pipeline.text.languages import resolve
@@ -67,12 +67,13 @@ def run_through_emulator(
     label: str,
     config: EmulatorConfig,
     port: int = 0,
+    hooks: EngineHooks | None = None,
     **job: Any,
 ) -> TimedRun:
     """Translate ``data`` (its ``columns``) into German through a fresh emulator started with
     ``config`` (on ``port``: 0 for any free one; a fixed one keeps the endpoint the same across
     runs, as a nightly job sees it), paced at the emulator's limits; ``job`` overrides fields
-    of the Job."""
+    of the Job, ``hooks`` how the run reaches the emulator (e.g. its retry backoff)."""
     os.environ[KEY_ENV] = config.api_key
     with Emulator(config, port=port) as emu:
         settings: dict[str, Any] = {
@@ -90,7 +91,7 @@ def run_through_emulator(
         }
         count_tokens("warm up")  # Qwen's vocabulary loads once per process (~0.7 s): not timed
         started = time.monotonic()
-        result = translate(Job(**{**settings, **job}))
+        result = translate(Job(**{**settings, **job}), hooks=hooks)
         wall = time.monotonic() - started
         stats = emu.stats
     return TimedRun(result, wall, stats, settings["ledger"], settings["out"] / data.name)

@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from pipeline.records.ledger import read_ledger
+from pipeline.run.settings import EngineHooks
 from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings, write_strings_csv
 
@@ -77,7 +78,7 @@ def run(tmp_path: Path, label: str, strings: list[str], faults: FaultConfig) -> 
     config = EmulatorConfig(api_key=KEY, rpm=RPM, tpm=TPM, faults=faults, seed=SEED, record_requests=False)
     # 7 attempts all failing at 36% is 1 in 1,300 requests: ~15% of soaks would lose a pack;
     # 11 attempts make it 1 in 77,000.
-    timed = run_through_emulator(data, ["text"], tmp_path, label, config, retry_base=0.25, max_retries=10, timeout=10.0)
+    timed = run_through_emulator(data, ["text"], tmp_path, label, config, hooks=EngineHooks(retry_base=0.25), max_retries=10, timeout=10.0)
     result = timed.result
     assert result.exit_code == 0, (result.aborted, result.failures[:3])
     ledger = [r for r in read_ledger(timed.ledger) if r["event"] == "request"]

@@ -17,6 +17,7 @@ from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import MOST_EVERY, AdaptivePacks, PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryBudget, RetryPolicy
+from pipeline.engine.stopping import INTERRUPTED, Stop, StopReason
 from pipeline.engine.units import Unit
 from pipeline.engine.watch import EndpointUnhealthy
 from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, RateLimited, ServerError
@@ -193,10 +194,41 @@ def test_dead_endpoint_ends_in_bounded_attempts(tmp_path: Path) -> None:
 def test_max_cost_stops_scheduling(tmp_path: Path) -> None:
     client = FakeClient()
     pool, cache = make_pool(tmp_path, client, max_cost=0.0003, concurrency=1)
-    with pytest.raises(BudgetExceeded):
+    with pytest.raises(BudgetExceeded) as caught:
         anyio.run(pool.run, [unit(i) for i in range(50)])
     assert 0 < pool.stats.cost_usd <= 0.0003
     assert len(pool.failures) > 0 and len(cache) > 0
+    assert pool.stopping is not None and pool.stopping.kind is Stop.BUDGET
+    message = f"budget: --max-cost $0.0003 reached (spent ${pool.stats.cost_usd:.4f})"
+    assert str(caught.value) == message and set(pool.failures.values()) == {f"not sent: {message}"}
+
+
+@pytest.mark.parametrize(
+    ("stop_on_request", "kind", "message"),
+    [(lambda pool: pool.stop(INTERRUPTED), Stop.INTERRUPTED, "interrupted"), (None, Stop.ABORTED, "aborted: budget")],
+)
+def test_a_stop_that_is_not_the_budget_never_raises_budget_exceeded(
+    tmp_path: Path, stop_on_request: Callable[[TranslationPool], None] | None, kind: Stop, message: str
+) -> None:
+    """The kind decides, not the wording: an auth error whose text starts with "budget" aborts."""
+    pool: TranslationPool | None = None
+
+    def fail(request: TranslationRequest, n: int) -> Exception | None:
+        if n < 2:
+            return None
+        if stop_on_request is None:
+            return AuthError("budget", status=401)
+        assert pool is not None
+        stop_on_request(pool)
+        return None
+
+    pool, _ = make_pool(tmp_path, FakeClient(fail=fail), concurrency=1, limits=PackLimits(token_budget=20, max_segments=1))
+    if kind is Stop.ABORTED:
+        with pytest.raises(AuthError):
+            anyio.run(pool.run, [unit(i) for i in range(10)])
+    else:
+        anyio.run(pool.run, [unit(i) for i in range(10)])  # returns: the caller reports the interrupt
+    assert pool.stopping == StopReason(kind, message) and str(pool.stopping) == message
 
 
 def test_ledger_lines_have_the_documented_fields(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from pipeline.run.runner import translate
 from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, fake_translate
 from pipeline.text.languages import resolve
-from tests.conftest import KEY_ENV
+from tests.conftest import FAST_RETRIES, KEY_ENV
 from tests.reliability.procs import SAMPLES
 
 
@@ -187,7 +187,7 @@ def make_job(tmp_path: Path, emulator: Emulator, inputs: list[Path], **overrides
         "inputs": [InputSpec(p) for p in inputs], "targets": [resolve("de")], "source": resolve("en"),
         "out": tmp_path / "out", "base_url": emulator.base_url, "api_key_env": KEY_ENV,
         "ledger": tmp_path / "ledger.jsonl", "cache": tmp_path / "cache.sqlite", "rpm": 6000, "tpm": 10_000_000,
-        "retry_base": 0.01, "options": {"columns": ["text"]}, "timeout": 10.0,
+        "options": {"columns": ["text"]}, "timeout": 10.0,
     }  # fmt: skip
     settings.update(overrides)
     return Job(**settings)
@@ -196,7 +196,7 @@ def make_job(tmp_path: Path, emulator: Emulator, inputs: list[Path], **overrides
 def test_huge_field_fails_alone_with_its_place(tmp_path: Path, emulator: Emulator) -> None:
     huge = " ".join(f"word{i}" for i in range(400_000))  # ~3 MB on one line, far over the input limit
     data = write_csv(tmp_path / "huge.csv", ["Before the huge one", huge, "After the huge one"])
-    result = translate(make_job(tmp_path, emulator, [data], rpm=None, tpm=None))  # no pacing wait for ~1M tokens
+    result = translate(make_job(tmp_path, emulator, [data], rpm=None, tpm=None), hooks=FAST_RETRIES)  # no pacing wait for ~1M tokens
     assert result.exit_code == 1 and not result.aborted
     assert [f.place for f in result.failures] == ["row 2, column 'text' [de]"]
     assert "\n" not in result.failures[0].reason and len(result.failures[0].reason) < 500

@@ -38,7 +38,7 @@ from pipeline.engine.units import MAX_TEXT_CHARS, Unit, over_input_limit
 from pipeline.formats.tabular.csv import CsvFormat
 from pipeline.records.ledger import read_ledger
 from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from pipeline.run.settings import EngineHooks, InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
@@ -168,11 +168,15 @@ def make_job(tmp_path: Path, emulator: Emulator, data: Path, **overrides: Any) -
     settings: dict[str, Any] = {
         "inputs": [InputSpec(data)], "targets": [resolve("de")], "source": resolve("en"), "out": tmp_path / "out",
         "base_url": emulator.base_url, "api_key_env": KEY_ENV, "ledger": tmp_path / "ledger.jsonl",
-        "cache": tmp_path / "cache.sqlite", "rpm": 6000, "tpm": 10_000_000, "retry_base": 0.001,
+        "cache": tmp_path / "cache.sqlite", "rpm": 6000, "tpm": 10_000_000,
         "options": {"columns": ["text"]}, "timeout": 5.0, "packing": False, "concurrency": 1,
     }  # fmt: skip
     settings.update(overrides)
     return Job(**settings)
+
+
+#: Retries with no noticeable backoff (the endpoint fails for good: the retry budget decides).
+NO_BACKOFF = EngineHooks(retry_base=0.001)
 
 
 @pytest.fixture()
@@ -191,7 +195,7 @@ def test_an_aborted_run_keeps_what_it_paid_for(tmp_path: Path, instant_emulator:
     data = write_csv(tmp_path / "data.csv", texts)
     instant_emulator.script(Fault.SLOW, 2)  # two good replies, then the endpoint fails for good
     instant_emulator.script(fault, 200)
-    result = translate(make_job(tmp_path, instant_emulator, data, use_cache=use_cache, max_retries=100))
+    result = translate(make_job(tmp_path, instant_emulator, data, use_cache=use_cache, max_retries=100), hooks=NO_BACKOFF)
     assert result.exit_code == 3 and result.stats.units_done == 2, result.aborted
     message = result.aborted or ""
     if use_cache:  # the cache keeps them: nothing written, a rerun resumes
@@ -210,7 +214,7 @@ def test_an_aborted_run_keeps_what_it_paid_for(tmp_path: Path, instant_emulator:
 def test_an_abort_before_any_translation_writes_nothing(tmp_path: Path, instant_emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv", sentences(3))
     instant_emulator.script(Fault.INSUFFICIENT_QUOTA, 10)
-    result = translate(make_job(tmp_path, instant_emulator, data, use_cache=False))
+    result = translate(make_job(tmp_path, instant_emulator, data, use_cache=False), hooks=NO_BACKOFF)
     assert result.exit_code == 3 and "nothing was translated yet" in (result.aborted or "")
     assert not (tmp_path / "out").exists()
 
@@ -227,7 +231,7 @@ def test_interrupted_while_writing_says_what_is_lost(tmp_path: Path, instant_emu
     monkeypatch.setattr(CsvFormat, "write", write)
     job = make_job(tmp_path, instant_emulator, first, use_cache=False, inputs=[InputSpec(first), InputSpec(second)])
     try:
-        result = translate(job)
+        result = translate(job, hooks=NO_BACKOFF)
     except KeyboardInterrupt:
         pytest.fail("the interrupt escaped: nothing says what became of the translations")
     assert result.exit_code == 130

@@ -17,7 +17,7 @@ from pipeline.cli import main
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.run.results import EXIT_INTERNAL
 from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from pipeline.run.settings import EngineHooks, InputSpec, Job
 from pipeline.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 
@@ -28,14 +28,18 @@ def reply(content: str) -> dict[str, Any]:
     return {"choices": [{"message": {"content": content}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 9, "completion_tokens": 9}}
 
 
-def job_for(tmp_path: Path, handler: Any) -> Job:
+def job_for(tmp_path: Path) -> Job:
     (tmp_path / "data.csv").write_text(ROWS, encoding="utf-8")
     return Job(
         inputs=[InputSpec(tmp_path / "data.csv")], targets=[resolve("de")], base_url="https://mt.invalid/v1",
         api_key_env=KEY_ENV, out=tmp_path / "out", ledger=tmp_path / "ledger.jsonl", use_cache=False,
-        options={"columns": ["text"]}, transport=httpx.MockTransport(handler), retry_base=0.001, packing=False,
-        rpm=None, tpm=None,
+        options={"columns": ["text"]}, packing=False, rpm=None, tpm=None,
     )  # fmt: skip
+
+
+def answered_by(handler: Any) -> EngineHooks:
+    """The run's requests go to ``handler`` (an httpx.MockTransport), retried without waiting."""
+    return EngineHooks(transport=httpx.MockTransport(handler), retry_base=0.001)
 
 
 def run_end(tmp_path: Path) -> dict[str, Any]:
@@ -50,7 +54,7 @@ def test_an_unexpected_error_while_sending_ends_the_run_in_the_ledger(tmp_path: 
     def broken(request: httpx.Request) -> httpx.Response:
         raise RuntimeError("a bug somewhere below the client")
 
-    result = translate(job_for(tmp_path, broken))
+    result = translate(job_for(tmp_path), hooks=answered_by(broken))
     assert result.exit_code == EXIT_INTERNAL == 4
     assert result.aborted and result.aborted.startswith("internal error (RuntimeError: a bug somewhere below the client")
     assert "-vv" in result.aborted
@@ -71,7 +75,7 @@ def test_a_malformed_retry_after_is_retried_and_the_run_finishes(tmp_path: Path,
             return httpx.Response(429, json={"error": {"code": "Throttling"}}, headers={"Retry-After": value})
         return httpx.Response(200, json=reply(f"DE {text}"))
 
-    result = translate(job_for(tmp_path, throttle_once))
+    result = translate(job_for(tmp_path), hooks=answered_by(throttle_once))
     assert result.exit_code == 0, result.aborted
     assert run_end(tmp_path)["status"] == "ok"
     assert "DE Hello world" in (tmp_path / "out" / "data.csv").read_text(encoding="utf-8")

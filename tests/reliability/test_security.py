@@ -22,7 +22,7 @@ from pipeline.engine.client import QwenClient, TranslationRequest
 from pipeline.errors import AuthError, ConfigError, InputError
 from pipeline.formats.docx import DocxFormat
 from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from pipeline.run.settings import EngineHooks, InputSpec, Job
 from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig
 from pipeline.text.languages import resolve
 from tests.conftest import KEY_ENV
@@ -341,8 +341,8 @@ def test_only_the_configured_base_url_is_contacted(tmp_path: Path, emulator: Emu
     emulator.script(Fault.OVERLOADED, 2)
     recording = Recording()
     job = pseudo_job(tmp_path, [tmp_path / "data.csv"], engine="qwen", base_url=emulator.base_url,
-                     api_key_env=KEY_ENV, transport=recording, retry_base=0.01, packing=False, rpm=None, tpm=None)  # fmt: skip
-    assert translate(job).exit_code == 0
+                     api_key_env=KEY_ENV, packing=False, rpm=None, tpm=None)  # fmt: skip
+    assert translate(job, hooks=EngineHooks(transport=recording, retry_base=0.01)).exit_code == 0
     assert len(recording.urls) == emulator.stats.received == 15
     assert set(recording.urls) == {emulator.base_url + "/chat/completions"}
 
@@ -357,8 +357,8 @@ def test_a_redirect_elsewhere_is_not_followed(tmp_path: Path, monkeypatch: pytes
 
     (tmp_path / "data.csv").write_text(ROWS, encoding="utf-8")
     job = pseudo_job(tmp_path, [tmp_path / "data.csv"], engine="qwen", base_url="https://mt.invalid/v1",
-                     api_key_env=KEY_ENV, transport=httpx.MockTransport(redirect))  # fmt: skip
-    result = translate(job)
+                     api_key_env=KEY_ENV)  # fmt: skip
+    result = translate(job, hooks=EngineHooks(transport=httpx.MockTransport(redirect)))
     assert result.exit_code in (1, 3)
     assert seen and all(url.startswith("https://mt.invalid/v1/") for url in seen)
     reasons = [f.reason for f in result.failures] + [result.aborted or ""]
@@ -376,8 +376,8 @@ def test_a_key_a_gateway_quotes_back_reaches_no_message_or_record(tmp_path: Path
 
     (tmp_path / "data.csv").write_text(ROWS, encoding="utf-8")
     job = pseudo_job(tmp_path, [tmp_path / "data.csv"], engine="qwen", base_url="https://mt.invalid/v1",
-                     api_key_env=KEY_ENV, transport=httpx.MockTransport(quoting))  # fmt: skip
-    result = translate(job)
+                     api_key_env=KEY_ENV)  # fmt: skip
+    result = translate(job, hooks=EngineHooks(transport=httpx.MockTransport(quoting)))
     assert result.exit_code == 3 and result.aborted and "refused" in result.aborted
     end = json.loads((tmp_path / "state" / "ledger.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     assert end["event"] == "run_end" and "[redacted]" in end["error"]
