@@ -229,8 +229,7 @@ class TranslationPool:
         return self.packs.learned(round(self.ratio.value, 4))
 
     def _estimate(self, request: TranslationRequest) -> tuple[int, int]:
-        """Prompt and completion tokens to reserve for ``request``: its prompt, and a completion
-        the reply rarely exceeds (see OutputRatio.cautious)."""
+        """Prompt tokens of ``request``, and completion tokens to reserve (OutputRatio.cautious)."""
         text_tokens = count_tokens(request.text)
         # An engine that words the request itself (a chat model's system message) counts it.
         count = getattr(self.client, "prompt_tokens", None)
@@ -303,7 +302,8 @@ class TranslationPool:
             await self._handle_error(batch, error, tg)
             return
         self._in_flight_cost -= est_cost
-        usage = trusted_usage(est_prompt, reply.text, (reply.prompt_tokens, reply.completion_tokens))
+        reported, model = (reply.prompt_tokens, reply.completion_tokens), getattr(self.client, "model", "qwen")
+        usage = trusted_usage(est_prompt, reply.text, reported, model)
         reply = replace(reply, prompt_tokens=usage[0], completion_tokens=usage[1])
         self.pacer.on_success()
         self.pacer.reconcile(attempts.reservation, reply.prompt_tokens + reply.completion_tokens)

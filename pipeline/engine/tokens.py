@@ -96,17 +96,31 @@ def prompt_tokens(
     return total
 
 
-def trusted_usage(prompt_local: int, reply_text: str, reported: tuple[int, int]) -> tuple[int, int]:
+#: How far below the local count a reported usage may be believed when the local count is the
+#: estimate (another vendor's model, whose tokenizer is not shipped): its tokenizer may well
+#: be leaner than the estimate, which must not book more than the provider bills.
+ESTIMATE_SLACK = 0.5
+
+
+def trusted_usage(
+    prompt_local: int, reply_text: str, reported: tuple[int, int], model: str = "qwen-mt-turbo"
+) -> tuple[int, int]:
     """The (prompt, completion) tokens to book for a reply: what the provider ``reported``, but
-    never below the local Qwen count of what was sent (``prompt_local``, the request's
+    never below the local count of what was sent (``prompt_local``, the request's
     :func:`prompt_tokens`, less the template overhead, which is the provider's to know) and of
     the reply's text, nor above what they can hold (a token is at least one byte; a few special
     tokens aside), so negative, missing or absurd usage cannot lower the spent cost or inflate
-    it. Where the report is not believable, the local count with the overhead is booked."""
-    completion_local = count_tokens(reply_text)
+    it. Where the report is not believable, the local count with the overhead is booked.
+
+    The local count is ``model``'s (see :func:`counter_for`): exact for Qwen models; for any
+    other vendor's only an estimate, so a report down to :data:`ESTIMATE_SLACK` of it is
+    believed (the ledger books what the provider bills, not the estimate)."""
+    count = counter_for(model)
+    slack = 1.0 if count is count_tokens else ESTIMATE_SLACK
+    completion_local = count(reply_text)
     prompt, completion = reported
-    if not prompt_local - REQUEST_OVERHEAD_TOKENS <= prompt <= 2 * prompt_local + 64:
+    if not slack * (prompt_local - REQUEST_OVERHEAD_TOKENS) <= prompt <= 2 * prompt_local + 64:
         prompt = prompt_local
-    if not completion_local <= completion <= len(reply_text.encode("utf-8")) + 16:
+    if not slack * completion_local <= completion <= len(reply_text.encode("utf-8")) + 16:
         completion = completion_local
     return prompt, completion

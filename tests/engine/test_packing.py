@@ -194,3 +194,14 @@ def test_usage_below_the_local_count_or_beyond_the_text_is_not_trusted() -> None
     assert trusted_usage(sent, back, (-100, -3)) == (sent, count_tokens(back))  # negative
     assert trusted_usage(sent, back, (0, 0)) == (sent, count_tokens(back))  # missing
     assert trusted_usage(sent, back, (10**9, 10**9)) == (sent, count_tokens(back))  # absurd
+
+
+def test_another_vendors_usage_is_believed_below_the_estimate_but_not_far_below() -> None:
+    from pipeline.engine.tokens import ESTIMATE_SLACK, estimate_tokens, trusted_usage
+
+    sent, back = prompt_tokens("Open the file now"), "Öffnen Sie die Datei jetzt"
+    leaner = int(estimate_tokens(back) * 0.8)  # its own tokenizer counts fewer than the estimate
+    assert trusted_usage(sent, back, (sent, leaner), "llama-3.1-8b") == (sent, leaner)
+    assert trusted_usage(sent, back, (sent, leaner), "qwen-plus")[1] == count_tokens(back)
+    far_below = int(estimate_tokens(back) * ESTIMATE_SLACK) - 1
+    assert trusted_usage(sent, back, (sent, far_below), "llama-3.1-8b")[1] == estimate_tokens(back)
