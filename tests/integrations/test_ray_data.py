@@ -34,19 +34,6 @@ from tests.conftest import KEY, KEY_ENV
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {KEY_ENV: KEY}},
-    )
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield
-    ray.shutdown()
-
-
 def translated_like(text: str | None, fn: Any) -> str | None:
     if not text:
         return text
