@@ -208,11 +208,9 @@ def translate_dataset(
 
 def _actors(workers: int, cpus: float) -> dict[str, Any]:
     """``map_batches`` arguments for a stage run by a pool of ``workers`` actors."""
-    return {
-        "batch_format": "pyarrow",
-        "num_cpus": cpus,
-        "compute": ray.data.ActorPoolStrategy(size=workers),
-    }
+    from ray.data import ActorPoolStrategy  # loaded by whoever made the dataset
+
+    return {"batch_format": "pyarrow", "num_cpus": cpus, "compute": ActorPoolStrategy(size=workers)}
 
 
 def _failures(translated: Any) -> dict[str, int]:
