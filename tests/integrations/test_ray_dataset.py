@@ -10,13 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
+
+import numpy as np  # a dependency of ray[data]
 
 from pipeline.engine.pseudo import pseudo_localize
 from pipeline.engine.units import MAX_TEXT_CHARS

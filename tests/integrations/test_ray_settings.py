@@ -12,7 +12,14 @@ pytest.importorskip("ray")
 
 from pipeline.engine.units import MAX_TEXT_CHARS
 from pipeline.errors import ConfigError
-from pipeline.integrations.ray_data import TOO_LONG, VALUE, cluster_job, distinct_values
+from pipeline.integrations.ray_data import (
+    TOO_LONG,
+    VALUE,
+    TranslateColumns,
+    cluster_job,
+    distinct_values,
+)
+from tests.conftest import KEY, KEY_ENV
 
 
 @pytest.mark.parametrize(
@@ -56,3 +63,10 @@ def test_distinct_values_are_the_units_cores_of_every_column_type() -> None:
     digest = hashlib.sha256(long_text.encode()).hexdigest()
     assert out.column(VALUE).to_pylist() == ["Bye", "Coat", "Hello", "new", "sale", digest]
     assert out.column(TOO_LONG).to_pylist() == [False] * 5 + [True]
+
+
+def test_a_worker_without_the_drivers_budget_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget actor created by a worker would die with that worker, mid-run."""
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with pytest.raises(ConfigError, match="no pacing budget: create one on the driver"):
+        TranslateColumns("text", "de", api_key_env=KEY_ENV)

@@ -34,9 +34,10 @@ column's type (or replaces the column with ``in_place``). A failed value is null
 How :func:`translate_dataset` keeps one translation per distinct value (the design choice):
 
 1. *Distinct values, by Ray Data.* Each block's distinct texts of the chosen columns, without
-   their outer whitespace (the part a unit is made of), become a one-column dataset; a
-   ``groupby`` on it (Ray's hash shuffle) leaves each value once, on one partition, whatever
-   the number of blocks and nodes it was spread over. No registry of our own, no driver-side set.
+   their outer whitespace (the part a unit is made of), become a dataset of values (a text too
+   long for any request stands as its digest, to be counted as failed); a ``groupby`` on it
+   (Ray's hash shuffle) leaves each value once, on one partition, whatever the number of
+   blocks and nodes it was spread over. No registry of our own, no driver-side set.
 2. *Translated once.* ``map_batches`` over that dataset with an actor pool of translation
    workers (the per-batch worker's engine, cache, budget actor and ledgers), each worker
    answering a table of (unit key, target, translation); the pool is paced by the one budget
@@ -59,7 +60,13 @@ Ledgers: one JSONL file per translating worker process,
 ``<ledger_dir>/mtpipe-<run_id>-<host>-<pid>.jsonl`` (the CLI's line format; each starts with a
 ``run_start`` line naming the worker), so workers never write to the same file; ``cat`` them
 for ``mtpipe ledger summary``. The cache is an SQLite file: give each node a local path
-(workers of a node share it; SQLite must not be used over a network file system).
+(workers of a node share it; SQLite must not be used over a network file system). On several
+nodes, each node's cache holds what its workers translated: a rerun whose value lands on
+another node than the first time pays for it again.
+
+Modules: :mod:`~pipeline.integrations.ray_data.pacing` (the budget actor),
+:mod:`~pipeline.integrations.ray_data.workers` (the settings, the per-batch worker),
+:mod:`~pipeline.integrations.ray_data.dataset` (:func:`translate_dataset` and its stages).
 """
 
 from __future__ import annotations

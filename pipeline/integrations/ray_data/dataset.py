@@ -7,6 +7,7 @@ translated once (:class:`TranslateValues`), joined back onto the rows by broadca
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import ray
 
 from pipeline.engine.units import oversize, split_for_sending
 from pipeline.formats.tabular.schema import output_schema, selected_columns
+from pipeline.integrations.ray_data.pacing import pacing_budget
 from pipeline.integrations.ray_data.workers import (
     WORKER_ONLY,
     TableWriter,
@@ -171,13 +173,17 @@ def translate_dataset(
     each (translating is waiting on the network: a fraction of a CPU is enough);
     ``batch_size``: distinct values per translating batch. ``settings``: those of
     :class:`~pipeline.integrations.ray_data.workers.TranslateColumns` (``budget``, ``cache``,
-    ``ledger_dir``, ``run_id``, ``engine``...). ConfigError, before anything is sent, for
+    ``ledger_dir``, ``run_id``, ``engine``...); without a ``budget``, one is made for this call
+    from ``rpm``/``tpm``. ConfigError, before anything is sent, for
     settings the CLI would refuse, columns ``ds`` does not have or of a type that holds no
     text, or an added column whose name is taken.
     """
     job_settings = {k: v for k, v in settings.items() if k not in WORKER_ONLY}
     job = cluster_job(targets, source, **job_settings)
     warn_plain_http(job)
+    if job.engine != "pseudo" and settings.get("budget") is None:
+        # Owned by the driver for this call only: its limits are this call's.
+        settings["budget"] = pacing_budget(job.rpm, job.tpm, name=f"mtpipe-budget-{uuid.uuid4().hex}")
     schema = ds.schema()
     schema = getattr(schema, "base_schema", schema)  # ray.data.Schema wraps the Arrow schema
     chosen = selected_columns(Path(job.name), schema, {"columns": columns})

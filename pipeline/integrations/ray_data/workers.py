@@ -28,11 +28,12 @@ from pipeline.engine.pacing import Pacer
 from pipeline.engine.packing import PackLimits
 from pipeline.engine.pool import PoolSettings, TranslationPool
 from pipeline.engine.retry import RetryPolicy
+from pipeline.errors import ConfigError
 from pipeline.formats.base import option_list
 from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
 from pipeline.formats.tabular.parquet import translate_table
 from pipeline.formats.tabular.schema import output_schema, selected_columns
-from pipeline.integrations.ray_data.pacing import SharedPacer, pacing_budget
+from pipeline.integrations.ray_data.pacing import SharedPacer
 from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for
@@ -158,10 +159,9 @@ class TranslateColumns(TableWriter):
     ``targets``: language codes or names; ``source``: a language or ``auto``; the other settings
     are :func:`cluster_job`'s (``engine``: ``qwen``, ``chat`` or ``pseudo``; the key is read
     from ``$<api_key_env>`` on the worker: pass it with ``runtime_env={"env_vars": ...}``).
-    ``budget``: the handle from :func:`~pipeline.integrations.ray_data.pacing.pacing_budget`;
-    without one the workers share the actor named
-    :data:`~pipeline.integrations.ray_data.pacing.DEFAULT_BUDGET_NAME`, created with
-    ``rpm``/``tpm`` by the first of them.
+    ``budget``: the handle from :func:`~pipeline.integrations.ray_data.pacing.pacing_budget`,
+    created on the driver (required but with ``engine="pseudo"``: an actor a worker created
+    would die with that worker); ``rpm``/``tpm`` size the requests.
     ``cache``: SQLite path (default: the user cache; ``use_cache=False`` keeps it in memory per
     worker). ``ledger_dir``: where each worker writes its ledger (None: no ledger). ``run_id``:
     shared by the workers' ledgers (default: the Ray job id). ``retry_base``: the first backoff,
@@ -186,7 +186,13 @@ class TranslateColumns(TableWriter):
         self.identity = engine_identity(job)
         if job.engine != "pseudo":
             job.api_key()  # ConfigError on this worker now, not at its first request
-            self.budget = budget if budget is not None else pacing_budget(job.rpm, job.tpm)
+            if budget is None:
+                # An actor a worker creates dies with that worker, in the middle of the run.
+                raise ConfigError(
+                    "no pacing budget: create one on the driver with "
+                    "pacing_budget(rpm=..., tpm=...) and pass it as budget"
+                )
+            self.budget = budget
         self.glossary = job_glossary(job)
         self.cache = Cache((job.cache or default_cache_path()) if job.use_cache else None)
         self.learned = learned(job, self.cache, self.identity.model)
