@@ -253,8 +253,9 @@ class TranslateColumns(TableWriter):
         finally:
             if hasattr(client, "aclose"):
                 await client.aclose()
-            for name in vars(self.stats):
-                setattr(self.stats, name, getattr(self.stats, name) + getattr(pool.stats, name))
+            for name, value in vars(pool.stats).items():
+                if isinstance(value, int | float):  # the counters, not the per-file figures
+                    setattr(self.stats, name, getattr(self.stats, name) + value)
 
     def __del__(self) -> None:
         # At interpreter shutdown there is nothing left to report a failure to.
