@@ -1,11 +1,12 @@
 """Which engine a job asks, how a run's ledger names it, and what earlier runs learned about it.
 
 :func:`client` builds the engine's client (pseudo, a chat model, or Qwen-MT, with the plain-http
-warning of :func:`warn_plain_http`); :func:`engine_identity` is what decides a job's translations besides the text (part of
-every cache key); :func:`record_run_start` writes the ``run_start`` line that opens a ledger;
-:func:`endpoint` and :func:`learned` read the state a run against the same endpoint and model
-left in the cache (see :meth:`pipeline.records.cache.Cache.remember`). The CLI's run and the Ray
-workers (:mod:`pipeline.integrations.ray_data`) both build their engine here.
+warning of :func:`warn_plain_http`); :func:`engine_identity` is what decides a job's
+translations besides the text (part of every cache key); :func:`record_run_start` writes the
+``run_start`` line that opens a ledger; :func:`endpoint` and :func:`learned` read the state a
+run against the same endpoint and model left in the cache (see
+:meth:`pipeline.records.cache.Cache.remember`). The CLI's run and the Ray workers
+(:mod:`pipeline.integrations.ray_data`) both build their engine here.
 """
 
 from __future__ import annotations

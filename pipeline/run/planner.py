@@ -165,7 +165,8 @@ class Planner:
 
     def add_file(self, task: FileTask, result: FileResult) -> None:
         """Plan every segment of ``task`` into ``result``'s counts (InputError propagates)."""
-        self.add_segments(str(task.path), task.fmt.read(task.path, task.options), task.targets, result)
+        segments = task.fmt.read(task.path, task.options)
+        self.add_segments(str(task.path), segments, task.targets, result)
 
     def add_segments(
         self,
@@ -378,7 +379,8 @@ class RunTranslations(KeyedTranslations):
         self.current_file = ""
 
     def why(self, key: str) -> str:
-        """What the pool reported for ``key``, why the planner refused it, or why it was not sent."""
+        """What the pool reported for ``key``, why the planner refused it, or why it was not
+        sent."""
         return (
             self.failures.get(key)
             or self.planner.refused.get(key)

@@ -53,7 +53,8 @@ class TranslateValues(TranslateColumns):
         table = batch_table(batch)
         too_long = table.column(TOO_LONG).to_pylist()
         values = table.column(VALUE).to_pylist()
-        segments = [Segment(v, "distinct value") for v, long in zip(values, too_long, strict=True) if not long]
+        pairs = list(zip(values, too_long, strict=True))
+        segments = [Segment(value, "distinct value") for value, long in pairs if not long]
         rows: dict[str, list[str | None]] = {"key": [], "target": [], "translation": []}
         with self.translating(segments) as translations:
             for segment in segments:
@@ -61,7 +62,7 @@ class TranslateValues(TranslateColumns):
                     keyed = translations.keys.keyed(segment, target)
                     if keyed is not None:
                         _add(rows, keyed[2], target.code, translations.store.get(keyed[2]))
-        for digest in (v for v, long in zip(values, too_long, strict=True) if long):
+        for digest in (value for value, long in pairs if long):
             for target in self.job.targets:
                 _add(rows, digest, target.code, None)  # never sent: failed, counted
         failed = rows["translation"].count(None)
@@ -136,7 +137,9 @@ def _failed_by_target(table: pa.Table) -> pa.Table:
         for target, text in zip(table.column("target").to_pylist(), texts, strict=True)
         if text is None
     )
-    return pa.table({"target": pa.array(list(failed), pa.string()), "failed": list(failed.values())})
+    return pa.table(
+        {"target": pa.array(list(failed), pa.string()), "failed": list(failed.values())}
+    )
 
 
 @dataclass
@@ -183,7 +186,8 @@ def translate_dataset(
     warn_plain_http(job)
     if job.engine != "pseudo" and settings.get("budget") is None:
         # Owned by the driver for this call only: its limits are this call's.
-        settings["budget"] = pacing_budget(job.rpm, job.tpm, name=f"mtpipe-budget-{uuid.uuid4().hex}")
+        name = f"mtpipe-budget-{uuid.uuid4().hex}"
+        settings["budget"] = pacing_budget(job.rpm, job.tpm, name=name)
     schema = ds.schema()
     schema = getattr(schema, "base_schema", schema)  # ray.data.Schema wraps the Arrow schema
     chosen = selected_columns(Path(job.name), schema, {"columns": columns})
