@@ -54,6 +54,8 @@ class Reservation:
     #: Seconds of the token schedule a refund may still give back: the least room the
     #: schedule had under its tolerance since the request started.
     room: float = math.inf
+    #: Its number where the schedule lives elsewhere (a cluster's budget actor).
+    ticket: int = 0
 
 
 @dataclass

@@ -16,10 +16,34 @@ May import the engine, formats, records, text and errors; never :mod:`pipeline.j
 :mod:`pipeline.cli`. The names below are the library's public entry point::
 
     from pipeline.run import InputSpec, Job, translate
+
+They are imported on first use, so that importing one submodule (a Ray worker imports the
+planner and the engine factory, not the runner) loads only what that submodule needs.
 """
 
-from pipeline.run.results import RunResult
-from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.run.results import RunResult
+    from pipeline.run.runner import translate
+    from pipeline.run.settings import InputSpec, Job
 
 __all__ = ["InputSpec", "Job", "RunResult", "translate"]
+
+_HOMES = {
+    "InputSpec": "pipeline.run.settings",
+    "Job": "pipeline.run.settings",
+    "RunResult": "pipeline.run.results",
+    "translate": "pipeline.run.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their modules when first asked for."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'pipeline.run' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -1,29 +1,42 @@
-"""Which engine a job asks, and what earlier runs learned about it.
+"""Which engine a job asks, how a run's ledger names it, and what earlier runs learned about it.
 
 :func:`client` builds the engine's client (pseudo, a chat model, or Qwen-MT, with the plain-http
-warning); :func:`engine_identity` is what decides a job's translations besides the text (part of
-every cache key); :func:`endpoint` and :func:`learned` read the state a run against the same
-endpoint and model left in the cache (see :meth:`pipeline.records.cache.Cache.remember`).
+warning of :func:`warn_plain_http`); :func:`engine_identity` is what decides a job's
+translations besides the text (part of every cache key); :func:`record_run_start` writes the
+``run_start`` line that opens a ledger; :func:`endpoint` and :func:`learned` read the state a
+run against the same endpoint and model left in the cache (see
+:meth:`pipeline.records.cache.Cache.remember`). The CLI's run and the Ray workers
+(:mod:`pipeline.integrations.ray_data`) both build their engine here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from pipeline import __version__
 from pipeline.engine.chat import ChatClient
 from pipeline.engine.client import QwenClient, is_loopback
 from pipeline.engine.packing import Learned
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.units import EngineIdentity
 from pipeline.records.cache import Cache
+from pipeline.records.ledger import Ledger
 from pipeline.run.settings import Job
 
-__all__ = ["client", "endpoint", "engine_identity", "learned"]
+__all__ = [
+    "client",
+    "endpoint",
+    "engine_identity",
+    "learned",
+    "record_run_start",
+    "warn_plain_http",
+]
 
 
 def client(job: Job, transport: httpx.AsyncBaseTransport | None = None) -> Any:
@@ -31,12 +44,7 @@ def client(job: Job, transport: httpx.AsyncBaseTransport | None = None) -> Any:
     given, see :class:`~pipeline.run.settings.EngineHooks`)."""
     if job.engine == "pseudo":
         return PseudoClient()
-    # A loopback endpoint is never reached through a proxy (see QwenClient), so the key stays on
-    # this machine; any other plain-http endpoint, proxied or not, gets the warning.
-    if urlsplit(job.base_url).scheme == "http" and not is_loopback(job.base_url):
-        warnings.warn(
-            f"{job.base_url} is plain http: the API key would travel in clear text", stacklevel=2
-        )
+    warn_plain_http(job, stacklevel=3)
     connection: dict[str, Any] = {
         "base_url": job.base_url,
         "api_key": job.api_key(),
@@ -49,6 +57,19 @@ def client(job: Job, transport: httpx.AsyncBaseTransport | None = None) -> Any:
     return QwenClient(**connection)
 
 
+def warn_plain_http(job: Job, stacklevel: int = 2) -> None:
+    """Warn when ``job`` would send its API key over plain http to another machine. A loopback
+    endpoint is never reached through a proxy (see QwenClient), so the key stays on this
+    machine; any other plain-http endpoint, proxied or not, gets the warning."""
+    if job.engine == "pseudo":
+        return
+    if urlsplit(job.base_url).scheme == "http" and not is_loopback(job.base_url):
+        warnings.warn(
+            f"{job.base_url} is plain http: the API key would travel in clear text",
+            stacklevel=stacklevel,
+        )
+
+
 def engine_identity(job: Job) -> EngineIdentity:
     """What decides ``job``'s translations besides the text (part of every cache key): the
     engine, the model, and a chat model's instructions (other instructions, other
@@ -59,6 +80,23 @@ def engine_identity(job: Job) -> EngineIdentity:
     if job.engine == "chat" and job.instructions.strip():
         variant = hashlib.sha256(job.instructions.strip().encode("utf-8")).hexdigest()[:16]
     return EngineIdentity(job.engine, job.model, variant)
+
+
+def record_run_start(ledger: Ledger, job: Job, files: Sequence[str], **fields: Any) -> None:
+    """Append the ``run_start`` line that opens a run's ledger: what ``job`` asks (name, engine,
+    model as cached, languages), this mtpipe's version, the ``files`` read, and the ``fields``
+    the caller adds (the CLI its estimate, a Ray worker its name and columns)."""
+    ledger.append(
+        "run_start",
+        name=job.name,
+        version=__version__,
+        engine=job.engine,
+        model=engine_identity(job).model,
+        source_lang=job.source.code,
+        target_langs=[t.code for t in job.targets],
+        files=list(files),
+        **fields,
+    )
 
 
 def endpoint(job: Job) -> str:

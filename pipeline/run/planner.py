@@ -11,15 +11,19 @@ number of distinct values either:
   that fell out of the memo is hashed again and found in the work store.
 
 The writers ask :class:`RunTranslations` for each distinct value per row group (tabular
-formats) or per segment; the key computation behind it is memoized the same way.
+formats) or per segment; the key computation behind it (:class:`Keyer`) is memoized the same
+way. :class:`Keyer` and :class:`KeyedTranslations` are the rule itself, a value's unit key and a
+segment's translation from translations kept by key: the Ray Data integration
+(:mod:`pipeline.integrations.ray_data`) uses them as they are, with the cache or with a table of
+translations by key in its place.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Hashable
-from typing import Any, Generic, TypeVar
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from pipeline.engine.chat import ChatClient
 from pipeline.engine.client import TranslationRequest
@@ -52,7 +56,7 @@ REFUSED = -1
 V = TypeVar("V")
 #: A value as the writers need it: (leading whitespace length, trailing length, unit key), or
 #: None when it is not sent (its translation is itself).
-_Keyed = tuple[int, int, str] | None
+Keyed = tuple[int, int, str] | None
 
 
 class Memo(Generic[V]):
@@ -90,6 +94,50 @@ class Memo(Generic[V]):
         self._young, self._old = {}, {}
 
 
+class Keyer:
+    """A job's unit keys: which unit (cache key) a segment is, the one rule of the planner, the
+    writers and the Ray workers. ``keyed`` is memoized (see :class:`Memo`)."""
+
+    def __init__(
+        self, job: Job, identity: EngineIdentity, glossary: Glossary, memo_size: int | None = None
+    ) -> None:
+        self.identity = identity
+        self.source = job.source
+        self.domains = job.domains
+        self.glossary = glossary
+        #: (text, context, domains, target code) -> what the writers need.
+        self._keyed: Memo[Keyed] = Memo(memo_size or MEMO_SIZE)
+
+    def key(
+        self, segment: Segment, core: str, target: Language
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The unit key of ``segment`` (whose text without outer whitespace is ``core``) and the
+        glossary terms it carries."""
+        terms = self.glossary.relevant(core, target)
+        return unit_key(self.identity, self.source, target, segment, core, terms), terms
+
+    def keyed(self, segment: Segment, target: Language) -> Keyed:
+        """(leading and trailing whitespace lengths, unit key) of ``segment`` under its own
+        domains or the job's; None when it is not sent (its translation is its own text)."""
+        domains = segment.domains or self.domains
+        memo_key = (segment.text, segment.context, domains, target.code)
+        found = self._keyed.get(memo_key)
+        if found is _UNSEEN:
+            found = None
+            parts = split_for_sending(segment)
+            if parts is not None:
+                lead, core, trail = parts
+                if segment.domains != domains:
+                    segment = _with_domains(segment, domains)
+                found = (len(lead), len(trail), self.key(segment, core, target)[0])
+            self._keyed.put(memo_key, found)
+        return found
+
+    def clear(self) -> None:
+        """Forget the memo."""
+        self._keyed.clear()
+
+
 class Planner:
     """Reads segments, deduplicates them into units and looks them up in the cache."""
 
@@ -105,61 +153,49 @@ class Planner:
         self.job = job
         self.identity = identity
         self.cache = cache
-        self.glossary = glossary
+        self.keys = Keyer(job, identity, glossary, memo_size)
         self.store = store or WorkStore()
         self.estimate = Estimate()
         #: (text, context, domains, target code) -> unit number, CACHED, REFUSED or None (not
         #: sent).
         self._planned: Memo[int | None] = Memo(memo_size or MEMO_SIZE)
-        #: the same key -> what the writers need (filled while writing).
-        self._keyed: Memo[_Keyed] = Memo(memo_size or MEMO_SIZE)
         self._files: list[FileResult] = []
         #: unit key -> why it is never sent (too long for one request): failed without a request.
         self.refused: dict[str, str] = {}
 
-    def key(
-        self, segment: Segment, core: str, target: Language
-    ) -> tuple[str, tuple[tuple[str, str], ...]]:
-        """The unit key of ``segment`` (whose text without outer whitespace is ``core``)."""
-        terms = self.glossary.relevant(core, target)
-        return unit_key(self.identity, self.job.source, target, segment, core, terms), terms
-
-    def keyed(self, segment: Segment, domains: str, target: Language) -> _Keyed:
-        """(leading and trailing whitespace lengths, unit key) of ``segment``; None: not sent."""
-        memo_key = (segment.text, segment.context, domains, target.code)
-        found = self._keyed.get(memo_key)
-        if found is _UNSEEN:
-            found = None
-            parts = split_for_sending(segment)
-            if parts is not None:
-                lead, core, trail = parts
-                if segment.domains != domains:
-                    segment = _with_domains(segment, domains)
-                found = (len(lead), len(trail), self.key(segment, core, target)[0])
-            self._keyed.put(memo_key, found)
-        return found
-
     def add_file(self, task: FileTask, result: FileResult) -> None:
         """Plan every segment of ``task`` into ``result``'s counts (InputError propagates)."""
-        file = self.store.add_file(str(task.path))
+        segments = task.fmt.read(task.path, task.options)
+        self.add_segments(str(task.path), segments, task.targets, result)
+
+    def add_segments(
+        self,
+        name: str,
+        segments: Iterable[Segment],
+        targets: Sequence[Language],
+        result: FileResult,
+    ) -> None:
+        """Plan ``segments`` (one input, ``name`` in failure reports) into each of ``targets``,
+        counted in ``result``; the units to send go to :attr:`store`."""
+        file = self.store.add_file(name)
         self._files.append(result)
-        targets = [(t, result.by_target.setdefault(t.code, TargetCounts())) for t in task.targets]
+        pairs = [(t, result.by_target.setdefault(t.code, TargetCounts())) for t in targets]
         planned, default_domains = self._planned, self.job.domains
         tally: dict[int, int] = {}  # unit number -> segments waiting for it (handed to the store)
-        segments = 0
-        for segment in task.fmt.read(task.path, task.options):
-            segments += 1
+        segments_read = 0
+        for segment in segments:
+            segments_read += 1
             if oversize(segment.text) is not None:  # before its text is hashed or copied
-                for _, counts in targets:
+                for _, counts in pairs:
                     counts.failed += 1
-                self.estimate.too_long += len(targets)
+                self.estimate.too_long += len(pairs)
                 continue
             domains = segment.domains or default_domains
-            for target, counts in targets:
+            for target, counts in pairs:
                 memo_key = (segment.text, segment.context, domains, target.code)
                 seq = planned.get(memo_key)
                 if seq is _UNSEEN:
-                    seq = self._plan(segment, domains, target, file, result, task)
+                    seq = self._plan(segment, domains, target, file, result, name)
                     planned.put(memo_key, seq)
                 if seq is None:
                     counts.unchanged += 1
@@ -174,10 +210,10 @@ class Planner:
                         self.store.add_tally(file, tally)
                         tally.clear()
         self.store.add_tally(file, tally)
-        for _, counts in targets:
-            counts.segments += segments
-        result.segments += segments * len(targets)
-        self.estimate.segments += segments * len(targets)
+        for _, counts in pairs:
+            counts.segments += segments_read
+        result.segments += segments_read * len(pairs)
+        self.estimate.segments += segments_read * len(pairs)
 
     def _plan(
         self,
@@ -186,7 +222,7 @@ class Planner:
         target: Language,
         file: int,
         result: FileResult,
-        task: FileTask,
+        name: str,
     ) -> int | None:
         """Plan a value the memo does not hold: None (not sent), CACHED, REFUSED (too long to
         send: failed now, see :attr:`refused`) or the unit's number."""
@@ -195,7 +231,7 @@ class Planner:
             return None
         if segment.domains != domains:
             segment = _with_domains(segment, domains)
-        key, terms = self.key(segment, parts[1], target)
+        key, terms = self.keys.key(segment, parts[1], target)
         known = self.store.lookup(key)
         if known is not None:
             return known
@@ -207,7 +243,7 @@ class Planner:
             result.from_cache += 1
             self.estimate.cache_hits += 1
             return CACHED
-        unit = make_unit(key, parts[1], segment, self.job.source, target, terms, str(task.path))
+        unit = make_unit(key, parts[1], segment, self.job.source, target, terms, name)
         refusal = over_input_limit(unit)
         if refusal is not None:
             self.refused[key] = refusal
@@ -229,7 +265,7 @@ class Planner:
     def close(self) -> None:
         """Drop the work store and the memos."""
         self._planned.clear()
-        self._keyed.clear()
+        self.keys.clear()
         self.store.close()
 
 
@@ -281,7 +317,51 @@ def _request_overhead(job: Job, source: str, target: str, domains: str) -> int:
     return prompt_tokens("", domains=domains or None)
 
 
-class RunTranslations:
+class TranslationStore(Protocol):
+    """Translations by unit key: the cache, or a table of translations by key."""
+
+    def get(self, key: str) -> str | None:
+        """The translation kept for ``key``, or None."""
+        ...
+
+
+class KeyedTranslations:
+    """What a writer asks (:class:`~pipeline.text.segments.Translations`): a segment's
+    translation, found by its unit key in ``store``, with the segment's outer whitespace.
+
+    A segment too long to send, or whose key ``store`` lacks, is failed: :meth:`failed` is told
+    why (a hook: the writer counts it either way) and None comes back.
+    """
+
+    def __init__(self, keys: Keyer, store: TranslationStore) -> None:
+        self.keys = keys
+        self.store = store
+
+    def get(self, segment: Segment, target: Language) -> str | None:
+        """The translation of ``segment`` with its outer whitespace, or None when it failed."""
+        too_long = oversize(segment.text)
+        if too_long is not None:
+            self.failed(segment, target, too_long)
+            return None
+        keyed = self.keys.keyed(segment, target)
+        if keyed is None:
+            return segment.text
+        lead, trail, key = keyed
+        text = self.store.get(key)
+        if text is None:
+            self.failed(segment, target, self.why(key))
+            return None
+        return segment.text[:lead] + text + segment.text[len(segment.text) - trail :]
+
+    def why(self, key: str) -> str:
+        """Why the unit ``key`` has no translation."""
+        return "not translated"
+
+    def failed(self, segment: Segment, target: Language, reason: str) -> None:
+        """``segment`` is not translated into ``target``, for ``reason`` (nothing kept here)."""
+
+
+class RunTranslations(KeyedTranslations):
     """The writers' view of the run: translations by segment, failures recorded by place."""
 
     def __init__(
@@ -291,34 +371,23 @@ class RunTranslations:
         result: RunResult,
         not_sent: str | None = None,
     ) -> None:
+        super().__init__(planner.keys, planner.cache)
         self.planner = planner
         self.failures = failures
         self.result = result
         self.not_sent = not_sent
         self.current_file = ""
 
-    def get(self, segment: Segment, target: Language) -> str | None:
-        """The translation of ``segment`` with its outer whitespace, or None when it failed."""
-        too_long = oversize(segment.text)
-        if too_long is not None:
-            self._failed(segment, target, too_long)
-            return None
-        keyed = self.planner.keyed(segment, segment.domains or self.planner.job.domains, target)
-        if keyed is None:
-            return segment.text
-        lead, trail, key = keyed
-        text = self.planner.cache.get(key)
-        if text is None:
-            reason = (
-                self.failures.get(key)
-                or self.planner.refused.get(key)
-                or (f"not sent: {self.not_sent}" if self.not_sent else "not translated")
-            )
-            self._failed(segment, target, reason)
-            return None
-        return segment.text[:lead] + text + segment.text[len(segment.text) - trail :]
+    def why(self, key: str) -> str:
+        """What the pool reported for ``key``, why the planner refused it, or why it was not
+        sent."""
+        return (
+            self.failures.get(key)
+            or self.planner.refused.get(key)
+            or (f"not sent: {self.not_sent}" if self.not_sent else "not translated")
+        )
 
-    def _failed(self, segment: Segment, target: Language, reason: str) -> None:
+    def failed(self, segment: Segment, target: Language, reason: str) -> None:
         """Report ``segment`` as not translated into ``target`` (file, place, why)."""
         self.result.failures.append(
             Failure(self.current_file, f"{segment.place} [{target.code}]", reason)

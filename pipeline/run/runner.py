@@ -33,7 +33,7 @@ from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for, price_warning
 from pipeline.run.discover import FileTask, discover, output_path
 from pipeline.run.engines import client as make_client
-from pipeline.run.engines import endpoint, engine_identity
+from pipeline.run.engines import endpoint, engine_identity, record_run_start
 from pipeline.run.engines import learned as learned_state
 from pipeline.run.execute import execute
 from pipeline.run.outputs import check_output_settings, check_outputs
@@ -227,15 +227,10 @@ def _translate_and_write(
         ),
         on_progress=progress.update,
     )
-    ledger.append(
-        "run_start",
-        name=job.name,
-        version=__version__,
-        engine=job.engine,
-        model=planner.identity.model,
-        source_lang=job.source.code,
-        target_langs=[t.code for t in job.targets],
-        files=[str(t.path) for t, _ in readable],
+    record_run_start(
+        ledger,
+        job,
+        [str(t.path) for t, _ in readable],
         segments=result.estimate.segments,
         unique=result.estimate.unique,
         cache_hits=result.estimate.cache_hits,

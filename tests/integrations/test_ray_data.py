@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ pytest.importorskip("ray.data")
 import itertools
 
 from pipeline.engine.pseudo import pseudo_localize
+from pipeline.engine.units import MAX_TEXT_CHARS
 from pipeline.integrations.ray_data import (
     SharedPacer,
     TranslateColumns,
@@ -32,19 +32,6 @@ from pipeline.text.protect import needs_translation, split_outer_whitespace
 from tests.conftest import KEY, KEY_ENV
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {KEY_ENV: KEY}},
-    )
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield
-    ray.shutdown()
 
 
 def translated_like(text: str | None, fn: Any) -> str | None:
@@ -202,3 +189,36 @@ def test_emulator_under_one_shared_budget_sends_no_429(tmp_path: Path) -> None:
     assert stats.ok == 40 and ray.get(budget.stats.remote())["granted"] == 40
     requests = [line for line in ledger_lines(tmp_path / "ledgers") if line["event"] == "request"]
     assert len(requests) == 40 and sum(r["prompt_tokens"] for r in requests) == stats.prompt_tokens
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_a_worker_asks_a_chat_model_and_refuses_a_value_too_long_to_send(tmp_path: Path) -> None:
+    """What the worker's own copy of the CLI had lost: ``engine="chat"`` (a chat model's
+    contract, here on loopback), and the input size limit (a value no request can hold is
+    null, never sent)."""
+    texts = [f"Sentence {n} about a walk in the park" for n in range(12)]
+    texts[5] = "word " * (MAX_TEXT_CHARS // 5 + 1)
+    source = pa.table({"id": pa.array(range(12), type=pa.int64()), "text": pa.array(texts)})
+    with Emulator(EmulatorConfig(api_key=KEY, rpm=6000, tpm=10_000_000, mode="chat")) as emu:
+        out = run(
+            source,
+            columns="text",
+            targets="de",
+            source="en",
+            budget=pacing_budget(rpm=6000, tpm=10_000_000, name="chat-test"),
+            engine="chat",
+            model="qwen-plus",
+            base_url=emu.base_url,
+            api_key_env=KEY_ENV,
+            rpm=6000,
+            tpm=10_000_000,
+            cache=str(tmp_path / "cache.sqlite"),
+            retry_base=0.01,
+            timeout=10.0,
+        )
+        stats = emu.stats
+    expected: list[str | None] = [fake_translate(t, "German") for t in texts]
+    expected[5] = None
+    assert out.column("text_de").to_pylist() == expected
+    assert stats.ok >= 1 and stats.by_status == {200: stats.ok}
+    assert emu.requests and all("word word" not in r.request.content for r in emu.requests)
