@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
+from pipeline.engine.reply_stats import ReplyTime
+from pipeline.engine.tail import TAIL_WORTH_S, Pace, tail_pack
 from pipeline.engine.tokens import MAX_INPUT_TOKENS, REQUEST_OVERHEAD_TOKENS
 
 if TYPE_CHECKING:  # units.py packs with these limits: a runtime import would be a cycle
@@ -34,8 +36,6 @@ MOST_EVERY = 32
 #: bucket below the next request within a minute (429s at full rate); at 65% the room holds
 #: several replies' worth of error, and requests stay at 1.6 a second where 2 are allowed.
 SECOND_SHARE = 0.65
-#: A run's last packs shrink only when a full pack's reply takes at least this long.
-TAIL_WORTH_S = 0.5
 #: Reply tokens per request token a --dry-run expects when no run has learned them yet.
 DEFAULT_OUTPUT_RATIO = 1.3
 #: What a fresh run packs and paces by until its first reply tells the real ratio: pessimistic,
@@ -60,53 +60,6 @@ def framed_tokens(text_tokens: int, count: int, every: int) -> float:
     digits = sum(len(str(number)) for number in range(1, checkpoints + 1))
     tags = checkpoints * (CHECKPOINT_TOKENS - 1) + digits
     return text_tokens + (count - 1) * LINE_BREAK_TOKENS + tags
-
-
-class OutputRatio:
-    """Reply tokens per request token, followed from the replies: the first replies replace a
-    fresh run's guess, later ones move a moving average (a learned ratio counts as five).
-
-    It also follows how far a reply's ratio strays from the one expected (its relative
-    spread), so the pacer can reserve :attr:`cautious` tokens for a reply not yet seen: an
-    estimate that falls short of the billed usage lets the schedule run ahead of what the
-    provider counts (a 429 once the error outgrows the provider's per-second room), while one
-    that reserves too much is given back when the reply's usage comes.
-    """
-
-    #: The relative spread assumed before replies tell it, weighing as PRIOR_REPLIES replies.
-    PRIOR_SPREAD = 0.05
-    PRIOR_REPLIES = 2
-    #: The margin, in spreads, and its bounds (relative to the ratio).
-    MARGIN_SPREADS = 2.5
-    LEAST_MARGIN, MOST_MARGIN = 0.02, 0.5
-
-    def __init__(self, value: float, learned: bool = False) -> None:
-        self.value = value
-        self._seen = 5 if learned else 0
-        self._variance = self.PRIOR_SPREAD**2
-        self._spread_seen = self.PRIOR_REPLIES
-
-    def learn(self, sent_tokens: int, completion_tokens: int) -> bool:
-        """Learn from a reply; True when the ratio moved (replies under 20 tokens tell little)."""
-        if sent_tokens < 20 or not completion_tokens:
-            return False
-        observed = min(max(completion_tokens / sent_tokens, 0.3), 6.0)
-        if self._seen:  # a fresh run's guess is no expectation: its error says nothing of spread
-            self._spread_seen += 1
-            weight = max(0.1, 1.0 / self._spread_seen)
-            error = observed / self.value - 1.0
-            self._variance = (1 - weight) * self._variance + weight * error * error
-        self._seen += 1
-        weight = max(0.2, 1.0 / self._seen)
-        self.value = (1 - weight) * self.value + weight * observed
-        return True
-
-    @property
-    def cautious(self) -> float:
-        """The ratio plus a margin of :data:`MARGIN_SPREADS` spreads (within 2% and 50%): what
-        to reserve for a reply before it comes, so that it is rarely more."""
-        margin = self.MARGIN_SPREADS * math.sqrt(self._variance)
-        return self.value * (1.0 + min(self.MOST_MARGIN, max(self.LEAST_MARGIN, margin)))
 
 
 class BatchLimits(Protocol):
@@ -136,117 +89,6 @@ class Learned:
     broken_rate: float
     max_segments: int
     output_ratio: float
-
-
-class ReplyTime:
-    """How long a reply takes as a function of its length: ``fixed + per_token x completion``.
-
-    A weighted least-squares line through the replies seen (recent ones weigh more), so the end
-    of a run can size its last packs to come back together (see AdaptivePacks.token_budget).
-    """
-
-    #: How fast old replies fade from the fit.
-    FADE = 0.95
-
-    def __init__(self) -> None:
-        self._n = self._x = self._y = self._xx = self._xy = 0.0
-        self._seen = 0
-
-    def observe(self, completion_tokens: int, latency_s: float) -> None:
-        """Learn from a reply of ``completion_tokens`` that took ``latency_s``."""
-        if latency_s <= 0 or completion_tokens <= 0:
-            return
-        self._seen += 1
-        fade, x, y = self.FADE, float(completion_tokens), latency_s
-        self._n = fade * self._n + 1
-        self._x = fade * self._x + x
-        self._y = fade * self._y + y
-        self._xx = fade * self._xx + x * x
-        self._xy = fade * self._xy + x * y
-
-    def line(self) -> tuple[float, float] | None:
-        """(fixed seconds, seconds per completion token), or None before two distinct lengths."""
-        if self._seen < 2:
-            return None
-        spread = self._n * self._xx - self._x * self._x
-        if spread <= 1e-9 * max(1.0, self._xx):
-            return None
-        per_token = max(0.0, (self._n * self._xy - self._x * self._y) / spread)
-        fixed = max(0.0, (self._y - per_token * self._x) / self._n)
-        return fixed, per_token
-
-
-@dataclass(frozen=True, slots=True)
-class Pace:
-    """What the end of a run is planned with: a reply of ``b`` billed tokens takes ``fixed +
-    per_billed x b`` seconds; the pacing sends ``billed_per_second`` tokens and at most
-    ``requests_per_second`` requests (None: no request limit)."""
-
-    fixed: float
-    per_billed: float
-    billed_per_second: float
-    requests_per_second: float | None
-
-    def gap(self, billed: float) -> float:
-        """Seconds after sending a pack of ``billed`` tokens before the next may go."""
-        least = 1.0 / self.requests_per_second if self.requests_per_second else 0.0
-        return max(least, billed / self.billed_per_second)
-
-    def reply(self, billed: float) -> float:
-        """Seconds a reply to a pack of ``billed`` tokens takes."""
-        return self.fixed + self.per_billed * billed
-
-
-#: Sizes of the last pack a tail plan tries, from the smallest, each this much bigger.
-_TAIL_STEP = 1.15
-_LEAST_LAST_PACK = 64.0
-
-
-def tail_pack(remaining: float, full: float, pace: Pace) -> float | None:
-    """The pack (billed tokens) to send next so the run's last reply lands soonest; None while
-    a full pack (``full`` billed tokens) is as good, far from the end.
-
-    Counted back from the last pack ``s0``, each pack may be as big as still lands with it:
-    pack ``i`` goes ``D_i`` seconds before the last, so ``reply(s_i) <= D_i + reply(s0)``,
-    where ``D_i`` sums the gaps the pacing leaves after each pack (the token rate, or the
-    request rate for small packs). That staircase holds ``remaining`` tokens in some number of
-    packs; the run ends ``D + reply(s0)`` after the first. A small ``s0`` ends with a quick
-    reply but needs more packs, each a request slot; the plan tries last packs from
-    :data:`_LEAST_LAST_PACK` billed tokens up to ``full`` and keeps the one that ends soonest.
-    The pack to make now is the plan's first (the biggest); the plan is made again for each
-    pack, as the end comes closer.
-    """
-    best: tuple[float, float] | None = None  # (end, first pack)
-    last = min(_LEAST_LAST_PACK, full)
-    while True:
-        end, first = _staircase(last, remaining, full, pace)
-        if best is None or end < best[0] - 1e-9:
-            best = (end, first)
-        if last >= full:
-            break
-        last = min(full, last * _TAIL_STEP)
-    return None if best[1] >= full else best[1]
-
-
-def _staircase(last: float, remaining: float, full: float, pace: Pace) -> tuple[float, float]:
-    """(seconds from the first pack's send to the last reply, the first pack) of the plan whose
-    last pack is ``last`` billed tokens; packs grow back from it as far as they still land with
-    it, up to ``full``, then full packs hold the rest."""
-    last = min(last, remaining)
-    packed, ahead, size = last, 0.0, last  # ahead: seconds from a pack's send to the last send
-    while packed < remaining and size < full:
-        # Pack i lands with the last: reply(s) <= ahead + gap(s) + reply(last).
-        size = last + (ahead + pace.gap(0.0)) / pace.per_billed if pace.per_billed else full
-        if size / pace.billed_per_second > pace.gap(0.0):  # the token rate spaces it
-            shrink = 1.0 - 1.0 / (pace.billed_per_second * pace.per_billed) if pace.per_billed else 0.0
-            size = full if shrink <= 0 else (last + ahead / pace.per_billed) / shrink
-        size = min(full, size, remaining - packed)
-        ahead += pace.gap(size)
-        packed += size
-    if packed < remaining:  # full packs first, then the staircase
-        fulls = math.ceil((remaining - packed) / full)
-        return ahead + fulls * pace.gap(full) + pace.reply(last), full
-    return ahead + pace.reply(last), size
 
 
 class AdaptivePacks:

@@ -50,13 +50,8 @@ from pipeline.engine.feed import Feed
 from pipeline.engine.framing import frame
 from pipeline.engine.inflight import InFlightLimit, Slot
 from pipeline.engine.pacing import Pacer, request_rate
-from pipeline.engine.packing import (
-    CAUTIOUS_OUTPUT_RATIO,
-    AdaptivePacks,
-    Learned,
-    OutputRatio,
-    PackLimits,
-)
+from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
+from pipeline.engine.reply_stats import OutputRatio
 from pipeline.engine.retry import RetryPolicy
 from pipeline.engine.stopping import Stop, StopReason, aborted, budget_reached
 from pipeline.engine.tokens import count_tokens, prompt_tokens, trusted_usage

@@ -9,17 +9,16 @@ import pytest
 
 from pipeline.engine.framing import frame
 from pipeline.engine.packing import (
-    SECOND_SHARE,
-    Pace,
-    tail_pack,
     CAUTIOUS_OUTPUT_RATIO,
+    SECOND_SHARE,
     AdaptivePacks,
     Learned,
     PackLimits,
-    ReplyTime,
     framed_tokens,
     line_tokens,
 )
+from pipeline.engine.reply_stats import ReplyTime
+from pipeline.engine.tail import Pace, tail_pack
 from pipeline.engine.tokens import count_tokens, estimate_tokens, exact_counts, prompt_tokens
 from pipeline.records.cache import Cache
 from pipeline.records.ledger import read_ledger
