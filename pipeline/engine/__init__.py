@@ -1,5 +1,6 @@
 """Everything between units and HTTP: the unit of work, client, pool and its parts, pacing,
-retries, packing (reply statistics, the end-of-run plan) and reply verification, token counting, the engines (Qwen-MT, chat, pseudo).
+retries, packing (with the reply statistics and the end-of-run plan) and reply verification,
+token counting, the engines (Qwen-MT, chat, pseudo).
 
 May import :mod:`pipeline.records` (the pool records to the cache and the ledger, and prices
 what it spends), :mod:`pipeline.text` and :mod:`pipeline.errors`; never the run, jobs or CLI.
