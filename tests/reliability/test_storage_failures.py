@@ -355,3 +355,26 @@ def test_a_cache_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path: 
         f"cannot use the cache {tmp_path / 'cache.sqlite'}: file is not a database" in result.output
     )
     assert "move it away or choose another --cache" in result.output
+
+
+def test_counts_that_cannot_be_settled_end_the_run_aborted_in_the_ledger_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run_end line is written once the counts are settled: a cache that cannot be read
+    then stops the run (exit 3) and run_end says so, not 'ok'."""
+    inputs = csv_inputs(tmp_path, rows=20)
+    output = tmp_path / "out" / inputs[0].name
+
+    def lookups_once_written(sql: str, _: Any) -> bool:
+        return sql.startswith("SELECT 1 FROM translations") and output.exists()
+
+    sqlite_failing(monkeypatch, tmp_path / "cache.sqlite", lookups_once_written, IO_ERROR)
+    result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text")
+    assert result.exit_code == 3, result.output
+    message = f"cannot read the cache {tmp_path / 'cache.sqlite'}: disk I/O error"
+    assert message in result.output and "Traceback" not in result.output
+    monkeypatch.undo()
+    records, _ = recorded(tmp_path)
+    end = records[-1]
+    assert end["event"] == "run_end" and end["status"] == "aborted"
+    assert end["error"].startswith(message)
