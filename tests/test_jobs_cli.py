@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from click.testing import CliRunner, Result
@@ -20,7 +20,7 @@ from pipeline.cli import main
 from pipeline.formats import format_for
 from pipeline.formats.base import WriteReport
 from pipeline.formats.tabular.csv import CsvFormat
-from pipeline.records.ledger import summarize_ledger
+from pipeline.records.ledger import Ledger, summarize_ledger
 from pipeline.testing import Emulator, EmulatorConfig, run_emulator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -397,3 +397,64 @@ def test_a_failure_only_a_writer_counted_is_the_same_outcome_everywhere(
     assert (translate.exit_code, run.exit_code, report["exit_code"]) == (1, 1, 1)
     assert report["status"] == "failed" and report["failures"] == []
     assert [(end["event"], end["status"]) for end in ends] == [("run_end", "failed"), ("run_end", "failed")]
+
+
+# ---- a ledger someone else wrote in ------------------------------------------------------------
+
+
+class AppendedTo:
+    """A ledger file another program appends ``line`` to right after the run's first line (as
+    a second writer of the same file does)."""
+
+    def __init__(self, handle: TextIO, line: str) -> None:
+        self.handle = handle
+        self.line: str | None = line
+
+    def write(self, text: str) -> int:
+        written = self.handle.write(text)
+        if self.line is not None:
+            self.handle.write(self.line)
+            self.line = None
+        return written
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def fileno(self) -> int:
+        return self.handle.fileno()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def test_a_foreign_line_in_the_run_s_part_of_the_ledger_keeps_the_report_and_the_exit_code(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = write_job(project)
+    ledger = project / "jobs" / "state" / "ledger.jsonl"
+    assert mtpipe("run", str(job)).exit_code == 0  # an earlier run: the ledger has a start
+    start = ledger.stat().st_size
+    (project / "data" / "products.csv").write_text(CSV.replace("Opens a file", "Opens a folder"), encoding="utf-8")
+    real_init = Ledger.__init__
+
+    def init(self: Ledger, path: Path | None, run_id: str) -> None:
+        real_init(self, path, run_id)
+        if self._handle is not None:
+            self._handle = AppendedTo(self._handle, "id,title\n")  # type: ignore[assignment]
+
+    monkeypatch.setattr(Ledger, "__init__", init)
+    result = mtpipe("run", str(job))
+    assert result.exit_code == 0, result.output
+    warning = (
+        f"mtpipe: warning: {ledger}: line 2 after byte {start}: not an mtpipe ledger: 'id,title' is not "
+        "a JSON object with an \"event\" field; 1 line not mtpipe's left out of the report's tokens "
+        "and cost per language and per file"
+    )
+    assert warning in result.output.splitlines(), result.output
+    report = report_of(project)
+    assert report["status"] == "ok" and report["exit_code"] == 0
+    assert report["warnings"] == [warning.removeprefix("mtpipe: warning: ")]
+    # The run's own lines are all read: its figures per language add up to its totals.
+    assert report["totals"]["requests"] == 2
+    assert sum(lang["requests"] for lang in report["languages"].values()) == 2
+    assert "warning: " + report["warnings"][0] in mtpipe("status", str(job)).output
