@@ -34,6 +34,7 @@ from pipeline.engine.units import (
     split_for_sending,
     unit_key,
 )
+from pipeline.formats.base import WriteReport
 from pipeline.records.cache import Cache
 from pipeline.records.prices import price_for
 from pipeline.run.discover import FileTask
@@ -317,6 +318,24 @@ class RunTranslations:
             self._failed(segment, target, reason)
             return None
         return segment.text[:lead] + text + segment.text[len(segment.text) - trail :]
+
+    def unwritten(self, file_result: FileResult, report: WriteReport) -> None:
+        """List the segments ``report``'s writer could not put back though their translation
+        was given (:meth:`WriteReport.fail`), and count each as failed rather than as planning
+        and settling count it: nothing to translate, from the cache, or translated (settling
+        counts it so, its translation being cached; this runs before, the sum comes after)."""
+        for item in report.unwritten:
+            segment, target = item.segment, item.target
+            self._failed(segment, target, item.reason)
+            counts = file_result.by_target.setdefault(target.code, TargetCounts())
+            counts.failed += 1
+            keyed = self.planner.keyed(segment, segment.domains or self.planner.job.domains, target)
+            if keyed is None:
+                counts.unchanged -= 1
+            elif self.planner.store.lookup(keyed[2]) == CACHED:
+                counts.from_cache -= 1
+            else:
+                counts.translated -= 1
 
     def _failed(self, segment: Segment, target: Language, reason: str) -> None:
         """Report ``segment`` as not translated into ``target`` (file, place, why)."""

@@ -315,6 +315,7 @@ def _write_outputs(
         targets: list[list[Language]] = [task.targets] if task.fmt.multi_target else [[t] for t in task.targets]
         for group in targets:
             dest = output_path(job, task, None if task.fmt.multi_target else group[0])
+            listed = len(result.failures)
             try:
                 report = task.fmt.write(task.path, dest, group, translations, options)
             except InputError as exc:
@@ -331,6 +332,10 @@ def _write_outputs(
                 progress.log(f"error: {file_result.error}")
                 break
             file_result.outputs.append(dest)
+            translations.unwritten(file_result, report)
+            if report.failed and len(result.failures) == listed:  # a writer that named none
+                why = f"{report.failed} segment(s) not written; the {task.fmt.name} writer did not say which"
+                result.failures.append(Failure(str(task.path), "", f"{dest}: {why}"))
             for note in report.notes:
                 file_result.notes.append(note)
                 progress.log(f"note: {dest}: {note}")
