@@ -9,8 +9,10 @@
 - :mod:`~pipeline.run.engines`: the engine a job asks, its cache identity, what earlier runs
   learned about it; :mod:`~pipeline.run.execute`: the pool run under the signal watcher.
 - :mod:`~pipeline.run.runner`: :func:`translate`, the library entry point;
-  :mod:`~pipeline.run.results`: what a run reports; :mod:`~pipeline.run.progress`: how a run
-  reports progress to whoever renders it (the library itself never draws).
+  :mod:`~pipeline.run.ending`: how a run that sent requests ends (counts settled, what it
+  kept, the ledger's run_end line); :mod:`~pipeline.run.results`: what a run reports;
+  :mod:`~pipeline.run.progress`: how a run reports progress to whoever renders it (the
+  library itself never draws).
 
 May import the engine, formats, records, text and errors; never :mod:`pipeline.jobs` or
 :mod:`pipeline.cli`. The names below are the library's public entry point::

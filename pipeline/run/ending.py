@@ -17,9 +17,11 @@ from pipeline.run.settings import Job
 
 def kept(job: Job, stored: int, readable: list[tuple[FileTask, FileResult]]) -> str:
     """What became of the translations of a run that stopped early, said as it is in the run's
-    cache mode: ``stored`` is how many this run committed to its cache (the number the cache
-    holds, not a count kept beside it); cached, a rerun resumes; with ``--no-cache``, kept only
-    in the outputs written (a rerun pays for them again) and lost with the outputs not written.
+    cache mode: ``stored`` is how many this run committed to its cache (``Cache.stored``,
+    counted as each commit succeeds, so a request cached before its ledger line failed is
+    in it and one whose cache write failed is not); cached, a rerun resumes; with
+    ``--no-cache``, kept only in the outputs written (a rerun pays for them again) and lost
+    with the outputs not written.
     """
     if job.use_cache:
         held = f"the {stored} translations done are cached; " if stored else ""
