@@ -7,12 +7,14 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+import polib
 import pytest
 from click.testing import CliRunner, Result
 
@@ -20,7 +22,7 @@ from pipeline.cli import main
 from pipeline.formats import format_for
 from pipeline.formats.base import WriteReport
 from pipeline.formats.tabular.csv import CsvFormat
-from pipeline.records.ledger import summarize_ledger
+from pipeline.records.ledger import Ledger, summarize_ledger
 from pipeline.testing import Emulator, EmulatorConfig, run_emulator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -372,28 +374,154 @@ def test_translate_and_run_exit_with_the_same_code_for_the_same_outcome(
     )  # fmt: skip
 
 
-def test_a_failure_only_a_writer_counted_is_the_same_outcome_everywhere(
+def test_a_failure_only_a_writer_counted_is_listed_and_the_same_outcome_everywhere(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A segment a writer could not put back, listed nowhere: mtpipe translate's exit code, mtpipe
-    run's, the report's status and the ledger's run_end line all read RunResult.failed."""
+    """A writer that counts a segment failed without naming it (against the Format contract):
+    the run lists the output with the count, so the summary, mtpipe translate's exit code,
+    mtpipe run's, the report and the ledger's run_end line all say the same."""
     real_write = CsvFormat.write
 
     def write(self: CsvFormat, *args: Any, **kwargs: Any) -> WriteReport:
         report = real_write(self, *args, **kwargs)
-        report.failed += 1  # as a writer that could not fill one segment says it
+        report.failed += 1  # a count without a place
         return report
 
     monkeypatch.setattr(CsvFormat, "write", write)
     products = project / "data" / "products.csv"
     ledger = project / "translate.jsonl"
+    out = project / "out-translate"
     translate = mtpipe(
         "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo",
-        "--out", str(project / "out-translate"), "--ledger", str(ledger), "--cache", str(project / "t.sqlite"),
+        "--out", str(out), "--ledger", str(ledger), "--cache", str(project / "t.sqlite"),
     )  # fmt: skip
     run = mtpipe("run", str(write_job(project)))
     report = report_of(project)
     ends = [json.loads(path.read_text().splitlines()[-1]) for path in (ledger, project / "jobs" / "state" / "ledger.jsonl")]
     assert (translate.exit_code, run.exit_code, report["exit_code"]) == (1, 1, 1)
-    assert report["status"] == "failed" and report["failures"] == []
-    assert [(end["event"], end["status"]) for end in ends] == [("run_end", "failed"), ("run_end", "failed")]
+    assert " translated, 1 failed; " in translate.output
+    why = "1 segment(s) not written; the csv writer did not say which"
+    assert f"failed: {products}: {out / 'products.csv'}: {why}" in translate.output
+    assert report["status"] == "failed"
+    assert report["failures"] == [{"file": "../data/products.csv", "place": "", "reason": f"{project / 'out' / 'products.csv'}: {why}"}]
+    assert [(end["status"], end["failures"]) for end in ends] == [("failed", 1), ("failed", 1)]
+
+
+PLURALS_POT = (
+    'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    'msgid "Save"\nmsgstr ""\n\n'
+    'msgid "FORBIDDENWORD one file"\nmsgid_plural "%d files"\nmsgstr[0] ""\nmsgstr[1] ""\n'
+)
+
+
+def po_job(project: Path, emu: Emulator) -> Path:
+    """A job translating data/app.pot into German through ``emu``."""
+    path = project / "jobs" / "catalog.toml"
+    path.write_text(
+        f'source_lang = "en"\ntarget_langs = ["de"]\nbase_url = "{emu.base_url}"\napi_key_env = "{KEY_ENV}"\n'
+        'rpm = 6000\ntpm = 6000000\nmax_retries = 1\ncache = "state/cache.sqlite"\nledger = "state/ledger.jsonl"\n'
+        'out = "../out"\n[[inputs]]\npath = "../data/app.pot"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_plural_entry_whose_singular_is_refused_fails_both_texts_in_every_count(
+    project: Path, emulator: Emulator
+) -> None:
+    """German's form 0 needs the singular's translation; the endpoint refuses it, so the entry is
+    not written, and its plural's translation, paid for but not written, is a failure too:
+    listed with its line, counted failed (not translated) in the summary, the report and the
+    run_end line alike."""
+    (project / "data" / "app.pot").write_text(PLURALS_POT, encoding="utf-8")
+    result = mtpipe("run", str(po_job(project, emulator)))
+    assert result.exit_code == 1, result.output
+    assert ": 2 translated, 2 failed; " in result.output  # Save and the plural; singular and plural
+    pot = project / "data" / "app.pot"
+    assert (
+        f"failed: {pot}: line 9 (msgid_plural) [de]: not written: the entry's forms also need the "
+        "translation of line 8, which failed"
+    ) in result.output
+    report = report_of(project)
+    totals = report["totals"]
+    assert (totals["segments"], totals["translated"], totals["failed"]) == (3, 1, 2)
+    assert [f["place"] for f in report["failures"]] == ["line 8 [de]", "line 9 (msgid_plural) [de]"]
+    assert json.loads((project / "jobs" / "state" / "ledger.jsonl").read_text().splitlines()[-1])["failures"] == 2
+    assert polib.pofile(str(project / "out" / "de" / "app.po")).find("FORBIDDENWORD one file").msgstr_plural == {0: "", 1: ""}
+
+
+def test_an_empty_translation_in_the_cache_is_a_named_failure_not_0_failed_with_exit_1(project: Path) -> None:
+    """A cache another tool wrote an empty translation into: the catalog's writer cannot use it,
+    and says which entry and why (the summary said '0 failed' with exit 1)."""
+    pot = project / "data" / "app.pot"
+    pot.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Save"\nmsgstr ""\n', encoding="utf-8")
+    cache = project / "cache.sqlite"
+    common = [str(pot), "--to", "de", "--engine", "pseudo", "--cache", str(cache), "--ledger", str(project / "l.jsonl")]
+    assert mtpipe("translate", *common, "--out", str(project / "first")).exit_code == 0
+    with sqlite3.connect(cache) as db:
+        db.execute("UPDATE translations SET text = ''")
+    again = mtpipe("translate", *common, "--out", str(project / "second"))
+    assert again.exit_code == 1
+    assert ": 0 translated, 1 failed; " in again.output
+    assert f"failed: {pot}: line 5 [de]: the translation is empty: not written" in again.output
+
+
+# ---- a ledger someone else wrote in ------------------------------------------------------------
+
+
+class AppendedTo:
+    """A ledger file another program appends ``line`` to right after the run's first line (as
+    a second writer of the same file does)."""
+
+    def __init__(self, handle: TextIO, line: str) -> None:
+        self.handle = handle
+        self.line: str | None = line
+
+    def write(self, text: str) -> int:
+        written = self.handle.write(text)
+        if self.line is not None:
+            self.handle.write(self.line)
+            self.line = None
+        return written
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def fileno(self) -> int:
+        return self.handle.fileno()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def test_a_foreign_line_in_the_run_s_part_of_the_ledger_keeps_the_report_and_the_exit_code(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = write_job(project)
+    ledger = project / "jobs" / "state" / "ledger.jsonl"
+    assert mtpipe("run", str(job)).exit_code == 0  # an earlier run: the ledger has a start
+    start = ledger.stat().st_size
+    (project / "data" / "products.csv").write_text(CSV.replace("Opens a file", "Opens a folder"), encoding="utf-8")
+    real_init = Ledger.__init__
+
+    def init(self: Ledger, path: Path | None, run_id: str) -> None:
+        real_init(self, path, run_id)
+        if self._handle is not None:
+            self._handle = AppendedTo(self._handle, "id,title\n")  # type: ignore[assignment]
+
+    monkeypatch.setattr(Ledger, "__init__", init)
+    result = mtpipe("run", str(job))
+    assert result.exit_code == 0, result.output
+    warning = (
+        f"mtpipe: warning: {ledger}: line 2 after byte {start}: not an mtpipe ledger: 'id,title' is not "
+        "a JSON object with an \"event\" field; 1 line not mtpipe's left out of the report's tokens "
+        "and cost per language and per file"
+    )
+    assert warning in result.output.splitlines(), result.output
+    report = report_of(project)
+    assert report["status"] == "ok" and report["exit_code"] == 0
+    assert report["warnings"] == [warning.removeprefix("mtpipe: warning: ")]
+    # The run's own lines are all read: its figures per language add up to its totals.
+    assert report["totals"]["requests"] == 2
+    assert sum(lang["requests"] for lang in report["languages"].values()) == 2
+    assert "warning: " + report["warnings"][0] in mtpipe("status", str(job)).output

@@ -17,9 +17,10 @@ from pipeline.engine.units import MAX_TEXT_CHARS
 from pipeline.records.cache import Cache
 from pipeline.records.ledger import Ledger
 from pipeline.run.engines import engine_identity, record_run_start, warn_plain_http
-from pipeline.run.planner import KeyedTranslations, Keyer, Planner
+from pipeline.run.planner import Keyer, Planner
 from pipeline.run.results import FileResult
 from pipeline.run.settings import Job
+from pipeline.run.translations import KeyedTranslations
 from pipeline.text.glossary import Glossary
 from pipeline.text.languages import Language, resolve
 from pipeline.text.segments import Segment

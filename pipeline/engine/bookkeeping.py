@@ -6,6 +6,8 @@ file each unit first occurs in), for a progress display per file.
 A finished request is counted (requests or failed requests, tokens, cost from the price table)
 and recorded as one ``request`` line of the ledger; the pool commits the request's good
 translations to the cache before, so a run killed at any point has recorded all it paid for.
+A request whose translations cannot be cached still gets its ledger line: what it cost is
+recorded whatever became of what it bought.
 The same request is told, once recorded, as one INFO line on the ``mtpipe.requests`` logger
 (shown by ``-v``): status, languages, segments, accepted, what the reply checks rejected,
 tokens, latency, attempts and why it failed.
@@ -105,11 +107,26 @@ class RequestBook:
     async def commit(self, rows: list[tuple[str, str, str, str]], batch: list[Unit], **line: Any) -> None:
         """Store a reply's good translations (``rows`` of key, text, model, target), then record
         the request as ``ok`` (``line``: :meth:`record`'s arguments); RecordError if either
-        cannot be written."""
+        cannot be written.
+
+        The request is paid whatever happens to its translations: when the cache write fails,
+        its ledger line is still written (``error`` ``not_cached``) before the cache's error is
+        raised. When the ledger line fails after the translations were cached, they are
+        counted done all the same (they are kept: a rerun does not pay for them again).
+        """
 
         def write() -> None:
-            self.cache.put_many(rows)
-            self.record(batch, "ok", **line)
+            try:
+                self.cache.put_many(rows)
+            except RecordError as uncached:
+                _also(uncached, lambda: self.record(batch, "ok", **{**line, "error": "not_cached"}))
+                raise
+            try:
+                self.record(batch, "ok", **line)
+            except RecordError:
+                kept = {row[0] for row in rows}
+                self.stats.count_done(unit for unit in batch if unit.key in kept)
+                raise
 
         await self._write(write)
 
@@ -173,6 +190,15 @@ class RequestBook:
         self.ledger.append("request", **line)
         if logger.isEnabledFor(logging.INFO):
             logger.info("%s", told(line, detail))
+
+
+def _also(error: RecordError, record: Callable[[], None]) -> None:
+    """Run ``record`` while ``error`` is on its way; if it fails too, ``error`` says both (a
+    message naming only the first would hide a missing ledger line or cache write)."""
+    try:
+        record()
+    except RecordError as second:
+        error.args = (f"{error}; also {second}",)
 
 
 def told(line: dict[str, Any], detail: str | None = None) -> str:

@@ -31,6 +31,15 @@ from pipeline.text.segments import Segment, Translations
 Options = Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Unwritten:
+    """A segment a writer could not put back although its translation was given, and why."""
+
+    segment: Segment
+    target: Language
+    reason: str
+
+
 @dataclass(slots=True)
 class WriteReport:
     """What a writer tells the run about one output."""
@@ -38,11 +47,23 @@ class WriteReport:
     path: Path
     #: Segments written with their translation.
     translated: int = 0
-    #: Segments whose translation failed and were written back as they were (or left empty).
+    #: Segments not written with a translation (written back as they were, or left empty):
+    #: those whose translation failed (None: the run lists them), and :attr:`unwritten`.
     failed: int = 0
     #: Word paragraphs whose inline formatting was simplified because the tags broke.
     simplified: int = 0
     notes: list[str] = field(default_factory=list)
+    #: The segments failed by :meth:`fail`, which the run lists with file, place and why.
+    unwritten: list[Unwritten] = field(default_factory=list)
+
+    def fail(self, segment: Segment, target: Language, reason: str) -> None:
+        """Count ``segment`` failed for a reason of the writer's own: its translation into
+        ``target`` was given but cannot be put back (a gettext plural entry whose other text
+        failed, an empty translation). The run lists it, so no failed segment goes unnamed;
+        a segment whose translation is None is only counted (``failed += 1``): the run
+        listed it when it answered None."""
+        self.failed += 1
+        self.unwritten.append(Unwritten(segment, target, reason))
 
 
 class Format(ABC):
@@ -78,7 +99,9 @@ class Format(ABC):
 
         ``targets`` holds exactly one language unless ``multi_target``. A segment whose
         translation is None failed: the writer keeps the file valid (source text or empty, as
-        the format's convention says) and counts it in ``WriteReport.failed``.
+        the format's convention says) and counts it in ``WriteReport.failed``. A segment it
+        cannot put back although its translation was given fails through
+        :meth:`WriteReport.fail`, never by a count alone.
         """
 
     def skip_target(self, path: Path, target: Language) -> str | None:

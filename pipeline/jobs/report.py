@@ -10,7 +10,10 @@ this run's requests; per language and in total the same plus requests; the outpu
 the failures with file and place; duration, status and exit code. Token and cost figures come
 from the run's own ledger lines, read and added up by :mod:`pipeline.records.ledger` as
 ``mtpipe ledger summary`` adds them: a request is charged to its target language exactly, and
-split evenly over the files it carried. Paths are relative to the job file's directory.
+split evenly over the files it carried. A line in the run's part of the ledger that is not
+mtpipe's (another program appending to the file) is left out of them and named in the report's
+``warnings``: the report is still written, and the exit code stays the run's own. Paths are
+relative to the job file's directory.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, PipelineError, RecordError
+from pipeline.errors import ConfigError, InputError, PipelineError, RecordError
 from pipeline.formats.base import atomic_output
 from pipeline.jobs.jobfile import JobFile
 from pipeline.jobs.lock import RunLock
@@ -82,7 +85,9 @@ def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
             with contextlib.suppress(RecordError):
                 write_report(spec.report_path, error_report(spec, exc, started, time.monotonic() - clock))
             raise
-        usage = run_usage(job.ledger, offset, result.run_id)
+        usage, unread = run_usage(job.ledger, offset, result.run_id)
+        if unread is not None:
+            result.warnings.append(unread)
         report = build_report(spec, result, usage, started)
         write_report(spec.report_path, report)
         return JobRun(result, report)
@@ -92,12 +97,43 @@ def run_job(spec: JobFile, progress: RunProgress | None = None) -> JobRun:
 REPORT_GROUPS: dict[str, Grouping] = {"language": by_target, "file": by_file_and_target}
 
 
-def run_usage(ledger: Path, offset: int, run_id: str) -> Summary:
+def run_usage(ledger: Path, offset: int, run_id: str) -> tuple[Summary, str | None]:
     """The requests of run ``run_id`` appended to ``ledger`` after byte ``offset``, in total,
-    by target language and by (file, target language) (see :data:`REPORT_GROUPS`)."""
+    by target language and by (file, target language) (see :data:`REPORT_GROUPS`), and what
+    of that part of the ledger could not be read (None: all of it was).
+
+    The run's outcome does not depend on it: the run has paid and recorded its requests by
+    now, so a line someone else appended meanwhile that is not mtpipe's is left out (counted,
+    the first named), and a ledger that cannot be read leaves the figures at zero, said.
+    """
     if not ledger.exists():
-        return summarize([], REPORT_GROUPS)
-    return summarize((r for r in read_ledger(ledger, offset) if r.get("run_id") == run_id), REPORT_GROUPS)
+        return summarize([], REPORT_GROUPS), None
+    foreign = _Foreign()
+    records = read_ledger(ledger, offset, foreign=foreign)
+    try:
+        usage = summarize((r for r in records if r.get("run_id") == run_id), REPORT_GROUPS)
+    except InputError as exc:  # the file could not be read
+        return summarize([], REPORT_GROUPS), f"{exc}; this run's requests are {_LEFT_OUT}"
+    if foreign.first is None:
+        return usage, None
+    lines = "1 line" if foreign.count == 1 else f"{foreign.count} lines"
+    return usage, f"{foreign.first}; {lines} not mtpipe's {_LEFT_OUT}"
+
+
+#: What a ledger that cannot be read costs the report (its totals are the run's own figures).
+_LEFT_OUT = "left out of the report's tokens and cost per language and per file"
+
+
+class _Foreign:
+    """Counts the lines of a ledger that are not mtpipe's, and keeps the first one's error."""
+
+    def __init__(self) -> None:
+        self.first: InputError | None = None
+        self.count = 0
+
+    def __call__(self, error: InputError) -> None:
+        self.first = self.first or error
+        self.count += 1
 
 
 def _header(spec: JobFile, started: str, duration: float, code: int) -> dict[str, Any]:
@@ -178,6 +214,7 @@ def build_report(spec: JobFile, result: RunResult, usage: Summary, started: str)
         skipped=[{"path": _rel(p, spec), "reason": why} for p, why in result.skipped],
         failures=failures,
         failures_omitted=max(0, len(result.failures) - MAX_FAILURES),
+        warnings=list(result.warnings),
     )
     return report
 
@@ -232,6 +269,7 @@ def format_report(report: dict[str, Any], max_failures: int = 20) -> str:
     ]
     if report.get("error"):
         lines.append(f"stopped: {report['error']}")
+    lines.extend(f"warning: {warning}" for warning in report.get("warnings") or [])
     totals = report.get("totals") or {}
     if totals:
         lines.append(

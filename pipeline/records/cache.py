@@ -57,6 +57,9 @@ class Cache:
     def __init__(self, path: Path | None, timeout: float = 30.0) -> None:
         """Open (create) the cache; ``timeout``: seconds to wait for another process's lock."""
         self.path = path
+        #: Translations committed through this object: what this run put in the cache (a key
+        #: stored twice counts twice; keys are unique within a run).
+        self.stored = 0
         try:
             if path is None:
                 self._db = sqlite3.connect("", check_same_thread=False)
@@ -102,17 +105,19 @@ class Cache:
 
     def put_many(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
         """Store (key, text, model, target) rows and commit before returning (RecordError if
-        they cannot be: nothing of them is stored then)."""
+        they cannot be: nothing of them is stored then); counts them in :attr:`stored`."""
         now = time.time()
+        values = [(k, t, m, g, now) for k, t, m, g in rows]
         try:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO translations (key, text, model, target, created) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    [(k, t, m, g, now) for k, t, m, g in rows],
+                    values,
                 )
         except sqlite3.Error as exc:
             raise RecordError(self._name, exc) from None
+        self.stored += len(values)
 
     def learned(self, endpoint: str, model: str) -> dict[str, Any] | None:
         """What an earlier run learned about ``endpoint`` and ``model`` (see :meth:`remember`),

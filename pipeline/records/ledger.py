@@ -90,7 +90,9 @@ class Ledger:
                 handle.close()
 
 
-def read_ledger(path: Path, start: int = 0) -> Iterator[dict[str, Any]]:
+def read_ledger(
+    path: Path, start: int = 0, *, foreign: Callable[[InputError], None] | None = None
+) -> Iterator[dict[str, Any]]:
     """Every line of the ledger at ``path``, as it was written; a torn line is skipped.
 
     ``start`` is a size the file had earlier (a byte offset at a line's start): only the lines
@@ -98,7 +100,9 @@ def read_ledger(path: Path, start: int = 0) -> Iterator[dict[str, Any]]:
     A torn line (a run killed mid-write) is an unfinished JSON object. Any other line that is
     not a JSON object with an ``event`` is not mtpipe's: InputError naming the file and that
     line, raised when it is reached, so a CSV or another tool's JSON lines never add up to a
-    summary of zeros. A file that cannot be read is an InputError too.
+    summary of zeros; with ``foreign``, that error is given to it instead and the line
+    skipped (for readers that want mtpipe's lines among others). A file that cannot be read is
+    an InputError too.
     """
     try:
         with open(path, "rb") as handle:
@@ -108,7 +112,13 @@ def read_ledger(path: Path, start: int = 0) -> Iterator[dict[str, Any]]:
                 start = 0
             for number, raw in enumerate(handle, start=1):
                 line = raw.decode("utf-8", errors="replace").strip()
-                record = _ledger_record(path, _line_place(number, start), line) if line else None
+                try:
+                    record = _ledger_record(path, _line_place(number, start), line) if line else None
+                except InputError as error:
+                    if foreign is None:
+                        raise
+                    foreign(error)
+                    continue
                 if record is not None:
                     yield record
     except OSError as exc:

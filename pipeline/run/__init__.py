@@ -5,12 +5,15 @@
 - :mod:`~pipeline.run.discover`: inputs to files, files to output paths;
   :mod:`~pipeline.run.outputs`: every output checked writable before anything is sent.
 - :mod:`~pipeline.run.planner`: segments read once, deduplicated into units, looked up in the
-  cache; :mod:`~pipeline.run.workstore`: the planner's SQLite store of units and occurrences.
+  cache; :mod:`~pipeline.run.workstore`: the planner's SQLite store of units and occurrences;
+  :mod:`~pipeline.run.translations`: what the writers ask, translations found by unit key.
 - :mod:`~pipeline.run.engines`: the engine a job asks, its cache identity, what earlier runs
   learned about it; :mod:`~pipeline.run.execute`: the pool run under the signal watcher.
 - :mod:`~pipeline.run.runner`: :func:`translate`, the library entry point;
-  :mod:`~pipeline.run.results`: what a run reports; :mod:`~pipeline.run.progress`: how a run
-  reports progress to whoever renders it (the library itself never draws).
+  :mod:`~pipeline.run.ending`: how a run that sent requests ends (counts settled, what it
+  kept, the ledger's run_end line); :mod:`~pipeline.run.results`: what a run reports;
+  :mod:`~pipeline.run.progress`: how a run reports progress to whoever renders it (the
+  library itself never draws).
 
 May import the engine, formats, records, text and errors; never :mod:`pipeline.jobs` or
 :mod:`pipeline.cli`. The names below are the library's public entry point::

@@ -10,12 +10,10 @@ number of distinct values either:
   looked up once while it is hot: a repeated row costs one dict look-up and a counter. A value
   that fell out of the memo is hashed again and found in the work store.
 
-The writers ask :class:`RunTranslations` for each distinct value per row group (tabular
-formats) or per segment; the key computation behind it (:class:`Keyer`) is memoized the same
-way. :class:`Keyer` and :class:`KeyedTranslations` are the rule itself, a value's unit key and a
-segment's translation from translations kept by key: the Ray Data integration
-(:mod:`pipeline.integrations.ray_data`) uses them as they are, with the cache or with a table of
-translations by key in its place.
+The writers ask :class:`~pipeline.run.translations.RunTranslations` for each distinct value
+per row group (tabular formats) or per segment; the key computation behind it (:class:`Keyer`)
+is memoized the same way. :class:`Keyer` is the rule itself, a value's unit key: the Ray Data
+integration (:mod:`pipeline.integrations.ray_data`) uses it as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pipeline.engine.chat import ChatClient
 from pipeline.engine.client import TranslationRequest
@@ -41,7 +39,7 @@ from pipeline.engine.units import (
 from pipeline.records.cache import Cache
 from pipeline.records.prices import price_for
 from pipeline.run.discover import FileTask
-from pipeline.run.results import Estimate, Failure, FileResult, RunResult, TargetCounts
+from pipeline.run.results import Estimate, FileResult, TargetCounts
 from pipeline.run.settings import Job
 from pipeline.run.workstore import CACHED, WorkStore
 from pipeline.text.glossary import Glossary
@@ -315,80 +313,3 @@ def _request_overhead(job: Job, source: str, target: str, domains: str) -> int:
     if job.engine == "chat":
         return ChatClient("", "", model=job.model, instructions=job.instructions).prompt_tokens(empty)
     return prompt_tokens("", domains=domains or None)
-
-
-class TranslationStore(Protocol):
-    """Translations by unit key: the cache, or a table of translations by key."""
-
-    def get(self, key: str) -> str | None:
-        """The translation kept for ``key``, or None."""
-        ...
-
-
-class KeyedTranslations:
-    """What a writer asks (:class:`~pipeline.text.segments.Translations`): a segment's
-    translation, found by its unit key in ``store``, with the segment's outer whitespace.
-
-    A segment too long to send, or whose key ``store`` lacks, is failed: :meth:`failed` is told
-    why (a hook: the writer counts it either way) and None comes back.
-    """
-
-    def __init__(self, keys: Keyer, store: TranslationStore) -> None:
-        self.keys = keys
-        self.store = store
-
-    def get(self, segment: Segment, target: Language) -> str | None:
-        """The translation of ``segment`` with its outer whitespace, or None when it failed."""
-        too_long = oversize(segment.text)
-        if too_long is not None:
-            self.failed(segment, target, too_long)
-            return None
-        keyed = self.keys.keyed(segment, target)
-        if keyed is None:
-            return segment.text
-        lead, trail, key = keyed
-        text = self.store.get(key)
-        if text is None:
-            self.failed(segment, target, self.why(key))
-            return None
-        return segment.text[:lead] + text + segment.text[len(segment.text) - trail :]
-
-    def why(self, key: str) -> str:
-        """Why the unit ``key`` has no translation."""
-        return "not translated"
-
-    def failed(self, segment: Segment, target: Language, reason: str) -> None:
-        """``segment`` is not translated into ``target``, for ``reason`` (nothing kept here)."""
-
-
-class RunTranslations(KeyedTranslations):
-    """The writers' view of the run: translations by segment, failures recorded by place."""
-
-    def __init__(
-        self,
-        planner: Planner,
-        failures: dict[str, str],
-        result: RunResult,
-        not_sent: str | None = None,
-    ) -> None:
-        super().__init__(planner.keys, planner.cache)
-        self.planner = planner
-        self.failures = failures
-        self.result = result
-        self.not_sent = not_sent
-        self.current_file = ""
-
-    def why(self, key: str) -> str:
-        """What the pool reported for ``key``, why the planner refused it, or why it was not
-        sent."""
-        return (
-            self.failures.get(key)
-            or self.planner.refused.get(key)
-            or (f"not sent: {self.not_sent}" if self.not_sent else "not translated")
-        )
-
-    def failed(self, segment: Segment, target: Language, reason: str) -> None:
-        """Report ``segment`` as not translated into ``target`` (file, place, why)."""
-        self.result.failures.append(
-            Failure(self.current_file, f"{segment.place} [{target.code}]", reason)
-        )

@@ -117,9 +117,11 @@ class RunResult:
     @property
     def failed(self) -> bool:
         """True when some of the run was not translated: a failure listed (a segment, a file
-        that could not be read or written), a segment a writer could not put back even when
-        no failure was listed for it, or one the run's counts settled as failed. A dry run's
-        counts of segments too long to send are a forecast, not a failure."""
+        that could not be read or written), a segment a writer counted failed, or one the
+        run's counts settled as failed. Every segment a writer fails is listed too (see
+        WriteReport.fail; a write that counts failures without naming them gets a Failure for
+        its output), so a failed run has its failures to show. A dry run's counts of
+        segments too long to send are a forecast, not a failure."""
         if self.failures or any(f.error or f.failed for f in self.files):
             return True
         return not self.dry_run and any(

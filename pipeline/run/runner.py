@@ -32,12 +32,13 @@ from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for, price_warning
 from pipeline.run.discover import FileTask, discover, output_path
+from pipeline.run.ending import kept, settle_and_end
 from pipeline.run.engines import client as make_client
 from pipeline.run.engines import endpoint, engine_identity, record_run_start
 from pipeline.run.engines import learned as learned_state
 from pipeline.run.execute import execute
 from pipeline.run.outputs import check_output_settings, check_outputs
-from pipeline.run.planner import Planner, RunTranslations, estimate
+from pipeline.run.planner import Planner, estimate
 from pipeline.run.progress import RunProgress, Silent
 from pipeline.run.results import (
     EXIT_INTERNAL,
@@ -48,6 +49,7 @@ from pipeline.run.results import (
     internal_error,
 )
 from pipeline.run.settings import EngineHooks, Job
+from pipeline.run.translations import RunTranslations
 from pipeline.text.glossary import Glossary, load_glossary
 from pipeline.text.languages import Language
 
@@ -122,7 +124,6 @@ def _plan_and_translate(
     if job.dry_run or not readable:
         return
     _translate_and_write(job, planner, limits, learned, readable, result, progress, hooks)
-    planner.settle()
 
 
 def _targeted(
@@ -263,7 +264,7 @@ def _translate_and_write(
     if stopped is not None:
         result.aborted = stopped
     # Without the cache, the outputs are the only place the translations paid for can be kept.
-    write = write or (not job.use_cache and pool.stats.units_done > 0)
+    write = write or (not job.use_cache and planner.cache.stored > 0)
     try:
         if write:
             _write_outputs(job, planner, pool, readable, result, progress)
@@ -277,8 +278,8 @@ def _translate_and_write(
         _stop_on_internal_error(result, exc)
     finally:
         if stopped is not None:
-            result.aborted = f"{stopped}; {_kept(job, pool.stats.units_done, readable)}"
-        _end_ledger(ledger, pool, result)
+            result.aborted = f"{stopped}; {kept(job, planner.cache.stored, readable)}"
+        settle_and_end(planner, ledger, pool.stats, result)
 
 
 def _stop_on_internal_error(result: RunResult, error: Exception) -> None:
@@ -287,59 +288,6 @@ def _stop_on_internal_error(result: RunResult, error: Exception) -> None:
     logger.debug("internal error", exc_info=error)
     result.aborted = internal_error(error)
     result.aborted_code = EXIT_INTERNAL
-
-
-def _kept(job: Job, done: int, readable: list[tuple[FileTask, FileResult]]) -> str:
-    """What became of the ``done`` translations of a run that stopped early, said as it is in
-    the run's cache mode: cached (a rerun resumes), or, with ``--no-cache``, kept only in the
-    outputs written (a rerun pays for them again) and lost with the outputs not written."""
-    if job.use_cache:
-        held = f"the {done} translations done are cached; " if done else ""
-        return f"{held}run the same command again to resume"
-    if not done:
-        return "nothing was translated yet"
-    kept = (
-        f"--no-cache: the {done} translations done are kept only in the outputs written, "
-        "so a new run pays for them again"
-    )
-    unwritten = sum(1 for _, written in readable if written.error or not written.outputs)
-    if unwritten:
-        kept += (
-            f"; the outputs of {unwritten} file(s) were not written: "
-            "what was translated for them is lost"
-        )
-    return kept
-
-
-def _end_ledger(ledger: Ledger, pool: TranslationPool, result: RunResult) -> None:
-    """Append the ``run_end`` line and close the ledger; when the run already stopped because
-    its records could not be written, a second such failure is not reported over the first."""
-    try:
-        ledger.append(
-            "run_end",
-            status="aborted" if result.aborted else ("failed" if result.failed else "ok"),
-            segments=result.estimate.segments,
-            unique=result.estimate.unique,
-            cache_hits=result.estimate.cache_hits,
-            requests=pool.stats.requests,
-            failed_requests=pool.stats.failed_requests,
-            prompt_tokens=pool.stats.prompt_tokens,
-            completion_tokens=pool.stats.completion_tokens,
-            total_tokens=pool.stats.prompt_tokens + pool.stats.completion_tokens,
-            cost_usd=round(pool.stats.cost_usd, 8),
-            failures=len(result.failures),
-            simplified=sum(f.simplified for f in result.files),
-            error=result.aborted,
-        )
-    except RecordError:
-        if not result.aborted:
-            raise
-    finally:
-        try:
-            ledger.close()
-        except RecordError:
-            if not result.aborted:
-                raise
 
 
 def _write_outputs(
@@ -363,6 +311,7 @@ def _write_outputs(
         targets: list[list[Language]] = [task.targets] if task.fmt.multi_target else [[t] for t in task.targets]
         for group in targets:
             dest = output_path(job, task, None if task.fmt.multi_target else group[0])
+            listed = len(result.failures)
             try:
                 report = task.fmt.write(task.path, dest, group, translations, options)
             except InputError as exc:
@@ -379,6 +328,10 @@ def _write_outputs(
                 progress.log(f"error: {file_result.error}")
                 break
             file_result.outputs.append(dest)
+            translations.unwritten(file_result, report)
+            if report.failed and len(result.failures) == listed:  # a writer that named none
+                why = f"{report.failed} segment(s) not written; the {task.fmt.name} writer did not say which"
+                result.failures.append(Failure(str(task.path), "", f"{dest}: {why}"))
             for note in report.notes:
                 file_result.notes.append(note)
                 progress.log(f"note: {dest}: {note}")

@@ -316,6 +316,35 @@ def test_template_pads_plurals_it_could_not_translate(tmp_path: Path) -> None:
     assert rows.msgstr_plural == {0: "", 1: "", 2: ""} and "fuzzy" not in rows.flags
 
 
+@pytest.mark.parametrize("singular", [None, ""], ids=["failed", "empty"])
+def test_a_plural_entry_that_cannot_be_filled_fails_each_of_its_texts_by_name(
+    tmp_path: Path, singular: str | None
+) -> None:
+    """German's form 0 takes the singular's translation: without it the entry is not written,
+    and the plural's translation, given but not written, is failed with why (listed by the
+    run) rather than counted as nothing; an empty translation is failed with why too."""
+    text = HEADER_DE + 'msgid "One file"\nmsgid_plural "%d files"\nmsgstr[0] ""\nmsgstr[1] ""\n'
+    dest, report = write(put(tmp_path, "a.po", text), fn=lambda t: singular if t == "One file" else bracket(t))
+    assert entry(dest, "One file").msgstr_plural == {0: "", 1: ""}
+    assert (report.translated, report.failed) == (0, 2)
+    reasons = {item.segment.place: item.reason for item in report.unwritten}
+    plural = "not written: the entry's forms also need the translation of line 10, which failed"
+    if singular is None:  # the run lists the singular itself, from its None
+        assert reasons == {"line 11 (msgid_plural)": plural}
+    else:
+        assert reasons == {"line 10": "the translation is empty: not written", "line 11 (msgid_plural)": plural}
+    assert all(item.target == GERMAN for item in report.unwritten)
+
+
+def test_a_failed_singular_the_forms_do_not_use_counts_failed_and_the_rest_is_written(tmp_path: Path) -> None:
+    text = TEMPLATE_HEADER + 'msgid "One file"\nmsgid_plural "%d files"\nmsgstr[0] ""\nmsgstr[1] ""\n'
+    dest, report = write(
+        put(tmp_path, "a.pot", text), fn=lambda t: None if t == "One file" else bracket(t), target=resolve("ja")
+    )
+    assert entry(dest, "One file").msgstr_plural == {0: "[%d files]"}  # one form: the plural's
+    assert (report.translated, report.failed, report.unwritten) == (1, 1, [])
+
+
 def test_catalog_without_a_rule_gets_the_target_rule(tmp_path: Path) -> None:
     text = HEADER_DE.replace("Language: de", "Language: ru").replace(
         "nplurals=2; plural=(n != 1);", "nplurals=INTEGER; plural=EXPRESSION;"

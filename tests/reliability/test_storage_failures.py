@@ -174,10 +174,38 @@ def test_cache_full_stops_the_run_with_one_line_and_writes_no_output(
     monkeypatch.undo()
     records, cached = recorded(tmp_path)
     requests = [r for r in records if r["event"] == "request"]
-    # One batch was recorded, the one whose reply could not be is not, and nothing more was sent.
-    assert len(requests) == 1
-    assert cached == requests[0]["segments"]  # the first batch is kept, nothing of the second
-    assert records[-1]["event"] == "run_end" and records[-1]["status"] == "aborted"
+    # Both paid requests are in the ledger, the second although its translations could not be
+    # cached (and says so); nothing more was sent, and only the first batch is kept.
+    assert [(r["status"], r["error"]) for r in requests] == [("ok", None), ("ok", "not_cached")]
+    assert requests[1]["accepted"] == requests[1]["segments"] > 0
+    assert cached == requests[0]["segments"]
+    assert f"the {cached} translations done are cached" in lines[0]
+    assert f"{cached} translated" in result.output and "; 2 requests," in result.output
+    end = records[-1]
+    assert end["event"] == "run_end" and end["status"] == "aborted"
+    assert end["requests"] == 2 and end["total_tokens"] == sum(r["total_tokens"] for r in requests)
+
+
+def test_cache_and_ledger_failing_on_the_same_request_are_both_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = csv_inputs(tmp_path)
+    inserts = after(1, lambda sql, _: sql.startswith("INSERT OR REPLACE INTO translations"))
+    sqlite_failing(monkeypatch, tmp_path / "cache.sqlite", inserts, DISK_FULL)
+    ledger_filling_up(monkeypatch, lines=2)  # run_start and the first request
+    result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text", "--concurrency", "1")
+    assert result.exit_code == 3, result.output
+    (line,) = [line for line in result.output.splitlines() if "cannot write" in line]
+    assert line.startswith(
+        f"mtpipe: stopped: cannot write the cache {tmp_path / 'cache.sqlite'}: database or disk is full "
+        "(free space or fix the path, then run again); also cannot write the ledger "
+        f"{tmp_path / 'ledger.jsonl'}: No space left on device"
+    )
+    monkeypatch.undo()
+    records, cached = recorded(tmp_path)
+    assert [r["event"] for r in records] == ["run_start", "request"]
+    assert cached == records[1]["segments"]
+    assert f"the {cached} translations done are cached" in line
 
 
 def test_cache_under_a_file_is_one_line_before_anything_is_sent(tmp_path: Path) -> None:
@@ -209,9 +237,12 @@ def test_ledger_unwritable_mid_run_stops_sending(
     records, cached = recorded(tmp_path)
     assert [r["event"] for r in records] == ["run_start", "request"]
     # The second request's translations were committed to the cache before its ledger line
-    # failed (cache first, then ledger), and no third request was sent.
+    # failed (cache first, then ledger), and no third request was sent; the message and the
+    # summary count what the cache holds, the second request's translations included.
     assert cached > records[1]["segments"]
-    assert "; 2 requests," in result.output and "0 files written" in result.output
+    assert f"the {cached} translations done are cached; run the same command again" in result.output
+    assert f": {cached} translated, 0 failed; 2 requests," in result.output
+    assert "0 files written" in result.output
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
@@ -324,3 +355,26 @@ def test_a_cache_file_that_is_not_a_database_is_named_with_what_to_do(tmp_path: 
         f"cannot use the cache {tmp_path / 'cache.sqlite'}: file is not a database" in result.output
     )
     assert "move it away or choose another --cache" in result.output
+
+
+def test_counts_that_cannot_be_settled_end_the_run_aborted_in_the_ledger_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run_end line is written once the counts are settled: a cache that cannot be read
+    then stops the run (exit 3) and run_end says so, not 'ok'."""
+    inputs = csv_inputs(tmp_path, rows=20)
+    output = tmp_path / "out" / inputs[0].name
+
+    def lookups_once_written(sql: str, _: Any) -> bool:
+        return sql.startswith("SELECT 1 FROM translations") and output.exists()
+
+    sqlite_failing(monkeypatch, tmp_path / "cache.sqlite", lookups_once_written, IO_ERROR)
+    result = mtpipe(tmp_path, None, str(inputs[0]), "--columns", "text")
+    assert result.exit_code == 3, result.output
+    message = f"cannot read the cache {tmp_path / 'cache.sqlite'}: disk I/O error"
+    assert message in result.output and "Traceback" not in result.output
+    monkeypatch.undo()
+    records, _ = recorded(tmp_path)
+    end = records[-1]
+    assert end["event"] == "run_end" and end["status"] == "aborted"
+    assert end["error"].startswith(message)

@@ -263,16 +263,21 @@ class _Writer:
         self.edited: set[int] = set()
 
     def translate(self, unit: Unit, translations: Translations, template: bool) -> None:
-        """Ask for the unit's translations and record the entry's edit (or count a failure)."""
+        """Ask for the unit's translations and record the entry's edit; an entry that cannot be
+        filled fails each of its segments (see :meth:`_unfilled`)."""
         entry = unit.entry
         single = translations.get(unit.singular, self.target)
         plural = single if unit.plural is None else translations.get(unit.plural, self.target)
-        results = [single] if unit.plural is None else [single, plural]
+        given = [(unit.singular, single)]
+        if unit.plural is not None:
+            given.append((unit.plural, plural))
         forms = self._forms(unit, single, plural, template)
         if forms is None:
-            self.report.failed += max(1, sum(not result for result in results))
+            self._unfilled(given)
             return
-        self.report.translated += len(results)
+        # A failed singular the forms do not use (see uses_singular) still failed.
+        self.report.translated += sum(text is not None for _, text in given)
+        self.report.failed += sum(text is None for _, text in given)
         old_values = tuple(f.value for f in unit.block.msgstr_fields())
         if tuple(forms) == old_values and "fuzzy" not in entry.flags:
             return  # the engine agrees with the existing translation: nothing to review
@@ -285,6 +290,24 @@ class _Writer:
             drop_previous=mark != "fuzzy",
         )
         self._edit(unit.block, change)
+
+    def _unfilled(self, given: list[tuple[Segment, str | None]]) -> None:
+        """Fail every segment of an entry whose msgstr cannot be filled: one without a
+        translation (None: the run has listed it) or with an empty one, and the other text of a
+        plural entry, translated but not written without it (both said with why)."""
+        missing = [segment.place for segment, text in given if not text]
+        for segment, text in given:
+            if text is None:
+                self.report.failed += 1
+            elif not text:
+                self.report.fail(segment, self.target, "the translation is empty: not written")
+            else:
+                self.report.fail(
+                    segment,
+                    self.target,
+                    f"not written: the entry's forms also need the translation of "
+                    f"{' and '.join(missing)}, which failed",
+                )
 
     def _forms(
         self, unit: Unit, single: str | None, plural: str | None, template: bool

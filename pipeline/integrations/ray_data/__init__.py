@@ -27,7 +27,7 @@ for a request and looks them up in the cache (same SQLite format and keys as the
 run and a cluster run share translations); the engine is the CLI's
 (:func:`pipeline.run.engines.client`: Qwen-MT, a chat model or pseudo, with the plain-http
 warning); the same worker pool sends the misses (packing, retries, bisection, reply checks);
-:class:`~pipeline.run.planner.KeyedTranslations` puts translations back with each value's outer
+:class:`~pipeline.run.translations.KeyedTranslations` puts translations back with each value's outer
 whitespace; the Parquet format's Arrow code appends ``<column>_<lang>`` columns of the source
 column's type (or replaces the column with ``in_place``). A failed value is null.
 

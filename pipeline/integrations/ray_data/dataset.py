@@ -30,7 +30,8 @@ from pipeline.integrations.ray_data.workers import (
     job_glossary,
 )
 from pipeline.run.engines import engine_identity, warn_plain_http
-from pipeline.run.planner import KeyedTranslations, Keyer
+from pipeline.run.planner import Keyer
+from pipeline.run.translations import KeyedTranslations
 from pipeline.text.segments import Segment
 
 #: The columns of the distinct-values dataset (:func:`translate_dataset`): a value, and whether

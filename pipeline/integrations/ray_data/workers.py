@@ -39,9 +39,10 @@ from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for
 from pipeline.run.engines import client as make_client
 from pipeline.run.engines import engine_identity, learned, record_run_start
-from pipeline.run.planner import KeyedTranslations, Planner
+from pipeline.run.planner import Planner
 from pipeline.run.results import FileResult
 from pipeline.run.settings import DEFAULT_API_KEY_ENV, DEFAULT_MODELS, Job
+from pipeline.run.translations import KeyedTranslations
 from pipeline.text.glossary import Glossary, load_glossary
 from pipeline.text.languages import resolve, resolve_targets
 from pipeline.text.segments import Segment, Translations
