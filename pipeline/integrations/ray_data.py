@@ -72,13 +72,14 @@ from pipeline.engine.units import EngineIdentity, Unit, make_unit, split_for_sen
 from pipeline.errors import ConfigError
 from pipeline.formats.base import option_list
 from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
+from pipeline.formats.tabular.glossary import load_glossary
 from pipeline.formats.tabular.parquet import translate_table
 from pipeline.formats.tabular.schema import output_schema, selected_columns
 from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for
 from pipeline.run.settings import DEFAULT_API_KEY_ENV, ENGINES, check_variable_name
-from pipeline.text.glossary import Glossary, load_glossary
+from pipeline.text.glossary import Glossary
 from pipeline.text.languages import Language, resolve
 from pipeline.text.segments import Segment
 

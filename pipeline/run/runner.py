@@ -28,6 +28,7 @@ from pipeline.errors import (
     ProviderError,
     RecordError,
 )
+from pipeline.formats.tabular.glossary import load_glossary
 from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for, price_warning
@@ -48,7 +49,7 @@ from pipeline.run.results import (
     internal_error,
 )
 from pipeline.run.settings import EngineHooks, Job
-from pipeline.text.glossary import Glossary, load_glossary
+from pipeline.text.glossary import Glossary
 from pipeline.text.languages import Language
 
 logger = logging.getLogger(__name__)
