@@ -97,6 +97,12 @@ class Format(ABC):
         """The output file name for ``path`` (``.pot`` becomes ``.po``, for instance)."""
         return path.name
 
+    def companion_outputs(self, dest: Path, options: Options) -> list[Path]:
+        """The files :meth:`write` also writes when it writes ``dest`` with ``options`` (the
+        ``.mo`` beside a ``.po`` with ``compile``), so that the run checks them with the
+        outputs before sending anything; none by default."""
+        return []
+
 
 def option_list(options: Options, key: str) -> list[str] | None:
     """A list-of-strings option given as a list or a comma-separated string; None if unset."""
