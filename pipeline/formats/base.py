@@ -81,6 +81,12 @@ class Format(ABC):
         the format's convention says) and counts it in ``WriteReport.failed``.
         """
 
+    def check_options(self, path: Path, options: Options) -> None:
+        """Raise ConfigError when ``options`` cannot apply to ``path`` (an unknown column, an
+        option value the format does not take), InputError when the file cannot be read as far
+        as that needs; the run calls it for every file before it sends or creates anything, so
+        that :meth:`read` finds no such error later. Nothing to check by default."""
+
     def skip_target(self, path: Path, target: Language) -> str | None:
         """Why ``path`` should not be translated into ``target`` (None: it should).
 

@@ -1,8 +1,9 @@
 """Which engine a job asks, and what earlier runs learned about it.
 
 :func:`client` builds the engine's client (pseudo, a chat model, or Qwen-MT, with the plain-http
-warning); :func:`engine_identity` is what decides a job's translations besides the text (part of
-every cache key); :func:`endpoint` and :func:`learned` read the state a run against the same
+warning), and :func:`check_engine` checks beforehand that it can be asked and counted;
+:func:`engine_identity` is what decides a job's translations besides the text (part of every
+cache key); :func:`endpoint` and :func:`learned` read the state a run against the same
 endpoint and model left in the cache (see :meth:`pipeline.records.cache.Cache.remember`).
 """
 
@@ -21,9 +22,10 @@ from pipeline.engine.packing import Learned
 from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.units import EngineIdentity
 from pipeline.records.cache import Cache
+from pipeline.records.prices import price_for
 from pipeline.run.settings import Job
 
-__all__ = ["client", "endpoint", "engine_identity", "learned"]
+__all__ = ["check_engine", "client", "endpoint", "engine_identity", "learned"]
 
 
 def client(job: Job, transport: httpx.AsyncBaseTransport | None = None) -> Any:
@@ -47,6 +49,15 @@ def client(job: Job, transport: httpx.AsyncBaseTransport | None = None) -> Any:
     if job.engine == "chat":
         return ChatClient(**connection, instructions=job.instructions)
     return QwenClient(**connection)
+
+
+def check_engine(job: Job) -> None:
+    """Raise ConfigError for an engine the run could not ask or count, before anything is
+    created: a ``--price`` that cannot be read, no API key (which a dry run and the pseudo
+    engine do without)."""
+    price_for(job.model, job.price, job.engine)
+    if job.engine != "pseudo" and not job.dry_run:
+        job.api_key()
 
 
 def engine_identity(job: Job) -> EngineIdentity:

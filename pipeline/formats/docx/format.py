@@ -143,6 +143,10 @@ class DocxFormat(Format):
     extensions: ClassVar[tuple[str, ...]] = (".docx",)
     multi_target: ClassVar[bool] = False
 
+    def check_options(self, path: Path, options: Options) -> None:
+        """The options' values (see :class:`DocxOptions`)."""
+        DocxOptions.from_options(options)
+
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """Yield one segment per paragraph with text (and title/subject, alt text if asked)."""
         settings = DocxOptions.from_options(options)

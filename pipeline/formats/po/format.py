@@ -136,6 +136,10 @@ class PoFormat(Format):
         """``<stem>.po`` for a template, the same name for a catalog."""
         return path.stem + ".po" if path.suffix.lower() == ".pot" else path.name
 
+    def check_options(self, path: Path, options: Options) -> None:
+        """The options' values (``mark``)."""
+        Settings.of(options)
+
     def companion_outputs(self, dest: Path, options: Options) -> list[Path]:
         """The ``.mo`` written beside ``dest`` with ``compile`` (see :func:`mo_path`)."""
         return [mo_path(dest)] if Settings.of(options).compile else []

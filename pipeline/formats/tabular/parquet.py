@@ -64,6 +64,11 @@ class ParquetFormat(Format):
         with _open(path) as pf:
             return list(pf.schema_arrow.names)
 
+    def check_options(self, path: Path, options: Options) -> None:
+        """The ``columns`` option against the file's schema (see selected_columns)."""
+        with _open(path) as pf:
+            selected_columns(path, pf.schema_arrow, options)
+
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """Yield a segment per non-null, non-empty value of the selected columns, row by row.
 
