@@ -188,6 +188,8 @@ def _narrow_columns(job: Job, files: list[FileTask]) -> None:
             present = task.fmt.columns(task.path, task.options) or []
         except InputError:
             continue  # reported when the file is read
+        if not present:
+            continue  # an empty file: nothing to translate, written back empty
         mine = [c for c in names if c in present]
         seen.update(mine)
         if not mine:
