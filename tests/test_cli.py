@@ -76,13 +76,18 @@ def test_dry_run_sends_nothing_and_estimates(tmp_path: Path, products: Path) -> 
         (["--to", "de", "--rpm", "0"], "--rpm must be positive"),
         (["--to", "de", "--engine", "qwen"], "DASHSCOPE_API_KEY"),
         (["--to", "de", "--output-template", "../{name}"], "outside the output directory"),
+        (["--to", "de", "--columns", "titel"], "products.csv: no column 'titel'; columns in products.csv"),
+        (["--to", "de", "--price", "cheap"], "price 'cheap': expected IN,OUT"),
+        (["--to", "de", "--encoding", "klingon"], "unknown encoding 'klingon'"),
     ],
 )
 def test_configuration_errors_exit_2_with_one_line(tmp_path: Path, products: Path, args: list[str], message: str) -> None:
+    """... and leave no trace: no output, no ledger, no cache file."""
     result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--engine", "pseudo", *args)
     assert result.exit_code == 2
     assert message in result.output
-    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["products.csv"]
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ def main() -> None:
 
 
 @main.command("translate")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--to", "to_langs", multiple=True, required=True, metavar="LANG", help="Target language (ISO code or English name); repeat for several.")
 @click.option("--from", "from_lang", default="auto", show_default=True, metavar="LANG", help="Source language, or auto.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("translated"), show_default=True, help="Output directory.")

@@ -104,6 +104,12 @@ class Format(ABC):
         :meth:`WriteReport.fail`, never by a count alone.
         """
 
+    def check_options(self, path: Path, options: Options) -> None:
+        """Raise ConfigError when ``options`` cannot apply to ``path`` (an unknown column, an
+        option value the format does not take), InputError when the file cannot be read as far
+        as that needs; the run calls it for every file before it sends or creates anything, so
+        that :meth:`read` finds no such error later. Nothing to check by default."""
+
     def skip_target(self, path: Path, target: Language) -> str | None:
         """Why ``path`` should not be translated into ``target`` (None: it should).
 
@@ -119,6 +125,12 @@ class Format(ABC):
     def output_name(self, path: Path, target: Language | None) -> str:
         """The output file name for ``path`` (``.pot`` becomes ``.po``, for instance)."""
         return path.name
+
+    def companion_outputs(self, dest: Path, options: Options) -> list[Path]:
+        """The files :meth:`write` also writes when it writes ``dest`` with ``options`` (the
+        ``.mo`` beside a ``.po`` with ``compile``), so that the run checks them with the
+        outputs before sending anything; none by default."""
+        return []
 
 
 def option_list(options: Options, key: str) -> list[str] | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError
 from pipeline.formats import format_for, supported_extensions
 from pipeline.formats.base import Format
 from pipeline.run.settings import InputSpec, Job
@@ -50,7 +50,8 @@ def is_glob_pattern(text: str) -> bool:
 
 
 def discover(job: Job) -> Discovery:
-    """Expand every input into FileTasks; ConfigError for an input that does not exist."""
+    """Expand every input into FileTasks; ConfigError for an input that does not exist. A
+    named input that is neither a file nor a folder (a pipe, a device) is skipped, with why."""
     found = Discovery()
     seen: set[Path] = set()
     out_root = job.out.resolve()
@@ -66,6 +67,9 @@ def discover(job: Job) -> Discovery:
                 continue
             if not job.in_place and walked is not None and _inside(resolved, out_root, walked):
                 continue  # an earlier run's output: translating it would nest outputs every run
+            if not path.is_file():  # reading a pipe would wait for a writer, a device forever
+                found.skipped.append((path, "not a regular file (a pipe, socket or device)"))
+                continue
             fmt = format_for(path)
             if fmt is None:
                 exts = ", ".join(supported_extensions())
@@ -122,10 +126,8 @@ def _expand(spec: InputSpec) -> list[tuple[Path, Path]]:
             p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         return [(p, p.relative_to(path)) for p in files]
-    if path.is_file():
+    if path.is_file() or path.exists():  # a pipe or a device: discover skips it
         return [(path, Path(path.name))]
-    if path.exists():
-        raise InputError(path, "not a regular file")
     raise ConfigError(f"input {raw} does not exist")
 
 

@@ -1,12 +1,13 @@
 """Which engine a job asks, how a run's ledger names it, and what earlier runs learned about it.
 
 :func:`client` builds the engine's client (pseudo, a chat model, or Qwen-MT, with the plain-http
-warning of :func:`warn_plain_http`); :func:`engine_identity` is what decides a job's
-translations besides the text (part of every cache key); :func:`record_run_start` writes the
-``run_start`` line that opens a ledger; :func:`endpoint` and :func:`learned` read the state a
-run against the same endpoint and model left in the cache (see
-:meth:`pipeline.records.cache.Cache.remember`). The CLI's run and the Ray workers
-(:mod:`pipeline.integrations.ray_data`) both build their engine here.
+warning of :func:`warn_plain_http`), and :func:`check_engine` checks beforehand that it can be
+asked and counted; :func:`engine_identity` is what decides a job's translations besides the
+text (part of every cache key); :func:`record_run_start` writes the ``run_start`` line that
+opens a ledger; :func:`endpoint` and :func:`learned` read the state a run against the same
+endpoint and model left in the cache (see :meth:`pipeline.records.cache.Cache.remember`). The
+CLI's run and the Ray workers (:mod:`pipeline.integrations.ray_data`) both build their engine
+here.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from pipeline.engine.pseudo import PseudoClient
 from pipeline.engine.units import EngineIdentity
 from pipeline.records.cache import Cache
 from pipeline.records.ledger import Ledger
+from pipeline.records.prices import price_for
 from pipeline.run.settings import Job
 
 __all__ = [
+    "check_engine",
     "client",
     "endpoint",
     "engine_identity",
@@ -68,6 +71,15 @@ def warn_plain_http(job: Job, stacklevel: int = 2) -> None:
             f"{job.base_url} is plain http: the API key would travel in clear text",
             stacklevel=stacklevel,
         )
+
+
+def check_engine(job: Job) -> None:
+    """Raise ConfigError for an engine the run could not ask or count, before anything is
+    created: a ``--price`` that cannot be read, no API key (which a dry run and the pseudo
+    engine do without)."""
+    price_for(job.model, job.price, job.engine)
+    if job.engine != "pseudo" and not job.dry_run:
+        job.api_key()
 
 
 def engine_identity(job: Job) -> EngineIdentity:

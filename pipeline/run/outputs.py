@@ -6,7 +6,8 @@ file's chosen targets; one path for a multi-target format) before the first requ
 refuses, with a ConfigError (exit 2, nothing sent):
 
 - two outputs on one path (``--output-template '{name}'`` with two target languages, two
-  inputs named alike in different folders), where the second would replace the first;
+  inputs named alike in different folders), where the second would replace the first; the
+  files a format writes beside an output (the ``.mo`` of ``--compile``) count as outputs;
 - an output on another input of the run (the run would overwrite what it reads);
 - an output that is a directory, a file where a folder of the path should be (``--out``
   naming a file), or a folder the user cannot write into (permissions, read-only file system).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ConfigError
@@ -30,21 +32,42 @@ from pipeline.run.discover import FileTask, output_path
 from pipeline.run.settings import Job
 
 
-def planned_outputs(job: Job, tasks: Sequence[FileTask]) -> Iterator[tuple[FileTask, str, Path]]:
-    """(task, target code or "" for every target, output path) of every output of the run."""
+@dataclass(frozen=True, slots=True, eq=False)
+class Output:
+    """One file a run writes: for ``task``, into ``target`` (a language code; "" for every
+    target), at ``path``; ``beside`` is the output it is written with when it is a companion
+    file (the ``.po`` of a ``--compile`` ``.mo``), None for an output itself."""
+
+    task: FileTask
+    target: str
+    path: Path
+    beside: Path | None = None
+
+    def describe(self) -> str:
+        """What this file is, for a message."""
+        if self.beside is not None:
+            return f"the file written beside {self.beside} (--compile)"
+        return f"the output of {self.task.path}" + (f" for {self.target}" if self.target else "")
+
+
+def planned_outputs(job: Job, tasks: Sequence[FileTask]) -> Iterator[Output]:
+    """Every file the run writes for ``tasks`` (each file's chosen targets): each output, then
+    the files its format writes beside it (see Format.companion_outputs)."""
     for task in tasks:
-        if task.fmt.multi_target:
-            yield task, "", output_path(job, task, None)
-        else:
-            for target in task.targets:
-                yield task, target.code, output_path(job, task, target)
+        for target in [None] if task.fmt.multi_target else task.targets:
+            dest = output_path(job, task, target)
+            code = target.code if target is not None else ""
+            yield Output(task, code, dest)
+            for path in task.fmt.companion_outputs(dest, task.options):
+                yield Output(task, code, path, beside=dest)
 
 
 def check_output_settings(job: Job, files: Sequence[FileTask]) -> None:
     """Raise ConfigError for an output the settings cannot give, before any file is read: an
     ``--in-place`` output of another kind than its input, or a path the writer would refuse to
-    replace (read-only, several hard links); whether the paths can be written, and by one
-    output each, is checked by :func:`check_outputs` once the targets are known."""
+    replace (read-only, several hard links), an output's or a file written beside it; whether
+    the paths can be written, and by one output each, is checked by :func:`check_outputs` once
+    the targets are known."""
     for task in files:
         if job.in_place and task.fmt.output_name(task.path, job.targets[0]) != task.path.name:
             raise ConfigError(
@@ -53,24 +76,27 @@ def check_output_settings(job: Job, files: Sequence[FileTask]) -> None:
             )
         for target in ([None] if task.fmt.multi_target else job.targets):
             dest = output_path(job, task, target)
-            refusal = replace_refusal(dest)  # the writer would refuse it after the requests
-            if refusal is not None:
-                raise ConfigError(f"{dest} {refusal}")
+            for path in [dest, *task.fmt.companion_outputs(dest, task.options)]:
+                refusal = replace_refusal(path)  # the writer would refuse it after the requests
+                if refusal is not None:
+                    raise ConfigError(f"{path} {refusal}")
 
 
 def check_outputs(job: Job, tasks: Sequence[FileTask]) -> None:
-    """Raise ConfigError naming the first output of ``tasks`` that cannot be written, or that
-    would replace another output or another input of the run (see the module docstring)."""
+    """Raise ConfigError naming the first file the run would write for ``tasks`` (an output or
+    a file written beside one) that cannot be written, or that would replace another such file
+    or another input of the run (see the module docstring)."""
     inputs = {task.path.resolve(): task for task in tasks}
-    claimed: dict[Path, tuple[FileTask, str]] = {}
+    claimed: dict[Path, Output] = {}
     folders: dict[Path, str | None] = {}
-    for task, target, dest in planned_outputs(job, tasks):
+    for output in planned_outputs(job, tasks):
+        dest = output.path
         resolved = dest.resolve()
-        earlier = claimed.setdefault(resolved, (task, target))
-        if earlier[0] is not task or earlier[1] != target:
-            raise ConfigError(_collision(dest, earlier, (task, target)))
+        earlier = claimed.setdefault(resolved, output)
+        if earlier is not output:
+            raise ConfigError(_collision(dest, earlier, output))
         reader = inputs.get(resolved)
-        if reader is not None and reader is not task:
+        if reader is not None and (reader is not output.task or output.beside is not None):
             raise ConfigError(
                 f"output {dest} would overwrite the input {reader.path}; choose another --out"
             )
@@ -83,17 +109,22 @@ def check_outputs(job: Job, tasks: Sequence[FileTask]) -> None:
             raise ConfigError(f"cannot write {dest}: {why}")
 
 
-def _collision(dest: Path, first: tuple[FileTask, str], second: tuple[FileTask, str]) -> str:
-    """The message for two outputs on ``dest``: of one input in two languages, or of two inputs."""
-    (task, lang), (other, other_lang) = first, second
-    if task is other:
+def _collision(dest: Path, first: Output, second: Output) -> str:
+    """The message for two files on ``dest``: one input's outputs in two languages, two inputs'
+    outputs, or an output and a file written beside one."""
+    if first.beside is not None or second.beside is not None:
         return (
-            f"{task.path} would be written to {dest} for both {lang} and {other_lang}: "
-            "put {lang} in --output-template"
+            f"{dest} would be written twice, as {first.describe()} and as "
+            f"{second.describe()}: choose an --output-template that keeps them apart"
+        )
+    if first.task is second.task:
+        return (
+            f"{first.task.path} would be written to {dest} for both {first.target} and "
+            f"{second.target}: put {{lang}} in --output-template"
         )
     return (
-        f"{task.path} and {other.path} would both be written to {dest}: give their common "
-        "folder as the input (outputs keep their paths under it), or translate them in "
+        f"{first.task.path} and {second.task.path} would both be written to {dest}: give their "
+        "common folder as the input (outputs keep their paths under it), or translate them in "
         "separate runs with different --out"
     )
 

@@ -28,13 +28,14 @@ from pipeline.errors import (
     ProviderError,
     RecordError,
 )
+from pipeline.formats.tabular.glossary import load_glossary
 from pipeline.records.cache import Cache, default_cache_path
 from pipeline.records.ledger import Ledger
 from pipeline.records.prices import price_for, price_warning
 from pipeline.run.discover import FileTask, discover, output_path
 from pipeline.run.ending import kept, settle_and_end
+from pipeline.run.engines import check_engine, endpoint, engine_identity, record_run_start
 from pipeline.run.engines import client as make_client
-from pipeline.run.engines import endpoint, engine_identity, record_run_start
 from pipeline.run.engines import learned as learned_state
 from pipeline.run.execute import execute
 from pipeline.run.outputs import check_output_settings, check_outputs
@@ -50,7 +51,7 @@ from pipeline.run.results import (
 )
 from pipeline.run.settings import EngineHooks, Job
 from pipeline.run.translations import RunTranslations
-from pipeline.text.glossary import Glossary, load_glossary
+from pipeline.text.glossary import Glossary
 from pipeline.text.languages import Language
 
 logger = logging.getLogger(__name__)
@@ -78,14 +79,18 @@ def translate(
     _narrow_columns(job, discovery.files)
     glossary = load_glossary(job.glossary) if job.glossary else Glossary()
     identity = engine_identity(job)
+    check_engine(job)
     warning = price_warning(job.model, job.price, job.engine)
     if warning is not None:
         result.warnings.append(warning)
+    targeted = _targeted(job, discovery.files, result, progress)
+    check_outputs(job, [task for task, _ in targeted])
+    # Only now, with every setting checked, does the run leave a trace (the cache file).
     cache = Cache((job.cache or default_cache_path()) if job.use_cache else None)
     try:
         planner = Planner(job, identity, cache, glossary)
         try:
-            _plan_and_translate(job, planner, discovery.files, result, progress, hooks)
+            _plan_and_translate(job, planner, targeted, result, progress, hooks)
         finally:
             planner.close()
     finally:
@@ -97,18 +102,12 @@ def translate(
 def _plan_and_translate(
     job: Job,
     planner: Planner,
-    files: list[FileTask],
+    targeted: list[tuple[FileTask, FileResult]],
     result: RunResult,
     progress: RunProgress,
     hooks: EngineHooks,
 ) -> None:
-    """Plan every file (a bad one is reported, the rest go on), estimate, translate, write.
-
-    Every output path is checked once the targets of each file are known, before any file is
-    planned (ConfigError: nothing is sent).
-    """
-    targeted = _targeted(job, files, result, progress)
-    check_outputs(job, [task for task, _ in targeted])
+    """Plan every file (a bad one is reported, the rest go on), estimate, translate, write."""
     readable: list[tuple[FileTask, FileResult]] = []
     for task, file_result in targeted:
         try:
@@ -129,13 +128,14 @@ def _plan_and_translate(
 def _targeted(
     job: Job, files: list[FileTask], result: RunResult, progress: RunProgress
 ) -> list[tuple[FileTask, FileResult]]:
-    """The files with their targets chosen (see _choose_targets), each with its FileResult in
-    ``result``; a file none of the targets applies to is left out, one that cannot be read is
-    reported and left out."""
+    """The files with their targets chosen (see _choose_targets) and their options checked
+    against them (Format.check_options), each with its FileResult in ``result``; a file none of
+    the targets applies to is left out, one that cannot be read is reported and left out."""
     targeted: list[tuple[FileTask, FileResult]] = []
     for task in files:
         file_result = FileResult(task.path)
         try:
+            task.fmt.check_options(task.path, task.options)
             chosen = _choose_targets(job, task, result, progress)
         except InputError as exc:
             result.files.append(file_result)
@@ -189,6 +189,8 @@ def _narrow_columns(job: Job, files: list[FileTask]) -> None:
             present = task.fmt.columns(task.path, task.options) or []
         except InputError:
             continue  # reported when the file is read
+        if not present:
+            continue  # an empty file: nothing to translate, written back empty
         mine = [c for c in names if c in present]
         seen.update(mine)
         if not mine:

@@ -11,10 +11,11 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from lxml import etree
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.formats.docx.inline import read_paragraph
 from pipeline.formats.docx.language import WordLanguage, word_language
 from pipeline.formats.docx.rebuild import apply_translation, parse_tagged
+from pipeline.formats.docx.revisions import text_change
 from pipeline.text.languages import resolve
 from tests.formats.contract import FormatContract, FuncTranslations
 from tests.formats.docx_helpers import (
@@ -310,20 +311,93 @@ def test_rebuilt_paragraph_reads_back_as_its_translation() -> None:
     assert link is not None and link.get(f"{{{R}}}id") == "rId5"
 
 
-def test_tracked_changes_inserted_text_translated_deleted_kept() -> None:
-    paragraph = paragraph_from(
-        "<w:r><w:t xml:space='preserve'>Keep </w:t></w:r>"
-        "<w:del w:id='1' w:author='A'><w:r><w:delText>old words</w:delText></w:r></w:del>"
-        "<w:ins w:id='2' w:author='A'><w:r><w:t>new words</w:t></w:r></w:ins>"
-        "<w:r><w:t xml:space='preserve'> here</w:t></w:r>"
+def revised(tmp_path: Path, revised_xml: str, name: str = "revised.docx") -> Path:
+    """A document of two paragraphs, the second of which holds ``revised_xml`` (runs and
+    revisions in ``w:`` markup), built with python-docx."""
+    document = docx.Document()
+    document.add_paragraph("A plain first paragraph.")
+    p = document.add_paragraph()._p
+    for element in etree.fromstring(f'<w:x xmlns:w="{W}">{revised_xml}</w:x>'):
+        p.append(element)
+    return save(document, tmp_path, name)
+
+
+INS, DEL = "w:id='1' w:author='A' w:date='2024-01-01T00:00:00Z'", "w:id='2' w:author='B'"
+
+
+@pytest.mark.parametrize(
+    ("revised_xml", "change"),
+    [
+        (  # an insertion inside a word and a deletion: "The colour of the car."
+            f"<w:r><w:t>The colo</w:t></w:r><w:ins {INS}><w:r><w:t>u</w:t></w:r></w:ins>"
+            "<w:r><w:t xml:space='preserve'>r of the </w:t></w:r>"
+            f"<w:del {DEL}><w:r><w:delText xml:space='preserve'>old </w:delText></w:r></w:del>"
+            "<w:r><w:t>car.</w:t></w:r>",
+            "tracked insertion 'u'",
+        ),
+        (
+            f"<w:r><w:t xml:space='preserve'>Keep </w:t></w:r><w:del {DEL}><w:r>"
+            "<w:delText>these old words</w:delText></w:r></w:del><w:r><w:t> here</w:t></w:r>",
+            "tracked deletion 'these old words'",
+        ),
+        (  # a whole paragraph deleted: nothing of it would otherwise be sent
+            f"<w:del {DEL}><w:r><w:delText>All of this goes.</w:delText></w:r></w:del>",
+            "tracked deletion 'All of this goes.'",
+        ),
+        (
+            "<w:moveToRangeStart w:id='5' w:name='move1'/>"
+            f"<w:moveTo {INS}><w:r><w:t>Moved here. </w:t></w:r></w:moveTo>"
+            "<w:moveToRangeEnd w:id='5'/><w:r><w:t>Stays.</w:t></w:r>",
+            "tracked move 'Moved here. '",
+        ),
+    ],
+)
+def test_tracked_changes_to_the_text_refuse_the_document(
+    tmp_path: Path, revised_xml: str, change: str
+) -> None:
+    """The translation of a paragraph with pending changes to its text could be written neither
+    with them (words split at their edges, deleted source text back on "Reject") nor without
+    them (the reviewer's decision taken for them): the document is refused, naming the
+    paragraph and what to do."""
+    path = revised(tmp_path, revised_xml)
+    place = "word/document.xml paragraph 2"
+    for attempt in (lambda: segments(path), lambda: translate(path)):
+        with pytest.raises(InputError) as caught:
+            attempt()
+        assert caught.value.path == path and caught.value.place == place
+        assert caught.value.reason.startswith(f"{change}: a document with tracked changes")
+        assert "accept or reject them in Word" in caught.value.reason
+    assert not (tmp_path / "out").exists()
+
+
+def test_revisions_that_do_not_change_the_text_are_kept(tmp_path: Path) -> None:
+    """A formatting change, an inserted paragraph mark and an inserted tab change no text: the
+    paragraph is translated and they stay."""
+    path = revised(
+        tmp_path,
+        f"<w:pPr><w:rPr><w:ins {INS}/></w:rPr></w:pPr>"
+        f"<w:r><w:rPr><w:b/><w:rPrChange {DEL}><w:rPr/></w:rPrChange></w:rPr><w:t>Open</w:t></w:r>"
+        f"<w:ins {INS}><w:r><w:tab/></w:r></w:ins><w:r><w:t>the file</w:t></w:r>",
     )
-    assert paragraph.text == "Keep <x1/><g2>new words</g2> here"
-    assert apply_translation(paragraph, "Behalte <x1/><g2>neue Wörter</g2> hier") == "translated"
-    p = paragraph.element
-    assert [t.text for t in p.iter(f"{{{W}}}delText")] == ["old words"]
-    ins = p.find(f"{{{W}}}ins")
-    assert ins is not None and ins.get(f"{{{W}}}author") == "A"
-    assert texts_of(ins) == ["neue Wörter"]
+    assert [s.text for s in segments(path)] == ["A plain first paragraph.", "<g1>Open</g1><x2/>the file"]
+    dest, _, report = translate(path)
+    assert report.translated == 2 and report.failed == 0
+    body = part_xml(dest, "word/document.xml")
+    changed = [r for r in body.iter(f"{{{W}}}r") if r.find(f"{{{W}}}rPr/{{{W}}}rPrChange") is not None]
+    assert [texts_of(r) for r in changed] == [[german("Open")]]
+    inserted = list(body.iter(f"{{{W}}}ins"))
+    assert len(inserted) == 2 and inserted[1].find(f"{{{W}}}r/{{{W}}}tab") is not None
+
+
+def test_a_text_box_change_names_the_text_box_paragraph_not_its_anchor() -> None:
+    outer = etree.fromstring(
+        f'<w:p xmlns:w="{W}"><w:r><w:t>Anchor text</w:t></w:r><w:r><w:pict><w:txbxContent>'
+        f"<w:p><w:ins {INS}><w:r><w:t>boxed</w:t></w:r></w:ins></w:p>"
+        "</w:txbxContent></w:pict></w:r></w:p>"
+    )
+    inner = next(outer.iter(f"{{{W}}}txbxContent"))[0]
+    assert text_change(outer) is None
+    assert text_change(inner) == "tracked insertion 'boxed'"
 
 
 def test_leading_and_trailing_markers_are_not_sent() -> None:

@@ -150,6 +150,32 @@ def test_corrupt_catalog_names_the_line(tmp_path: Path) -> None:
     assert "unexpected text after the string" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("entries", "second", "first"),
+    [
+        ('msgid "Open"\nmsgstr ""\n\nmsgid "Open"\nmsgstr ""\n', 13, 10),
+        ('msgid "Open"\nmsgstr ""\n\n#~ msgid "Open"\n#~ msgstr "Auf"\n', 13, 10),  # obsolete too
+        ('msgid "Open"\nmsgstr ""\n\nmsgid "Open"\nmsgid_plural "Opens"\nmsgstr[0] ""\nmsgstr[1] ""\n', 13, 10),
+        ('msgctxt "m"\nmsgid "Open"\nmsgstr ""\n\nmsgctxt "m"\nmsgid "Open"\nmsgstr ""\n', 15, 11),
+    ],
+)
+def test_an_entry_defined_twice_is_refused_naming_both_lines(
+    tmp_path: Path, entries: str, second: int, first: int
+) -> None:
+    """msgfmt refuses a catalog with two entries of the same msgctxt and msgid ("duplicate
+    message definition"); its translation would be refused the same way."""
+    path = put(tmp_path, "dup.po", HEADER_DE + entries)
+    with pytest.raises(InputError) as info:
+        list(FMT.read(path, {}))
+    assert info.value.place == f"line {second}"
+    assert f"is defined twice, first at line {first}" in info.value.reason
+
+
+def test_the_same_msgid_in_two_contexts_is_two_entries(tmp_path: Path) -> None:
+    path = put(tmp_path, "ctx.po", HEADER_DE + 'msgid "Open"\nmsgstr ""\n\nmsgctxt "m"\nmsgid "Open"\nmsgstr ""\n')
+    assert [s.context for s in FMT.read(path, {})] == ["", "m"]
+
+
 def test_output_name() -> None:
     assert FMT.output_name(Path("x/app.pot"), GERMAN) == "app.po"
     assert FMT.output_name(Path("x/app-de.po"), GERMAN) == "app-de.po"

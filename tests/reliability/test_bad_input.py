@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from pipeline.run.settings import InputSpec, Job
 from pipeline.testing import Emulator, fake_translate
 from pipeline.text.languages import resolve
 from tests.conftest import FAST_RETRIES, KEY_ENV
-from tests.reliability.procs import SAMPLES
+from tests.reliability.procs import SAMPLES, environment, mtpipe_command
 
 
 def mtpipe(tmp_path: Path, emulator: Emulator | None, *args: str) -> Result:
@@ -241,3 +243,89 @@ def test_zip_directory_pointing_before_the_file_start_is_an_input_error(tmp_path
     with pytest.raises(InputError) as caught:
         list(format_for(path).read(path, {}))  # type: ignore[union-attr]
     assert caught.value.path == path
+
+
+# ---- one bad file beside a good one: the bad one fails (or is skipped) alone -----------------
+
+
+def bad_input(folder: Path, case: str) -> tuple[Path, str]:
+    """An input of shape ``case`` in ``folder``, and the message that names what is wrong."""
+    header = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    if case == "duplicate msgid":
+        path = folder / "dup.pot"
+        path.write_text(header + 'msgid "Open"\nmsgstr ""\n\nmsgid "Open"\nmsgstr ""\n')
+        return path, f"{path}: line 7: msgid 'Open' is defined twice, first at line 4"
+    if case == "struct column":
+        path = folder / "nested.parquet"
+        pq.write_table(pa.table({"id": [1], "text": pa.array([{"en": "Open"}])}), path)
+        return path, f"{path}: column 'text' is struct<en: string>, which holds no text to translate"
+    if case == "empty csv":  # among tabular files: it has no columns, and nothing to translate
+        return empty_file(folder / "empty.csv"), ""
+    if case == "fifo":
+        path = folder / "pipe.csv"
+        os.mkfifo(path)
+        return path, f"skipped {path}: not a regular file (a pipe, socket or device)"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["duplicate msgid", "struct column", "empty csv", "fifo"])
+def test_a_bad_file_beside_a_good_one_fails_alone(tmp_path: Path, case: str) -> None:
+    """Each of these failed the whole run (exit 2, the good file untranslated) or, for the
+    duplicate msgid, wrote a catalog msgfmt refuses."""
+    good = write_csv(tmp_path / "good.csv", ["Open the file", "Save all"])
+    bad, message = bad_input(tmp_path, case)
+    result = mtpipe(tmp_path, None, str(good), str(bad), "--columns", "text")
+    assert "Traceback" not in result.output
+    assert message in result.output
+    translated = csv_column(tmp_path / "out" / "good.csv", "text_de")
+    assert len(translated) == 2 and all(translated)
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    if case == "empty csv":
+        assert result.exit_code == 0, result.output
+        assert written == ["empty.csv", "good.csv"] and (tmp_path / "out" / "empty.csv").read_bytes() == b""
+    elif case == "fifo":
+        assert result.exit_code == 0, result.output
+        assert written == ["good.csv"]
+    else:
+        assert result.exit_code == 1, result.output
+        assert written == ["good.csv"]
+
+
+def without_root_powers() -> list[str]:
+    """A command prefix under which a file's permissions apply: none for a user; for root, who
+    reads any file, a user namespace that maps it to an ordinary user (the files keep their
+    owner, so root's own folders stay open to it). Skips when neither is possible."""
+    if os.geteuid() != 0:
+        return []
+    prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+    try:
+        ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        pytest.skip("running as root without user namespaces: no file is unreadable")
+    return prefix
+
+
+def test_an_unreadable_input_fails_alone(tmp_path: Path) -> None:
+    """A file its user may not read (chmod 000) is that file's error, said as the OS says it;
+    click used to refuse the whole command ('Path ... is not readable'), good files included."""
+    good = write_csv(tmp_path / "good.csv", ["Open the file"])
+    locked = []
+    for name in ("locked.csv", "locked.pot", "locked.docx", "locked.parquet"):
+        path = tmp_path / name
+        shutil.copy(SAMPLES / {".csv": "products.csv", ".pot": "app.pot", ".docx": "brochure.docx",
+                               ".parquet": "reviews.parquet"}[path.suffix], path)  # fmt: skip
+        path.chmod(0)
+        locked.append(path)
+    argv = [*without_root_powers(), *mtpipe_command(
+        "translate", str(good), *map(str, locked), "--columns", "text", "--to", "de", "--engine", "pseudo",
+        "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache.sqlite"), "--ledger", str(tmp_path / "l.jsonl"))]  # fmt: skip
+    done = subprocess.run(argv, env=environment(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    for path in locked:
+        reason = "cannot read" if path.suffix == ".pot" else "cannot open"
+        assert f"failed: {path}: {reason}: Permission denied" in done.stderr
+    assert "Traceback" not in done.stderr
+    written = [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert written == ["good.csv"]

@@ -90,8 +90,8 @@ def read_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def files_under(root: Path) -> set[Path]:
-    """The files under ``root`` but the cache (opened before the targets are known)."""
-    return {p for p in root.rglob("*") if p.is_file() and p.name != "cache.sqlite"}
+    """The files under ``root``."""
+    return {p for p in root.rglob("*") if p.is_file()}
 
 
 def two_named_alike(tmp_path: Path) -> list[str]:
@@ -101,8 +101,12 @@ def two_named_alike(tmp_path: Path) -> list[str]:
     return [str(write_csv(tmp_path / folder / "x.csv", sentences(3))) for folder in ("a", "b")]
 
 
+POT = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Open"\nmsgstr ""\n'
+
+
 @pytest.mark.parametrize("case", ["out is a file", "read-only folder", "two targets, one template path",
-                                  "two inputs named alike", "output on another input"])  # fmt: skip
+                                  "two inputs named alike", "output on another input", ".mo is a directory",
+                                  ".mo on the .po", ".mo read-only"])  # fmt: skip
 def test_an_output_that_cannot_be_written_is_refused_before_any_request(
     tmp_path: Path, emulator: Emulator, read_only: Any, case: str
 ) -> None:
@@ -110,6 +114,9 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_request(
     data = str(write_csv(tmp_path / "a" / "data.csv", sentences(3)))
     out = tmp_path / "out"
     args: list[str] = [data, "--columns", "text"]
+    template = tmp_path / "a" / "app.pot"
+    template.write_text(POT)
+    mo = out / "de" / "app.mo"
     if case == "out is a file":
         out.write_text("not a folder")
         message = f"{out} is a file, not a folder"
@@ -117,13 +124,25 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_request(
         read_only(out)
         message = f"the folder {out} is not writable"
     elif case == "two targets, one template path":
-        template = tmp_path / "a" / "app.pot"
-        template.write_text('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Open"\nmsgstr ""\n')
         args = [str(template), "--to", "fr", "--output-template", "{name}"]
         message = f"{template} would be written to {out / 'app.po'} for both fr and de"
     elif case == "two inputs named alike":
         args = [*two_named_alike(tmp_path), "--columns", "text"]
         message = f"would both be written to {out / 'x.csv'}"
+    elif case == ".mo is a directory":  # --compile would fail after paying for the .po
+        mo.mkdir(parents=True)
+        args = [str(template), "--compile"]
+        message = f"output {mo} is a directory"
+    elif case == ".mo on the .po":  # the catalog written as app.mo, then replaced by its .mo
+        args = [str(template), "--compile", "--output-template", "{lang}/{stem}.mo"]
+        message = (f"{mo} would be written twice, as the output of {template} for de and as the "
+                   f"file written beside {mo} (--compile)")  # fmt: skip
+    elif case == ".mo read-only":
+        mo.parent.mkdir(parents=True)
+        mo.write_bytes(b"")
+        mo.chmod(0o444)
+        args = [str(template), "--compile"]
+        message = f"{mo} is read-only"
     else:  # a/data.csv -> OUT/data_x.csv, which is the other input
         out.mkdir()
         other = write_csv(out / "data_x.csv", sentences(2))
@@ -134,7 +153,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_request(
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert emulator.stats.received == 0
-    assert files_under(tmp_path) == before  # no output, not even a ledger
+    assert files_under(tmp_path) == before  # no output, not even a ledger or a cache
 
 
 def test_the_same_inputs_apart_are_translated(tmp_path: Path, emulator: Emulator) -> None:

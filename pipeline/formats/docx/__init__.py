@@ -8,6 +8,7 @@ Holds:
 - ``nodes``: the tree a paragraph is read into; ``inline`` reads a paragraph into it as
   tagged text, ``markers`` keeps zero-width markers out of words, ``tags`` is the tag syntax;
 - ``rebuild``: putting a translated paragraph back into its ``w:p``;
+- ``revisions``: tracked changes to the text, which make a document refused;
 - ``language``: the ``w:lang`` recorded on translated text.
 
 Imports go downward only: these modules may import each other, :mod:`pipeline.formats.base`,

@@ -11,7 +11,10 @@ What is translated, in this order (the order ``write`` sees them again):
 
 Not translated: field instructions (``w:instrText``, ``w:fldSimple/@w:instr``), hidden text
 (``w:vanish`` on the run; option ``include_hidden``), image alt text (``wp:docPr/@descr``;
-option ``include_alt_text``), deleted revisions, math.
+option ``include_alt_text``), math.
+
+Refused (InputError naming the first such paragraph): a document with tracked changes to its
+text (an insertion, deletion or move holding text; see :mod:`revisions` for why).
 
 A text box in ``mc:AlternateContent`` is stored twice (DrawingML in ``mc:Choice``, VML in
 ``mc:Fallback``): a fallback paragraph whose tagged text equals a choice paragraph's of the
@@ -41,7 +44,7 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Format, Options, WriteReport
 from pipeline.formats.docx.dialect import Dialect
 from pipeline.formats.docx.inline import read_paragraph
@@ -49,6 +52,7 @@ from pipeline.formats.docx.language import mark_language
 from pipeline.formats.docx.nodes import Element
 from pipeline.formats.docx.package import Package, open_package, serialize_xml, write_package
 from pipeline.formats.docx.rebuild import Outcome, apply_translation, xml_safe
+from pipeline.formats.docx.revisions import text_change
 from pipeline.formats.docx.tags import strip_tags
 from pipeline.text.languages import Language
 from pipeline.text.segments import ALL_CHECKS, Segment, Translations
@@ -61,6 +65,10 @@ MC_CHOICE, MC_FALLBACK = f"{{{_MC}}}Choice", f"{{{_MC}}}Fallback"
 _DC = "http://purl.org/dc/elements/1.1/"
 _NOTE_KINDS = ("footnote", "endnote", "comment")
 _SOFT = frozenset({"tags"})
+_ACCEPT_OR_REJECT = (
+    "a document with tracked changes to its text is not translated; accept or reject them in "
+    "Word (Review > Accept All Changes, or Reject All Changes) and translate it again"
+)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -135,6 +143,10 @@ class DocxFormat(Format):
     extensions: ClassVar[tuple[str, ...]] = (".docx",)
     multi_target: ClassVar[bool] = False
 
+    def check_options(self, path: Path, options: Options) -> None:
+        """The options' values (see :class:`DocxOptions`)."""
+        DocxOptions.from_options(options)
+
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """Yield one segment per paragraph with text (and title/subject, alt text if asked)."""
         settings = DocxOptions.from_options(options)
@@ -188,14 +200,14 @@ def _parts(package: Package, settings: DocxOptions) -> Iterator[tuple[str, Eleme
     names = _names(package.dialect)
     for part in package.parts:
         root = package.read_part(part)
-        yield part.name, root, _paragraph_units(root, part.name, settings, names)
+        yield part.name, root, _paragraph_units(root, part.name, settings, names, package.path)
     if settings.properties and package.core is not None:
         root = package.read_xml(package.core)
         yield package.core, root, _property_units(root, package.core)
 
 
 def _paragraph_units(
-    root: Element, part: str, settings: DocxOptions, names: _Names
+    root: Element, part: str, settings: DocxOptions, names: _Names, path: Path
 ) -> list[_Unit]:
     units: list[_Unit] = []
     places = _Places(part, names)
@@ -212,6 +224,9 @@ def _paragraph_units(
             places.count(element)
             continue
         place = places.paragraph(element)
+        change = text_change(element)
+        if change is not None:
+            raise InputError(path, f"{change}: {_ACCEPT_OR_REJECT}", place)
         paragraph = read_paragraph(element, settings.include_hidden)
         if not strip_tags(paragraph.text).strip():
             continue

@@ -7,10 +7,10 @@ one string with inline tags an MT engine keeps:
   container's dominant formatting is wrapped in ``<gN>...</gN>`` (bold, italic, colour, font,
   character style... anything in ``w:rPr`` except spelling language and proofing marks);
 - a hyperlink is ``<aN>...</aN>``; other inline containers holding text (content controls,
-  tracked insertions, smart tags, custom XML, simple fields with a worded result) are
-  ``<gN>...</gN>`` too;
+  smart tags, custom XML, simple fields with a worded result) are ``<gN>...</gN>`` too;
 - everything else kept as it is -- tabs, breaks, drawings, footnote references, bookmarks,
-  comment ranges, field instructions, hidden text, deleted text, math -- becomes a placeholder
+  comment ranges, field instructions, hidden text, tracked changes without text (those with
+  text make the format refuse the document: :mod:`revisions`), math -- becomes a placeholder
   ``<xN/>``; adjacent ones are one placeholder, and those before the first or after the last
   text of the paragraph are not sent at all;
 - markers that hold no text (bookmarks, comment ranges...) found inside a word are first moved

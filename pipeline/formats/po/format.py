@@ -93,7 +93,7 @@ from pipeline.text import languages
 from pipeline.text.languages import Language
 from pipeline.text.segments import Segment, Translations
 
-__all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines"]
+__all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines", "mo_path"]
 
 
 def match_newlines(source: str, text: str) -> str:
@@ -135,6 +135,14 @@ class PoFormat(Format):
     def output_name(self, path: Path, target: Language | None) -> str:
         """``<stem>.po`` for a template, the same name for a catalog."""
         return path.stem + ".po" if path.suffix.lower() == ".pot" else path.name
+
+    def check_options(self, path: Path, options: Options) -> None:
+        """The options' values (``mark``)."""
+        Settings.of(options)
+
+    def companion_outputs(self, dest: Path, options: Options) -> list[Path]:
+        """The ``.mo`` written beside ``dest`` with ``compile`` (see :func:`mo_path`)."""
+        return [mo_path(dest)] if Settings.of(options).compile else []
 
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """The segments of the entries to translate, in file order."""
@@ -388,9 +396,15 @@ def _is_template(path: Path) -> bool:
     return path.suffix.lower() == ".pot"
 
 
+def mo_path(po_path: Path) -> Path:
+    """Where ``compile`` writes the ``.mo`` of the catalog written to ``po_path``: the same
+    path with ``.mo`` for its suffix."""
+    return po_path.with_suffix(".mo")
+
+
 def _compile(po_path: Path) -> None:
-    """Write ``<po_path minus .po>.mo`` from the written catalog, atomically (read the way every
-    catalog is read: an unchanged copy may hold lines only msgfmt's reading accepts)."""
+    """Write :func:`mo_path` from the written catalog, atomically (read the way every catalog
+    is read: an unchanged copy may hold lines only msgfmt's reading accepts)."""
     catalog: Any = load_catalog(po_path).po
-    with atomic_output(po_path.with_suffix(".mo")) as tmp:
+    with atomic_output(mo_path(po_path)) as tmp:
         catalog.save_as_mofile(str(tmp))

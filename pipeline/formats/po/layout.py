@@ -9,9 +9,9 @@ entries it changed and copies every other line as it was.
 Before polib sees a catalog, every line is lexed the way msgfmt lexes it
 (:mod:`pipeline.formats.po.syntax`) and the entries are checked against msgfmt's grammar, so
 what msgfmt refuses (an unterminated string, ``\\q``, a keyword without a string, msgid
-without msgstr) is an InputError naming the line, and what msgfmt accepts but polib cannot read
-(``#~msgid "x"``, ``msgid"x"``, two strings on one line) is handed to polib in its canonical
-spelling.
+without msgstr, an entry defined twice) is an InputError naming the line, and what msgfmt
+accepts but polib cannot read (``#~msgid "x"``, ``msgid"x"``, two strings on one line) is
+handed to polib in its canonical spelling.
 """
 
 from __future__ import annotations
@@ -262,6 +262,33 @@ def _order_error(
     return InputError(path, reason, place=f"line {current.start + 1}")
 
 
+def _check_unique(path: Path, blocks: Sequence[Block]) -> None:
+    """InputError at the second definition of an entry: msgfmt refuses a catalog in which two
+    entries, obsolete ones included, have the same msgctxt and msgid ("duplicate message
+    definition"), and a translated copy would be refused the same way."""
+    first: dict[tuple[str | None, str], int] = {}
+    for block in blocks:
+        field = block.get("msgid")
+        if field is None:
+            continue
+        line = field.start + 1
+        earlier = first.setdefault((block.msgctxt, field.value), line)
+        if earlier != line:
+            context = f" (msgctxt {block.msgctxt!r})" if block.msgctxt is not None else ""
+            raise InputError(
+                path,
+                f"msgid {_short(field.value)}{context} is defined twice, first at line "
+                f"{earlier}: msgfmt refuses such a catalog (merge or remove one, e.g. with "
+                "msguniq)",
+                place=f"line {line}",
+            )
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut at ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def _header_block(blocks: Sequence[Block]) -> Block | None:
     """The header entry, chosen as polib chooses it (msgid "" not obsolete, no msgctxt first)."""
     empty = [b for b in blocks if b.msgid == "" and not b.obsolete]
@@ -283,6 +310,7 @@ def load_catalog(path: Path) -> Catalog:
     blocks = _scan(parsed)
     for block in blocks:
         _check_entry(path, block, parsed)
+    _check_unique(path, blocks)
     po = _polib_catalog(path, lines, parsed, encoding)
     newline = next(
         (ln[len(ln.rstrip("\r\n")) :] for ln in lines if ln.endswith(("\n", "\r"))), "\n"

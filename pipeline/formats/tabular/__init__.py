@@ -4,6 +4,7 @@ Holds:
 
 - ``csv``: :class:`~pipeline.formats.tabular.csv.CsvFormat`; ``delimited`` is its low-level
   half (streaming reading that remembers the dialect and quoting, field rendering);
+- ``glossary``: glossary files (``--glossary``), read by ``delimited`` like any CSV/TSV input;
 - ``parquet``: :class:`~pipeline.formats.tabular.parquet.ParquetFormat`, streaming reading
   and row-group-wise writing; ``schema`` chooses the columns and shapes the output file
   (schema, codecs, writer settings); ``arrow`` translates one Arrow column chunk.

@@ -119,6 +119,12 @@ class CsvFormat(Format):
         """The header's column names."""
         return columns_of(path, options)
 
+    def check_options(self, path: Path, options: Options) -> None:
+        """The ``columns`` (and ``encoding``) options against the file's header."""
+        header = columns_of(path, options)
+        if header:
+            _selected(path, header, options)
+
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """Yield a segment per non-empty selected cell, streaming (one record in memory).
 

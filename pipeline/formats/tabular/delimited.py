@@ -136,16 +136,32 @@ def _cut_off_quoted(rest: str) -> bool:
     return _ALL_QUOTED_TSV.fullmatch(rest + '"') is not None
 
 
+#: What to do about bytes that do not decode, for an input file.
+ENCODING_HINT = (
+    "if the file uses another encoding, set the 'encoding' option "
+    "(--encoding latin-1, or encoding in a job file)"
+)
+
+
 class CsvSource:
     """An open CSV file, read record by record (a context manager).
 
+    ``encoding_hint`` ends the message for bytes that do not decode (what the user can do).
     After entering, ``codec`` is the codec to write the file back with, ``bom`` the byte-order
     mark to write first (``b""`` if none), and ``dialect`` the detected dialect.
     """
 
-    def __init__(self, path: Path, options: Options, *, capture_raw: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        options: Options,
+        *,
+        capture_raw: bool = False,
+        encoding_hint: str = ENCODING_HINT,
+    ) -> None:
         self.path = path
         self.capture_raw = capture_raw
+        self.encoding_hint = encoding_hint
         self._override = resolve_encoding(options)
         self.codec = self._override or "utf-8"
         self.bom = b""
@@ -261,8 +277,7 @@ class CsvSource:
                     return InputError(
                         self.path,
                         f"byte 0x{bad} at byte offset {offset + exc.start} is not valid "
-                        f"{self._override or 'UTF-8'}; if the file uses another encoding, set the "
-                        "'encoding' option (--encoding latin-1, or encoding in a job file)",
+                        f"{self._override or 'UTF-8'}; {self.encoding_hint}",
                         place=f"line {line}",
                     )
                 offset += len(chunk)

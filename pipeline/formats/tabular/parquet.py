@@ -28,6 +28,7 @@ InputError naming the column and the first such row; other columns are copied as
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -63,6 +64,11 @@ class ParquetFormat(Format):
         """The top-level column names of the schema."""
         with _open(path) as pf:
             return list(pf.schema_arrow.names)
+
+    def check_options(self, path: Path, options: Options) -> None:
+        """The ``columns`` option against the file's schema (see selected_columns)."""
+        with _open(path) as pf:
+            selected_columns(path, pf.schema_arrow, options)
 
     def read(self, path: Path, options: Options) -> Iterator[Segment]:
         """Yield a segment per non-null, non-empty value of the selected columns, row by row.
@@ -233,6 +239,8 @@ def _open(path: Path) -> Iterator[pq.ParquetFile]:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno:  # the file itself (permissions, a folder)
+            raise InputError(path, f"cannot open: {os.strerror(exc.errno)}") from exc
         raise InputError(path, f"not a readable Parquet file: {_one_line(exc)}") from exc
     try:
         yield pf

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.formats.base import Options, option_list
 from pipeline.formats.tabular.arrow import is_translatable
 from pipeline.text.languages import Language
@@ -52,7 +52,9 @@ def selected_columns(path: Path, schema: pa.Schema, options: Options) -> list[st
     """The ``columns`` option, validated against ``schema`` (duplicates dropped, order kept).
 
     Raises ConfigError naming the file and listing the columns with their types when no
-    column is given, a column does not exist, or its type holds no translatable text.
+    column is given or a column does not exist; InputError, with the same list, when a column's
+    type holds no translatable text (a struct, a number): in a run over many files, that one
+    file's schema is what differs, so it fails alone.
     """
     translatable = [f for f in schema if is_translatable(f.type)]
     wanted = option_list(options, "columns")
@@ -68,9 +70,10 @@ def selected_columns(path: Path, schema: pa.Schema, options: Options) -> list[st
             raise ConfigError(f"{path}: no column {name!r}; columns: {_describe(list(schema))}")
         field = schema.field(index)
         if not is_translatable(field.type):
-            raise ConfigError(
-                f"{path}: column {name!r} is {type_name(field.type)}; "
-                f"translatable columns: {_describe(translatable)}"
+            raise InputError(
+                path,
+                f"column {name!r} is {type_name(field.type)}, which holds no text to translate; "
+                f"translatable columns: {_describe(translatable)}",
             )
     return names
 

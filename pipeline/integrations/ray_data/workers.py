@@ -31,6 +31,7 @@ from pipeline.engine.retry import RetryPolicy
 from pipeline.errors import ConfigError
 from pipeline.formats.base import option_list
 from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
+from pipeline.formats.tabular.glossary import load_glossary
 from pipeline.formats.tabular.parquet import translate_table
 from pipeline.formats.tabular.schema import output_schema, selected_columns
 from pipeline.integrations.ray_data.pacing import SharedPacer
@@ -43,7 +44,7 @@ from pipeline.run.planner import Planner
 from pipeline.run.results import FileResult
 from pipeline.run.settings import DEFAULT_API_KEY_ENV, DEFAULT_MODELS, Job
 from pipeline.run.translations import KeyedTranslations
-from pipeline.text.glossary import Glossary, load_glossary
+from pipeline.text.glossary import Glossary
 from pipeline.text.languages import resolve, resolve_targets
 from pipeline.text.segments import Segment, Translations
 
