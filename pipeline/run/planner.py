@@ -18,6 +18,7 @@ integration (:mod:`pipeline.integrations.ray_data`) uses it as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Hashable, Iterable, Sequence
@@ -36,6 +37,7 @@ from pipeline.engine.units import (
     split_for_sending,
     unit_key,
 )
+from pipeline.errors import InputError
 from pipeline.records.cache import Cache
 from pipeline.records.prices import price_for
 from pipeline.run.discover import FileTask
@@ -174,9 +176,30 @@ class Planner:
         result: FileResult,
     ) -> None:
         """Plan ``segments`` (one input, ``name`` in failure reports) into each of ``targets``,
-        counted in ``result``; the units to send go to :attr:`store`."""
+        counted in ``result``; the units to send go to :attr:`store`. A reader's InputError
+        part-way through leaves nothing of this input planned (none of its units is sent,
+        none of its segments counted) and propagates."""
         file = self.store.add_file(name)
         self._files.append(result)
+        first_unit, estimate = self.store.next_unit, dataclasses.replace(self.estimate)
+        try:
+            self._plan_segments(file, name, segments, targets, result)
+        except InputError:
+            self.store.forget_file(file, first_unit)
+            self.estimate = estimate
+            self._planned.clear()  # it may name units just forgotten
+            result.by_target.clear()
+            result.from_cache = 0
+            raise
+
+    def _plan_segments(
+        self,
+        file: int,
+        name: str,
+        segments: Iterable[Segment],
+        targets: Sequence[Language],
+        result: FileResult,
+    ) -> None:
         pairs = [(t, result.by_target.setdefault(t.code, TargetCounts())) for t in targets]
         planned, default_domains = self._planned, self.job.domains
         tally: dict[int, int] = {}  # unit number -> segments waiting for it (handed to the store)

@@ -169,6 +169,26 @@ class WorkStore:
         self._files.append(name)
         return len(self._files) - 1
 
+    @property
+    def next_unit(self) -> int:
+        """The number the next unit (or cache hit) will get."""
+        return self._next
+
+    def forget_file(self, file: int, first_unit: int) -> None:
+        """Forget what planning ``file`` added: its tallies, and the units numbered from
+        ``first_unit`` on (every one of them first met in it, files being planned one after
+        another), so that a file that fails part-way sends nothing."""
+        kept = {key: row for key, row in self._pending_rows.items() if row[0] < first_unit}
+        dropped = [row for row in self._pending_rows.values() if row[0] >= first_unit]
+        stored = self._db.rows(
+            "SELECT COUNT(*) FROM units WHERE seq >= ? AND cached = 0", (first_unit,)
+        )
+        self._to_send -= int(stored[0][0]) + sum(1 for row in dropped if not row[3])
+        self._db.executemany("DELETE FROM units WHERE seq >= ?", [(first_unit,)])
+        self._db.executemany("DELETE FROM tally WHERE file = ?", [(file,)])
+        self._pending_rows = kept
+        self._next = first_unit
+
     def lookup(self, key: str) -> int | None:
         """The unit's number (``CACHED`` when it was a cache hit), or None for a new key."""
         row = self._pending_rows.get(key)

@@ -329,3 +329,18 @@ def test_an_unreadable_input_fails_alone(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     written = [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert written == ["good.csv"]
+
+
+def test_a_file_that_fails_part_way_through_sends_none_of_its_segments(tmp_path: Path, emulator: Emulator) -> None:
+    """Its first rows were planned, sent and paid for before the reader met the bad row, for a
+    file that is then not written: the ledger showed '12 segments (13 unique)'."""
+    good = write_csv(tmp_path / "good.csv", ["Open the file", "Save all"])
+    bad = corrupt(write_csv(tmp_path / "bad.csv", ["Close the window", "Print the page", "Open the file"]))
+    result = mtpipe(tmp_path, emulator, str(good), str(bad), "--columns", "text")
+    assert result.exit_code == 1, result.output
+    assert f"{bad}" in result.output and "Traceback" not in result.output
+    sent = "\n".join(record.request.content for record in emulator.requests)
+    assert "Close the window" not in sent and "Print the page" not in sent
+    assert "Open the file" in sent  # the good file's, which the bad file shared
+    assert csv_column(tmp_path / "out" / "good.csv", "text_de") == [fake_translate(t, "German") for t in ["Open the file", "Save all"]]
+    assert not (tmp_path / "out" / "bad.csv").exists()
