@@ -92,15 +92,20 @@ class Cache:
             raise RecordError(self._name, exc, verb="read") from None
         return row
 
+    # An empty text is no translation (mtpipe never caches one: every reply is checked before
+    # it is): one that another tool or an old version wrote is read as absent, so it is asked
+    # again and replaced, instead of being written out or failed run after run.
+
     def get(self, key: str) -> str | None:
-        """The cached translation for ``key``, or None."""
-        row = self._one("SELECT text FROM translations WHERE key = ?", (key,))
+        """The cached translation for ``key``, or None (an empty one is none)."""
+        row = self._one("SELECT text FROM translations WHERE key = ? AND text <> ''", (key,))
         return None if row is None else str(row[0])
 
     def __contains__(self, key: object) -> bool:
         return (
             isinstance(key, str)
-            and self._one("SELECT 1 FROM translations WHERE key = ?", (key,)) is not None
+            and self._one("SELECT 1 FROM translations WHERE key = ? AND text <> ''", (key,))
+            is not None
         )
 
     def put_many(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
