@@ -48,7 +48,7 @@ REPORT_VERSION = 1
 #: Failures listed in a report; the rest are counted in ``failures_omitted``.
 MAX_FAILURES = 1000
 _STATUS = {0: "ok", 1: "failed", 2: "error", 3: "aborted", 4: "aborted", 130: "interrupted"}
-_COUNTS = [f.name for f in fields(TargetCounts) if f.name != "pending"]
+_COUNTS = [f.name for f in fields(TargetCounts)]
 
 
 @dataclass
@@ -173,7 +173,7 @@ def build_report(spec: JobFile, result: RunResult, usage: Summary, started: str)
     for file_result in result.files:
         per_lang = {}
         for lang, counts in file_result.by_target.items():
-            entry: dict[str, Any] = {k: v for k, v in asdict(counts).items() if k != "pending"}
+            entry: dict[str, Any] = asdict(counts)
             for key in _COUNTS:
                 languages.setdefault(lang, dict.fromkeys(_COUNTS, 0))[key] += entry[key]
             # no request count: a request spanning files is not a whole request of each
