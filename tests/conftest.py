@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run.settings import EngineHooks
-from pipeline.testing import Emulator, EmulatorConfig, FaultConfig
+from mtpipe.run.settings import EngineHooks
+from mtpipe.testing import Emulator, EmulatorConfig, FaultConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"

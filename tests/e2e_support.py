@@ -1,7 +1,7 @@
 """Shared by the end-to-end corpus tests: one pipeline run (and its repeat) per engine, and
 what the pipeline must have written for a source text.
 
-A :class:`Round` is a whole ``pipeline.run.runner.translate(job)`` over a list of corpus files, with
+A :class:`Round` is a whole ``mtpipe.run.runner.translate(job)`` over a list of corpus files, with
 the emulator on loopback (engine ``emulator``) or the offline pseudo engine (``pseudo``),
 optionally run a second time with the same job to prove the cache.
 """
@@ -15,16 +15,16 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.engine.framing import parse_request
-from pipeline.engine.pseudo import pseudo_localize
-from pipeline.records.ledger import read_ledger
-from pipeline.run.results import RunResult
-from pipeline.run.runner import translate
-from pipeline.run.settings import EngineHooks, InputSpec, Job
-from pipeline.testing import Emulator, EmulatorConfig, fake_translate
-from pipeline.testing.limits import RequestRecord
-from pipeline.text.languages import Language, resolve
-from pipeline.text.protect import needs_translation, split_outer_whitespace
+from mtpipe.engine.framing import parse_request
+from mtpipe.engine.pseudo import pseudo_localize
+from mtpipe.records.ledger import read_ledger
+from mtpipe.run.results import RunResult
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import EngineHooks, InputSpec, Job
+from mtpipe.testing import Emulator, EmulatorConfig, fake_translate
+from mtpipe.testing.limits import RequestRecord
+from mtpipe.text.languages import Language, resolve
+from mtpipe.text.protect import needs_translation, split_outer_whitespace
 from tests.conftest import FAST_RETRIES, KEY, KEY_ENV
 
 ENGINES = ("emulator", "pseudo")

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import polib
 import pytest
 
-from pipeline.formats.po.layout import Catalog, load_catalog
-from pipeline.text.protect import placeholders
+from mtpipe.formats.po.layout import Catalog, load_catalog
+from mtpipe.text.protect import placeholders
 
 PO_CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "po"
 CATALOG_FILES = sorted(PO_CORPUS.glob("*.po")) if PO_CORPUS.is_dir() else []

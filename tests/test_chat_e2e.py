@@ -10,10 +10,10 @@ from typing import Any
 import polib
 import pytest
 
-from pipeline.engine.framing import unframe
-from pipeline.run.runner import translate
-from pipeline.run.settings import Job
-from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from mtpipe.engine.framing import unframe
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import Job
+from mtpipe.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.conftest import FAST_RETRIES, KEY, KEY_ENV, corpus
 from tests.test_integration import make_job as integration_job
 

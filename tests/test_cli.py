@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import pipeline
-from pipeline.cli import main
-from pipeline.cli import output as cli_output
-from pipeline.cli.output import setup_output
-from pipeline.cli.progress import Progress
-from pipeline.engine.bookkeeping import PoolStats
-from pipeline.testing import Emulator
+import mtpipe
+from mtpipe.cli import main
+from mtpipe.cli import output as cli_output
+from mtpipe.cli.output import setup_output
+from mtpipe.cli.progress import Progress
+from mtpipe.engine.bookkeeping import PoolStats
+from mtpipe.testing import Emulator
 from tests.conftest import KEY, KEY_ENV
 
 CSV = "id,title,description\n1,Open file,Opens a file\n2,Save %s,\n3,Open file,Close all windows\n"
@@ -421,7 +421,7 @@ def test_ledger_summary_skips_a_torn_line(tmp_path: Path, products: Path) -> Non
 @pytest.fixture()
 def restored_logging() -> Iterator[None]:
     """The logging set-up as it was before the test (a command configures the root logger)."""
-    names = ("", "mtpipe", "pipeline", "httpx", "httpcore")
+    names = ("", "mtpipe", "httpx", "httpcore")
     levels = {name: logging.getLogger(name).level for name in names}
     handlers = list(logging.getLogger().handlers)
     yield
@@ -522,14 +522,14 @@ def test_without_a_terminal_progress_is_plain_lines() -> None:
 
 
 def test_only_the_cli_imports_click_or_rich() -> None:
-    package = Path(pipeline.__file__).parent
+    package = Path(mtpipe.__file__).parent
     offenders = [
         str(path.relative_to(package))
         for path in package.rglob("*.py")
         if "cli" not in path.relative_to(package).parts
         and any(
             isinstance(node, (ast.Import, ast.ImportFrom))
-            and any(name.split(".")[0] in ("click", "rich") or name.startswith("pipeline.cli") for name in _imported(node))
+            and any(name.split(".")[0] in ("click", "rich") or name.startswith("mtpipe.cli") for name in _imported(node))
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         )
     ]
@@ -538,12 +538,12 @@ def test_only_the_cli_imports_click_or_rich() -> None:
 
 def test_no_module_imports_a_private_name_of_another() -> None:
     """A name with a leading underscore is its module's own: one another module needs is public."""
-    package = Path(pipeline.__file__).parent
+    package = Path(mtpipe.__file__).parent
     offenders = [
         f"{path.relative_to(package)}:{node.lineno}: {alias.name} from {node.module}"
         for path in package.rglob("*.py")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mtpipe")
         for alias in node.names
         if alias.name.startswith("_") and not alias.name.startswith("__")
     ]
@@ -551,7 +551,7 @@ def test_no_module_imports_a_private_name_of_another() -> None:
 
 
 def test_a_glob_input_is_told_by_its_wildcards() -> None:
-    from pipeline.run.discover import is_glob_pattern
+    from mtpipe.run.discover import is_glob_pattern
 
     assert all(is_glob_pattern(p) for p in ("po/*.po", "docs/**/x.docx", "a?.csv", "data/[ab].csv"))
     assert not any(is_glob_pattern(p) for p in ("po/de.po", "data", "my file (1).csv"))
@@ -564,7 +564,7 @@ def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
 
 
 def test_a_segment_a_writer_failed_is_exit_1_even_when_no_failure_was_listed() -> None:
-    from pipeline.run.results import FileResult, RunResult
+    from mtpipe.run.results import FileResult, RunResult
 
     result = RunResult(run_id="r")
     result.files.append(FileResult(Path("a.csv")))
@@ -574,7 +574,7 @@ def test_a_segment_a_writer_failed_is_exit_1_even_when_no_failure_was_listed() -
 
 
 def test_a_segment_the_counts_settled_as_failed_is_exit_1_but_not_a_dry_runs_forecast() -> None:
-    from pipeline.run.results import FileResult, RunResult, TargetCounts
+    from mtpipe.run.results import FileResult, RunResult, TargetCounts
 
     for dry_run, code in ((False, 1), (True, 0)):
         result = RunResult(run_id="r", dry_run=dry_run)

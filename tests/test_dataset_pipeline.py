@@ -21,26 +21,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pipeline.run.planner
-import pipeline.run.workstore
-from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits, line_tokens
-from pipeline.engine.pool import PoolSettings, TranslationPool
-from pipeline.engine.pseudo import pseudo_localize
-from pipeline.engine.retry import RetryPolicy
-from pipeline.engine.units import Unit, pack_by_group, split_for_sending
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import Ledger, read_ledger
-from pipeline.records.prices import Price
-from pipeline.run.planner import Memo
-from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
-from pipeline.run.workstore import CACHED, WorkStore
-from pipeline.testing import Emulator, fake_translate
-from pipeline.text.languages import Language, resolve
-from pipeline.text.protect import needs_translation, split_outer_whitespace
-from pipeline.text.segments import ALL_CHECKS, Segment
+import mtpipe.run.planner
+import mtpipe.run.workstore
+from mtpipe.engine.client import Reply, TranslationRequest
+from mtpipe.engine.pacing import Pacer
+from mtpipe.engine.packing import PackLimits, line_tokens
+from mtpipe.engine.pool import PoolSettings, TranslationPool
+from mtpipe.engine.pseudo import pseudo_localize
+from mtpipe.engine.retry import RetryPolicy
+from mtpipe.engine.units import Unit, pack_by_group, split_for_sending
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import Ledger, read_ledger
+from mtpipe.records.prices import Price
+from mtpipe.run.planner import Memo
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import InputSpec, Job
+from mtpipe.run.workstore import CACHED, WorkStore
+from mtpipe.testing import Emulator, fake_translate
+from mtpipe.text.languages import Language, resolve
+from mtpipe.text.protect import needs_translation, split_outer_whitespace
+from mtpipe.text.segments import ALL_CHECKS, Segment
 from tests.conftest import FAST_RETRIES, KEY_ENV, corpus
 
 EN, DE, FR = Language("en", "English"), Language("de", "German"), Language("fr", "French")
@@ -113,8 +113,8 @@ def sent_segments(ledger: Path) -> int:
 @pytest.fixture()
 def tiny_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """A memo of 4 entries and work-store buffers of 3 rows: everything spills."""
-    monkeypatch.setattr(pipeline.run.planner, "MEMO_SIZE", 4)
-    monkeypatch.setattr(pipeline.run.workstore, "BUFFER", 3)
+    monkeypatch.setattr(mtpipe.run.planner, "MEMO_SIZE", 4)
+    monkeypatch.setattr(mtpipe.run.workstore, "BUFFER", 3)
 
 
 # ---- the pieces ---------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_memo_keeps_what_is_used_and_drops_the_rest() -> None:
         memo.put(n, n)
         memo.get(0)  # kept alive by use
     assert memo.get(0) == 0 and memo.get(9) == 9
-    assert memo.get(1) is pipeline.run.planner._UNSEEN  # cold: dropped
+    assert memo.get(1) is mtpipe.run.planner._UNSEEN  # cold: dropped
 
 
 def test_work_store_numbers_units_and_finds_them_buffered_or_in_sqlite() -> None:

@@ -22,10 +22,10 @@ import docx
 import httpx
 import pytest
 
-from pipeline.formats.docx import DocxFormat
-from pipeline.formats.docx.tags import strip_tags
-from pipeline.text.languages import resolve
-from pipeline.text.protect import needs_translation
+from mtpipe.formats.docx import DocxFormat
+from mtpipe.formats.docx.tags import strip_tags
+from mtpipe.text.languages import resolve
+from mtpipe.text.protect import needs_translation
 from tests.e2e_support import ENGINES, Round, engine_translation, run_round
 from tests.formats.test_docx_corpus import field_instructions, paragraph_facts
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, count_tokens
-from pipeline.testing import (
+from mtpipe.engine.tokens import REQUEST_OVERHEAD_TOKENS, count_tokens
+from mtpipe.testing import (
     Emulator,
     EmulatorConfig,
     Fault,
@@ -29,8 +29,8 @@ from pipeline.testing import (
     run_emulator,
     target_key,
 )
-from pipeline.text.languages import QWEN_NAMES
-from pipeline.text.protect import needs_translation, placeholders
+from mtpipe.text.languages import QWEN_NAMES
+from mtpipe.text.protect import needs_translation, placeholders
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -26,13 +26,13 @@ from pathlib import Path
 import polib
 import pytest
 
-from pipeline import __version__
-from pipeline.errors import ConfigError
-from pipeline.run.runner import translate
-from pipeline.testing import Emulator
-from pipeline.testing.limits import RequestRecord
-from pipeline.text.languages import Language, resolve
-from pipeline.text.protect import needs_translation, placeholders
+from mtpipe import __version__
+from mtpipe.errors import ConfigError
+from mtpipe.run.runner import translate
+from mtpipe.testing import Emulator
+from mtpipe.testing.limits import RequestRecord
+from mtpipe.text.languages import Language, resolve
+from mtpipe.text.protect import needs_translation, placeholders
 from tests.conftest import FAST_RETRIES
 from tests.e2e_support import ENGINES, Round, engine_translation, make_job, packed_parts, run_round
 from tests.gettext_support import (

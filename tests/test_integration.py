@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.records.ledger import read_ledger
-from pipeline.run.runner import translate
-from pipeline.run.settings import EngineHooks, InputSpec, Job
-from pipeline.testing import Emulator, EmulatorConfig, Fault, fake_translate
-from pipeline.text.languages import resolve
+from mtpipe.records.ledger import read_ledger
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import EngineHooks, InputSpec, Job
+from mtpipe.testing import Emulator, EmulatorConfig, Fault, fake_translate
+from mtpipe.text.languages import resolve
 from tests.conftest import FAST_RETRIES, KEY, KEY_ENV, corpus
 
 ROWS = [

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.jobs.jobfile import load_job, report_location
-from pipeline.jobs.lock import UNREADABLE_GRACE_S, RunLock, RunLocked, read_holder
-from pipeline.run.settings import DEFAULT_API_KEY_ENV, ENV_BASE_URL
+from mtpipe.errors import ConfigError
+from mtpipe.jobs.jobfile import load_job, report_location
+from mtpipe.jobs.lock import UNREADABLE_GRACE_S, RunLock, RunLocked, read_holder
+from mtpipe.run.settings import DEFAULT_API_KEY_ENV, ENV_BASE_URL
 
 CSV = "id,title\n1,Open file\n2,Save all\n"
 HEAD = 'source_lang = "en"\ntarget_langs = ["de"]\n'

@@ -18,12 +18,12 @@ import polib
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline.cli import main
-from pipeline.formats import format_for
-from pipeline.formats.base import WriteReport
-from pipeline.formats.tabular.csv import CsvFormat
-from pipeline.records.ledger import Ledger, summarize_ledger
-from pipeline.testing import Emulator, EmulatorConfig, run_emulator
+from mtpipe.cli import main
+from mtpipe.formats import format_for
+from mtpipe.formats.base import WriteReport
+from mtpipe.formats.tabular.csv import CsvFormat
+from mtpipe.records.ledger import Ledger, summarize_ledger
+from mtpipe.testing import Emulator, EmulatorConfig, run_emulator
 
 REPO = Path(__file__).resolve().parents[1]
 CSV = "id,title,description\n1,Open file,Opens a file\n2,Save %s,\n3,Open file,Close all windows\n4,{name},\n"
@@ -280,7 +280,7 @@ def test_lock_held_by_another_process_then_left_by_its_death(project: Path) -> N
     job = write_job(project)
     lock = project / "jobs" / "state" / "ledger.lock"
     code = (
-        "import sys, pathlib; from pipeline.jobs.lock import RunLock; "
+        "import sys, pathlib; from mtpipe.jobs.lock import RunLock; "
         f"RunLock(pathlib.Path({str(lock)!r})).acquire(); print('held', flush=True); sys.stdin.read()"
     )
     holder = subprocess.Popen(

@@ -6,9 +6,9 @@ import gettext
 
 import pytest
 
-from pipeline.errors import ConfigError, PipelineError
-from pipeline.text.language_table import QWEN_LANGUAGES
-from pipeline.text.languages import (
+from mtpipe.errors import ConfigError, PipelineError
+from mtpipe.text.language_table import QWEN_LANGUAGES
+from mtpipe.text.languages import (
     AUTO,
     QWEN_NAMES,
     Language,

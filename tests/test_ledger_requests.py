@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.run.runner import translate
-from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig
+from mtpipe.run.runner import translate
+from mtpipe.testing import Emulator, EmulatorConfig, Fault, FaultConfig
 from tests.conftest import KEY, KEY_ENV
 from tests.test_integration import ledger_requests, make_job, write_csv
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli.progress import Progress, shown_files
-from pipeline.engine.bookkeeping import FileCounts, PoolStats
-from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
-from pipeline.text.languages import resolve
+from mtpipe.cli.progress import Progress, shown_files
+from mtpipe.engine.bookkeeping import FileCounts, PoolStats
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import InputSpec, Job
+from mtpipe.text.languages import resolve
 from tests.reliability.test_bad_input import write_csv
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")

@@ -46,7 +46,7 @@ def mtpipe_program() -> list[str]:
     script = Path(sys.executable).parent / "mtpipe"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from pipeline.cli import main; main()"]
+    return [sys.executable, "-c", "from mtpipe.cli import main; main()"]
 
 
 def option_values(argv: list[str], name: str) -> list[str]:

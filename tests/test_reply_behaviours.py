@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.records.ledger import read_ledger
-from pipeline.run.runner import translate
-from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate, run_emulator
+from mtpipe.records.ledger import read_ledger
+from mtpipe.run.runner import translate
+from mtpipe.testing import EmulatorConfig, Fault, FaultConfig, fake_translate, run_emulator
 from tests.conftest import FAST_RETRIES, KEY, KEY_ENV
 from tests.test_integration import make_job
 

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.records.ledger import read_ledger
-from pipeline.testing import Emulator, EmulatorConfig
+from mtpipe.records.ledger import read_ledger
+from mtpipe.testing import Emulator, EmulatorConfig
 from tests.conftest import KEY, KEY_ENV, REPO
 
 ROWS = 60
@@ -18,7 +18,7 @@ ROWS = 60
 
 def command(tmp_path: Path, emu: Emulator, out: str, cache: str) -> list[str]:
     return [
-        sys.executable, "-c", "from pipeline.cli import main; main()", "translate", str(tmp_path / "data.csv"),
+        sys.executable, "-c", "from mtpipe.cli import main; main()", "translate", str(tmp_path / "data.csv"),
         "--columns", "text", "--to", "de", "--from", "en", "--base-url", emu.base_url, "--api-key-env", KEY_ENV,
         "--out", str(tmp_path / out), "--cache", str(tmp_path / cache), "--ledger", str(tmp_path / f"{cache}.jsonl"),
         "--no-packing", "--concurrency", "2", "--rpm", "60000", "--tpm", "100000000", "-q",

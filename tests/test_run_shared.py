@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine.units import MAX_TEXT_CHARS
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import Ledger
-from pipeline.run.engines import engine_identity, record_run_start, warn_plain_http
-from pipeline.run.planner import Keyer, Planner
-from pipeline.run.results import FileResult
-from pipeline.run.settings import Job
-from pipeline.run.translations import KeyedTranslations
-from pipeline.text.glossary import Glossary
-from pipeline.text.languages import Language, resolve
-from pipeline.text.segments import Segment
+from mtpipe.engine.units import MAX_TEXT_CHARS
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import Ledger
+from mtpipe.run.engines import engine_identity, record_run_start, warn_plain_http
+from mtpipe.run.planner import Keyer, Planner
+from mtpipe.run.results import FileResult
+from mtpipe.run.settings import Job
+from mtpipe.run.translations import KeyedTranslations
+from mtpipe.text.glossary import Glossary
+from mtpipe.text.languages import Language, resolve
+from mtpipe.text.segments import Segment
 
 GERMAN = resolve("de")
 
@@ -134,10 +134,10 @@ def test_plain_http_warning(engine: str, base_url: str, warned: bool) -> None:
 
 def test_importing_the_planner_does_not_load_the_runner() -> None:
     code = (
-        "import sys, pipeline.run.planner, pipeline.run.engines\n"
-        "assert 'pipeline.run.runner' not in sys.modules, 'runner loaded'\n"
-        "from pipeline.run import Job, translate\n"
-        "assert translate.__module__ == 'pipeline.run.runner' and Job.__name__ == 'Job'\n"
+        "import sys, mtpipe.run.planner, mtpipe.run.engines\n"
+        "assert 'mtpipe.run.runner' not in sys.modules, 'runner loaded'\n"
+        "from mtpipe.run import Job, translate\n"
+        "assert translate.__module__ == 'mtpipe.run.runner' and Job.__name__ == 'Job'\n"
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert ran.returncode == 0, ran.stderr

@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 
-from pipeline import __version__
-from pipeline.cli.jobs import run_cmd, status_cmd
-from pipeline.cli.output import guarded, report_result, setup_output
-from pipeline.run.runner import translate
-from pipeline.run.settings import (
+from mtpipe import __version__
+from mtpipe.cli.jobs import run_cmd, status_cmd
+from mtpipe.cli.output import guarded, report_result, setup_output
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import (
     DEFAULT_MODELS,
     ENGINES,
     InputSpec,
@@ -25,7 +25,7 @@ from pipeline.run.settings import (
     base_url_for,
     read_instructions,
 )
-from pipeline.text.languages import AUTO, accepted_languages, resolve, resolve_targets
+from mtpipe.text.languages import AUTO, accepted_languages, resolve, resolve_targets
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,7 +152,7 @@ def ledger_group() -> None:
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def ledger_summary(path: Path) -> None:
     """Totals by day, model, language pair and file (exit 2 when PATH is not a ledger)."""
-    from pipeline.records.ledger import format_summary, summarize_ledger
+    from mtpipe.records.ledger import format_summary, summarize_ledger
 
     with guarded():
         summary = summarize_ledger(path)
@@ -194,7 +194,7 @@ def fake_server(
     mode: str,
 ) -> None:
     """Run the Qwen-MT emulator, or a chat model's with --mode chat (for trying mtpipe offline)."""
-    from pipeline.testing import EmulatorConfig, Fault, FaultConfig, serve_forever
+    from mtpipe.testing import EmulatorConfig, Fault, FaultConfig, serve_forever
 
     rates: dict[Fault | str, float] = {}
     for item in faults:

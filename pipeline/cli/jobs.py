@@ -1,7 +1,7 @@
 """``mtpipe run JOB.toml`` and ``mtpipe status JOB.toml``: job files for schedulers.
 
-Thin commands over :mod:`pipeline.jobs.jobfile` (parse, validate, overrides) and
-:mod:`pipeline.jobs.report` (lock, run, report). Command-line options override the job file; their
+Thin commands over :mod:`mtpipe.jobs.jobfile` (parse, validate, overrides) and
+:mod:`mtpipe.jobs.report` (lock, run, report). Command-line options override the job file; their
 paths are relative to the working directory, the file's paths to the file's directory.
 Exit codes are the ones of ``mtpipe translate``; another run holding the job's lock is 3.
 """
@@ -15,12 +15,12 @@ from typing import Any
 
 import click
 
-from pipeline.cli.output import guarded, report_result, setup_output
-from pipeline.engine.client import REGIONS
-from pipeline.jobs.jobfile import load_job, report_location
-from pipeline.jobs.lock import is_stale, read_holder
-from pipeline.jobs.report import format_report, read_report, run_job
-from pipeline.run.settings import ENGINES
+from mtpipe.cli.output import guarded, report_result, setup_output
+from mtpipe.engine.client import REGIONS
+from mtpipe.jobs.jobfile import load_job, report_location
+from mtpipe.jobs.lock import is_stale, read_holder
+from mtpipe.jobs.report import format_report, read_report, run_job
+from mtpipe.run.settings import ENGINES
 
 _JOB = click.argument("jobfile", metavar="JOB.toml", type=click.Path(path_type=Path, dir_okay=False))
 

@@ -25,9 +25,9 @@ from typing import TextIO
 
 import click
 
-from pipeline.cli.progress import Progress
-from pipeline.errors import PipelineError
-from pipeline.run.results import EXIT_INTERNAL, RunResult, internal_error
+from mtpipe.cli.progress import Progress
+from mtpipe.errors import PipelineError
+from mtpipe.run.results import EXIT_INTERNAL, RunResult, internal_error
 
 _MAX_FAILURES_SHOWN = 50
 logger = logging.getLogger(__name__)
@@ -81,11 +81,11 @@ def setup_output(verbose: int, quiet: bool) -> Progress:
     handler.setFormatter(_LineFormatter())
     handler.setLevel(level)
     root.addHandler(handler)
-    # Debug lines are ours only (mtpipe.*, and pipeline.* modules); httpx's own request lines
-    # and httpcore's trace stay out even at -vv: mtpipe.http tells the exchange, key redacted.
+    # Debug lines are ours only (the mtpipe.* loggers, module loggers included); httpx's own
+    # request lines and httpcore's trace stay out even at -vv: mtpipe.http tells the exchange,
+    # key redacted.
     root.setLevel(max(level, logging.INFO))
-    for ours in ("mtpipe", "pipeline"):
-        logging.getLogger(ours).setLevel(level)
+    logging.getLogger("mtpipe").setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # Library warnings (a key about to travel over plain http) reach the user even with -q.

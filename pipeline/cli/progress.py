@@ -1,6 +1,6 @@
 """Progress for humans: a rich progress bar on a terminal, plain log lines otherwise.
 
-:class:`Progress` is the :class:`~pipeline.run.progress.RunProgress` that ``mtpipe`` hands to
+:class:`Progress` is the :class:`~mtpipe.run.progress.RunProgress` that ``mtpipe`` hands to
 the run. On a terminal it draws a bar with the percent, segments done/total, requests, tokens,
 cost, elapsed time and ETA, and when the run has several files a row per file under it (at most
 :data:`FILE_ROWS`: all the files when they fit, otherwise the files under way, then the next
@@ -35,7 +35,7 @@ from rich.progress import Progress as Bar
 from rich.table import Column
 from rich.text import Text
 
-from pipeline.engine.bookkeeping import FileCounts, PoolStats
+from mtpipe.engine.bookkeeping import FileCounts, PoolStats
 
 #: File rows shown under the run's bar at most.
 FILE_ROWS = 5

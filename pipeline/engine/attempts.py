@@ -1,10 +1,10 @@
 """One request's attempts: each paced, counted and tracked in flight, and what each failure
 tells the pacer, the in-flight limit and the endpoint watch.
 
-The retry policy (:mod:`pipeline.engine.retry`) decides whether to try again and how long to
+The retry policy (:mod:`mtpipe.engine.retry`) decides whether to try again and how long to
 wait; :class:`Attempts` is what it calls: :meth:`Attempts.attempt` sends once,
 :meth:`Attempts.on_error` learns from a failed attempt. Once the run is stopping, no attempt
-goes out (:class:`~pipeline.engine.watch.NotSent`).
+goes out (:class:`~mtpipe.engine.watch.NotSent`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Protocol
 
 import anyio
 
-from pipeline.engine.bookkeeping import PoolStats
-from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.inflight import InFlightLimit, Slot
-from pipeline.engine.pacing import Pacer, Reservation
-from pipeline.engine.stopping import StopReason
-from pipeline.engine.watch import EndpointWatch, NotSent
-from pipeline.errors import ProviderError, RateLimited, ServerError
+from mtpipe.engine.bookkeeping import PoolStats
+from mtpipe.engine.client import Reply, TranslationRequest
+from mtpipe.engine.inflight import InFlightLimit, Slot
+from mtpipe.engine.pacing import Pacer, Reservation
+from mtpipe.engine.stopping import StopReason
+from mtpipe.engine.watch import EndpointWatch, NotSent
+from mtpipe.errors import ProviderError, RateLimited, ServerError
 
 __all__ = ["LOST_CODES", "Attempts", "Client"]
 

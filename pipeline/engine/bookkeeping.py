@@ -23,11 +23,11 @@ from typing import Any
 
 import anyio
 
-from pipeline.engine.units import Unit
-from pipeline.errors import ProviderError, RecordError
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import Ledger
-from pipeline.records.prices import Price
+from mtpipe.engine.units import Unit
+from mtpipe.errors import ProviderError, RecordError
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import Ledger
+from mtpipe.records.prices import Price
 
 logger = logging.getLogger("mtpipe.requests")
 

@@ -4,7 +4,7 @@ A chat model has no ``translation_options``: the task is worded in a system mess
 (:func:`system_prompt`: the languages by English name, the rule that every line and every tag
 such as ``<m3/>`` and ``<n/>`` stays where it is, the glossary terms that occur in the text, the
 domain, the user's own instructions), and the segments go in the user message exactly as the
-pool framed them for Qwen-MT (:func:`pipeline.engine.framing.frame`). The reply is proven by
+pool framed them for Qwen-MT (:func:`mtpipe.engine.framing.frame`). The reply is proven by
 the pool as any other (unframe, then the reply checks), so a model that adds commentary,
 merges or drops a line loses only what it broke, which is sent again.
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.engine.client import QwenClient, Sampling, TranslationRequest
-from pipeline.engine.framing import LINE_BREAK
-from pipeline.engine.tokens import counter_for
+from mtpipe.engine.client import QwenClient, Sampling, TranslationRequest
+from mtpipe.engine.framing import LINE_BREAK
+from mtpipe.engine.tokens import counter_for
 
 __all__ = ["ChatClient", "build_chat_body", "relevant_terms", "system_prompt"]
 
@@ -105,7 +105,7 @@ class ChatClient(QwenClient):
 
     def prompt_tokens(self, request: TranslationRequest) -> int:
         """The prompt tokens ``request`` is expected to be billed: both messages with the
-        template's overhead, counted as the model counts (see :func:`pipeline.engine.tokens.counter_for`)."""
+        template's overhead, counted as the model counts (see :func:`mtpipe.engine.tokens.counter_for`)."""
         count = counter_for(self.model)
         messages = (system_prompt(request, self.instructions), request.text)
         return sum(count(m) + MESSAGE_OVERHEAD_TOKENS for m in messages) + REPLY_PRIMING_TOKENS

@@ -1,6 +1,6 @@
 """The Qwen-MT HTTP client: request body, response parsing and error classification.
 
-One call sends one request (no retries here: see pipeline.engine.retry). The API key lives
+One call sends one request (no retries here: see mtpipe.engine.retry). The API key lives
 only in the Authorization header of the underlying httpx client; it is never logged, never part
 of a repr or an error message. What the server says (error codes and messages, a redirect's
 target, reply ids) enters through :func:`classify_error` and :func:`_parse_reply` with the key,
@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
-from pipeline.engine.http_log import event_hooks
-from pipeline.engine.tokens import prompt_tokens
-from pipeline.errors import (
+from mtpipe.engine.http_log import event_hooks
+from mtpipe.engine.tokens import prompt_tokens
+from mtpipe.errors import (
     AuthError,
     BadRequest,
     ContentRejected,
@@ -253,7 +253,7 @@ class QwenClient:
 
     ``transport`` is injectable (``httpx.MockTransport`` in unit tests). What a request's body
     holds is :meth:`body` (Qwen-MT's: :func:`build_body`); an engine that words the request
-    otherwise (:class:`pipeline.engine.chat.ChatClient`) overrides it and shares the rest: the
+    otherwise (:class:`mtpipe.engine.chat.ChatClient`) overrides it and shares the rest: the
     connection, the deadline, the reply parsing and the error classification. An empty
     ``api_key`` sends no Authorization header (a local server that takes none).
     """

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 import anyio
 
-from pipeline.engine.units import Unit
+from mtpipe.engine.units import Unit
 
 #: Fresh batches allowed to wait for a pacing slot at once: the next request is ready when its
 #: slot opens, yet a retried batch is not queued behind the rest of the run.

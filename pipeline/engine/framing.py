@@ -16,7 +16,7 @@ as many non-blank lines as were sent: an engine that merges two lines, drops one
 numbered by block, not by line, because every digit is a token of its own: a checkpoint costs
 about 2.6 tokens each way (Qwen's tokenizer), so one every 16 lines adds about 2% to short
 strings, against 50-65% for a numbered tag on every line; the line break itself costs about
-one token a line. :class:`pipeline.engine.packing.AdaptivePacks` chooses ``every``
+one token a line. :class:`mtpipe.engine.packing.AdaptivePacks` chooses ``every``
 from how often the engine breaks blocks.
 
 A segment holding a line break sends it as the tag :data:`LINE_BREAK`, so every segment is one
@@ -91,7 +91,7 @@ def unframe(reply: str, count: int, every: int) -> tuple[list[str | None], int]:
     how many blocks were lost.
 
     ``reply`` is the content with its wrapping already removed (see
-    :func:`pipeline.engine.replies.unwrap`). A single segment was sent bare: it is the whole
+    :func:`mtpipe.engine.replies.unwrap`). A single segment was sent bare: it is the whole
     reply (what else the reply holds is for the reply checks). Anything before the first
     checkpoint voids the whole reply: an engine that writes a preamble is not translating line
     for line; so does a first checkpoint other than ``<m1/>`` (an engine that renumbered them).

@@ -15,7 +15,7 @@ Token costs are estimated before sending and reconciled with the usage each repl
 gives the difference back, but only as much as the schedule could still have kept: capacity
 the tolerance already dropped while the request was out was never the provider's to count
 either (its bucket was full), and giving it back would let later requests run ahead of what
-the provider's bucket holds. The estimates carry a margin (see pipeline.engine.packing.OutputRatio.cautious), so the
+the provider's bucket holds. The estimates carry a margin (see mtpipe.engine.packing.OutputRatio.cautious), so the
 schedule stays behind what the provider counts and the token limit needs no rate headroom:
 what a margin reserved too much is given back by the reply's reconciliation, so in a run held
 by the token limit the tokens a minute come to the limit itself. Requests, whose count is
@@ -208,7 +208,7 @@ class Pacer:
 
         429s that arrive together answer the same overload (requests already in flight when
         the first came back), so they count once, as TCP cuts its window once per round trip.
-        A Retry-After applies to the retried request only (see pipeline.engine.retry): pausing
+        A Retry-After applies to the retried request only (see mtpipe.engine.retry): pausing
         every worker for it would turn one throttled request into a stall of the whole run.
         """
         now = self.clock()

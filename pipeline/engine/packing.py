@@ -1,6 +1,6 @@
 """How many segments go into one request, and how densely they are checkpointed.
 
-The framing itself (lines, checkpoints, the alignment proof) is :mod:`pipeline.engine.framing`.
+The framing itself (lines, checkpoints, the alignment proof) is :mod:`mtpipe.engine.framing`.
 The pack size follows the configured limits: about 2 x TPM/RPM billed tokens per request uses
 the whole token budget while staying under the request limit, within the model's input limit
 and a segment cap. :class:`AdaptivePacks` learns from the replies how far apart the checkpoints
@@ -14,12 +14,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.engine.reply_stats import ReplyTime
-from pipeline.engine.tail import TAIL_WORTH_S, Pace, tail_pack
-from pipeline.engine.tokens import MAX_INPUT_TOKENS, REQUEST_OVERHEAD_TOKENS
+from mtpipe.engine.reply_stats import ReplyTime
+from mtpipe.engine.tail import TAIL_WORTH_S, Pace, tail_pack
+from mtpipe.engine.tokens import MAX_INPUT_TOKENS, REQUEST_OVERHEAD_TOKENS
 
 if TYPE_CHECKING:  # units.py packs with these limits: a runtime import would be a cycle
-    from pipeline.engine.units import Unit
+    from mtpipe.engine.units import Unit
 
 #: Tokens one checkpoint adds to a request (``<m`` + a digit or two + ``/>``, less where ``/>``
 #: merges with the next word), and again to the reply; and one line break (less than one where
@@ -294,7 +294,7 @@ class PackLimits:
     token_budget: int = 1_600
     #: At most this many segments per request (bounds the cost of a bisection).
     max_segments: int = 200
-    #: A checkpoint every this many lines (see :mod:`pipeline.engine.framing`).
+    #: A checkpoint every this many lines (see :mod:`mtpipe.engine.framing`).
     every: int = DEFAULT_EVERY
     #: Billed tokens (in + out) a request should carry, when the rate limits say (the text
     #: budget then follows the output ratio a run learns: see AdaptivePacks.fit_output).

@@ -13,18 +13,18 @@ attempts cut off on the way count as ``lost_attempts`` (they may be billed).
 
 Every request, first send or resend (a segment retried alone, a bisected batch's halves, what
 a misaligned reply lost), is started by one dispatcher under one bound (see
-:mod:`pipeline.engine.feed`), and holds a slot of the in-flight limit only while an attempt is
+:mod:`mtpipe.engine.feed`), and holds a slot of the in-flight limit only while an attempt is
 on its way: a request sleeping in backoff gives its slot to another and takes one again for
 its next attempt.
 
 Failure handling per request:
 
-- a block whose place in the reply is not proven (see :mod:`pipeline.engine.framing`), or a
+- a block whose place in the reply is not proven (see :mod:`mtpipe.engine.framing`), or a
   packed reply that gave the source back: its segments join the next batches, then smaller
   ones, down to single segments;
 - content rejected, too large, cut at the output limit: bisect the batch;
 - a translation the reply checks refuse (empty, the source echoed, commentary, out of
-  proportion: :mod:`pipeline.engine.replies`): sent alone once more, then failed; three
+  proportion: :mod:`mtpipe.engine.replies`): sent alone once more, then failed; three
   echoed replies in a row abort the run (:class:`EndpointIgnoresOptions`);
 - a segment whose placeholders came back broken: sent alone once more, then failed (hard
   checks) or accepted (soft checks: the writer degrades, e.g. drops inline formatting);
@@ -43,22 +43,22 @@ from dataclasses import dataclass, field, replace
 
 import anyio
 
-from pipeline.engine.attempts import Attempts, Client
-from pipeline.engine.bookkeeping import PoolStats, RequestBook
-from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.feed import Feed
-from pipeline.engine.framing import frame
-from pipeline.engine.inflight import InFlightLimit, Slot
-from pipeline.engine.pacing import Pacer, request_rate
-from pipeline.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
-from pipeline.engine.reply_stats import OutputRatio
-from pipeline.engine.retry import RetryPolicy
-from pipeline.engine.stopping import Stop, StopReason, aborted, budget_reached
-from pipeline.engine.tokens import count_tokens, prompt_tokens, trusted_usage
-from pipeline.engine.units import Unit, pack_by_group, packed_size, request_group
-from pipeline.engine.verdict import read_reply
-from pipeline.engine.watch import EndpointUnhealthy, EndpointWatch
-from pipeline.errors import (
+from mtpipe.engine.attempts import Attempts, Client
+from mtpipe.engine.bookkeeping import PoolStats, RequestBook
+from mtpipe.engine.client import Reply, TranslationRequest
+from mtpipe.engine.feed import Feed
+from mtpipe.engine.framing import frame
+from mtpipe.engine.inflight import InFlightLimit, Slot
+from mtpipe.engine.pacing import Pacer, request_rate
+from mtpipe.engine.packing import CAUTIOUS_OUTPUT_RATIO, AdaptivePacks, Learned, PackLimits
+from mtpipe.engine.reply_stats import OutputRatio
+from mtpipe.engine.retry import RetryPolicy
+from mtpipe.engine.stopping import Stop, StopReason, aborted, budget_reached
+from mtpipe.engine.tokens import count_tokens, prompt_tokens, trusted_usage
+from mtpipe.engine.units import Unit, pack_by_group, packed_size, request_group
+from mtpipe.engine.verdict import read_reply
+from mtpipe.engine.watch import EndpointUnhealthy, EndpointWatch
+from mtpipe.errors import (
     BudgetExceeded,
     ContentRejected,
     PipelineError,
@@ -67,9 +67,9 @@ from pipeline.errors import (
     TooLarge,
     Truncated,
 )
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import Ledger
-from pipeline.records.prices import Price
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import Ledger
+from mtpipe.records.prices import Price
 
 
 @dataclass
@@ -77,7 +77,7 @@ class PoolSettings:
     """Knobs of the pool (the CLI and job files fill them).
 
     ``concurrency`` caps the requests in flight; with ``adaptive`` the cap grows with the reply
-    latency (see :mod:`pipeline.engine.inflight`).
+    latency (see :mod:`mtpipe.engine.inflight`).
     """
 
     concurrency: int = 8
@@ -143,8 +143,8 @@ class TranslationPool:
         """Translate every unit (raises on a run-fatal provider error).
 
         ``units`` may be a stream (e.g. read from the run's work store): a batch is packed from
-        it (see :func:`pipeline.engine.units.pack_by_group`) only when a pacing slot is about to open
-        (see :mod:`pipeline.engine.feed`), so memory does not grow with its length, retried
+        it (see :func:`mtpipe.engine.units.pack_by_group`) only when a pacing slot is about to open
+        (see :mod:`mtpipe.engine.feed`), so memory does not grow with its length, retried
         batches do not wait behind the rest of the run, and segments lost by a misaligned reply
         join the next batch instead of costing a request of their own. ``total`` (default
         ``len(units)`` when it has one) is for progress only. Once the run is stopping (budget,
@@ -314,7 +314,7 @@ class TranslationPool:
     async def _accept(
         self, batch: list[Unit], every: int, reply: Reply, attempts: int, lost: int, tg: anyio.abc.TaskGroup
     ) -> None:
-        """Keep what the reply proves (see :mod:`pipeline.engine.verdict`), resend the rest."""
+        """Keep what the reply proves (see :mod:`mtpipe.engine.verdict`), resend the rest."""
         verdict = read_reply(batch, every, reply.text)
         self.stats.rejected_checks += verdict.rejected["placeholders"]
         if not verdict.echoed:

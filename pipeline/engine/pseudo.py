@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 import uuid
 
-from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.framing import map_segments
-from pipeline.engine.tokens import count_tokens, prompt_tokens
-from pipeline.text.protect import Span, split_protected
+from mtpipe.engine.client import Reply, TranslationRequest
+from mtpipe.engine.framing import map_segments
+from mtpipe.engine.tokens import count_tokens, prompt_tokens
+from mtpipe.text.protect import Span, split_protected
 
 _ACCENTS = str.maketrans(
     "AaBCcDdEeGgHhIiJjKkLlNnOoRrSsTtUuWwYyZz",

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from pipeline.text.protect import split_protected
+from mtpipe.text.protect import split_protected
 
 __all__ = ["ECHO_WORDS", "Rejection", "is_echo", "judge", "unwrap", "width"]
 

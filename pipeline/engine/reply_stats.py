@@ -1,7 +1,7 @@
 """What replies teach a run about the next ones: how long they are (:class:`OutputRatio`, reply
 tokens per request token, and how far one strays from it) and how long they take
 (:class:`ReplyTime`). Packing sizes requests by the first, the pacer reserves by it, and the
-end of a run is planned with the second (see :mod:`pipeline.engine.tail`)."""
+end of a run is planned with the second (see :mod:`mtpipe.engine.tail`)."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from typing import TypeVar
 import anyio
 from tenacity import AsyncRetrying, RetryCallState
 
-from pipeline.errors import ProviderError
+from mtpipe.errors import ProviderError
 
 T = TypeVar("T")
 

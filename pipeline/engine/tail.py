@@ -2,7 +2,7 @@
 
 A run that keeps sending full packs to the end waits on the last one's long reply; one that
 shrinks them too far pays a request slot for each. :func:`tail_pack` plans the staircase in
-between (see its docstring); :class:`pipeline.engine.packing.AdaptivePacks` asks it for every
+between (see its docstring); :class:`mtpipe.engine.packing.AdaptivePacks` asks it for every
 pack once the end is near.
 """
 

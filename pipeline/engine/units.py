@@ -4,7 +4,7 @@ A unit is what is translated once per run: the same (engine, model, source, targ
 context, domains, relevant glossary terms, text) anywhere in any file is one unit. Outer
 whitespace is kept from the source and never sent; empty and placeholder-only segments are
 never sent (their translation is their own text). :func:`pack_by_group` streams units into
-requests. The planner (:mod:`pipeline.run.planner`) makes units from segments with these
+requests. The planner (:mod:`mtpipe.run.planner`) makes units from segments with these
 functions; the pool and its parts consume them, which is why they live in the engine, below
 the run.
 """
@@ -17,17 +17,17 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pipeline.engine.framing import can_pack
-from pipeline.engine.packing import BatchLimits, line_tokens
-from pipeline.engine.tokens import (
+from mtpipe.engine.framing import can_pack
+from mtpipe.engine.packing import BatchLimits, line_tokens
+from mtpipe.engine.tokens import (
     MAX_INPUT_TOKENS,
     MOST_BYTES_PER_TOKEN,
     count_tokens,
     prompt_tokens,
 )
-from pipeline.text.languages import Language
-from pipeline.text.protect import needs_translation, split_outer_whitespace
-from pipeline.text.segments import Segment
+from mtpipe.text.languages import Language
+from mtpipe.text.protect import needs_translation, split_outer_whitespace
+from mtpipe.text.segments import Segment
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ T = TypeVar("T")
 #: it is copied, hashed or counted, so one huge value costs no more memory than its own.
 MAX_TEXT_CHARS = MAX_INPUT_TOKENS * MOST_BYTES_PER_TOKEN
 
-# Every protected family of pipeline.text.protect needs one of these to match (URLs "://" or
+# Every protected family of mtpipe.text.protect needs one of these to match (URLs "://" or
 # "www.", e-mail "@", tags "<" "&", printf and Python "%", brace "{", dollar "$"): text without
 # any has no protected span. tests/test_dataset_pipeline.py checks this against protect.
 
@@ -155,7 +155,7 @@ def request_group(unit: Unit) -> Hashable:
 
 def packed_size(unit: Unit) -> int | None:
     """A unit's tokens for packing; None for a text that must go alone (see
-    :func:`pipeline.engine.framing.can_pack`)."""
+    :func:`mtpipe.engine.framing.can_pack`)."""
     return unit.tokens if can_pack(unit.text) else None
 
 
@@ -171,7 +171,7 @@ def pack_by_group(
     is open at a time, so memory is bounded by the number of groups, not of items; within a
     group, items are packed in order until the next would pass the token budget or the segment
     cap. An item that cannot share a request (``size_of`` None) goes alone at once. An item
-    costs its tokens plus its line's framing (:func:`pipeline.engine.packing.line_tokens`) at
+    costs its tokens plus its line's framing (:func:`mtpipe.engine.packing.line_tokens`) at
     the checkpoint interval ``limits.every`` has when the item is packed.
     """
     open_batches: dict[Hashable, tuple[list[T], float]] = {}

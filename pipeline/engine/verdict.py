@@ -2,8 +2,8 @@
 once more, or failed.
 
 :func:`read_reply` applies, in order, the framing's alignment proof
-(:mod:`pipeline.engine.framing`), the reply checks (:mod:`pipeline.engine.replies`: wrapping,
-empty, echo, commentary, length) and the placeholder checks (:mod:`pipeline.text.protect`). It only
+(:mod:`mtpipe.engine.framing`), the reply checks (:mod:`mtpipe.engine.replies`: wrapping,
+empty, echo, commentary, length) and the placeholder checks (:mod:`mtpipe.text.protect`). It only
 decides: the pool records, resends and fails accordingly. A unit's ``rejections`` counts the
 translations of it the checks refused; the second refusal is final.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pipeline.engine.framing import checkpoint_count, unframe
-from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
-from pipeline.engine.units import Unit
-from pipeline.text.protect import verify
+from mtpipe.engine.framing import checkpoint_count, unframe
+from mtpipe.engine.replies import Rejection, is_echo, judge, unwrap
+from mtpipe.engine.units import Unit
+from mtpipe.text.protect import verify
 
 __all__ = ["Verdict", "read_reply"]
 

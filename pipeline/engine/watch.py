@@ -9,7 +9,7 @@ verdict on an endpoint that keeps failing is :class:`EndpointUnhealthy`.
 
 from __future__ import annotations
 
-from pipeline.errors import ProviderError
+from mtpipe.errors import ProviderError
 
 __all__ = [
     "ECHOES_TO_STOP",

@@ -1,12 +1,12 @@
 """The document formats and their registry, which finds a file's format by its extension.
 
-Holds :mod:`~pipeline.formats.base` (the contract every format keeps, atomic output) and one
-package per family: :mod:`~pipeline.formats.po` (gettext), :mod:`~pipeline.formats.docx` (Word)
-and :mod:`~pipeline.formats.tabular` (CSV/TSV, Parquet). A format is loaded the first time its
+Holds :mod:`~mtpipe.formats.base` (the contract every format keeps, atomic output) and one
+package per family: :mod:`~mtpipe.formats.po` (gettext), :mod:`~mtpipe.formats.docx` (Word)
+and :mod:`~mtpipe.formats.tabular` (CSV/TSV, Parquet). A format is loaded the first time its
 extension is asked for.
 
-Imports go downward only: formats may import :mod:`pipeline.errors` and the text helpers
-(:mod:`pipeline.text.segments`, :mod:`pipeline.text.protect`, :mod:`pipeline.text.languages`), never the run,
+Imports go downward only: formats may import :mod:`mtpipe.errors` and the text helpers
+(:mod:`mtpipe.text.segments`, :mod:`mtpipe.text.protect`, :mod:`mtpipe.text.languages`), never the run,
 the CLI or the engine.
 """
 
@@ -15,16 +15,16 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from pipeline.formats.base import Format
+from mtpipe.formats.base import Format
 
 #: extension -> "module:Class". Adding a format is one module (or package) and one line here.
 _REGISTRY: dict[str, str] = {
-    ".csv": "pipeline.formats.tabular.csv:CsvFormat",
-    ".tsv": "pipeline.formats.tabular.csv:CsvFormat",
-    ".po": "pipeline.formats.po:PoFormat",
-    ".pot": "pipeline.formats.po:PoFormat",
-    ".docx": "pipeline.formats.docx:DocxFormat",
-    ".parquet": "pipeline.formats.tabular.parquet:ParquetFormat",
+    ".csv": "mtpipe.formats.tabular.csv:CsvFormat",
+    ".tsv": "mtpipe.formats.tabular.csv:CsvFormat",
+    ".po": "mtpipe.formats.po:PoFormat",
+    ".pot": "mtpipe.formats.po:PoFormat",
+    ".docx": "mtpipe.formats.docx:DocxFormat",
+    ".parquet": "mtpipe.formats.tabular.parquet:ParquetFormat",
 }
 
 _loaded: dict[str, Format] = {}

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pipeline.errors import ConfigError
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment, Translations
+from mtpipe.errors import ConfigError
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment, Translations
 
 #: Format options: keys a format reads (it ignores the others). Each format documents its keys
 #: in its docstring; the CLI and job files fill them (e.g. ``columns``, ``mark``, ``fuzzy``).

@@ -1,4 +1,4 @@
-"""TOML job files: parse, validate, and turn into a :class:`~pipeline.run.settings.Job`.
+"""TOML job files: parse, validate, and turn into a :class:`~mtpipe.run.settings.Job`.
 
 A job file holds what ``mtpipe translate`` takes (the README lists the keys). Everything
 is checked before any file is translated or any request is sent: unknown keys, wrong types,
@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.jobs.keys import (
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.jobs.keys import (
     INPUT_KEYS,
     KEYS,
     SECRET_NAME,
@@ -35,9 +35,9 @@ from pipeline.jobs.keys import (
     Check,
     as_text,
 )
-from pipeline.run.discover import discover, is_glob_pattern, output_path
-from pipeline.run.settings import DEFAULT_MODELS, InputSpec, Job, base_url_for
-from pipeline.text.languages import AUTO, Language, resolve, resolve_targets
+from mtpipe.run.discover import discover, is_glob_pattern, output_path
+from mtpipe.run.settings import DEFAULT_MODELS, InputSpec, Job, base_url_for
+from mtpipe.text.languages import AUTO, Language, resolve, resolve_targets
 
 _OPTION_NAMES = {"target_langs": "--to", "source_lang": "--from"}
 

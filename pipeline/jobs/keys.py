@@ -1,4 +1,4 @@
-"""The keys a job file may hold and the check of each value (see pipeline.jobs.jobfile).
+"""The keys a job file may hold and the check of each value (see mtpipe.jobs.jobfile).
 
 Each check takes a TOML value and returns it normalised, or raises :class:`Bad` with what is
 wrong; the loader adds the file, line and key to the message.
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.engine.client import REGIONS
-from pipeline.errors import ConfigError
-from pipeline.records.prices import price_for
-from pipeline.run.settings import ENGINES, is_variable_name
+from mtpipe.engine.client import REGIONS
+from mtpipe.errors import ConfigError
+from mtpipe.records.prices import price_for
+from mtpipe.run.settings import ENGINES, is_variable_name
 
 MARKS = ("fuzzy", "comment", "none")
 # Key names that hold secrets (``api_key``, ``dashscope_api_key``, ``token``, ...); api_key_env is fine.

@@ -24,8 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from pipeline.errors import PipelineError, RecordError
-from pipeline.records.ledger import utc_now
+from mtpipe.errors import PipelineError, RecordError
+from mtpipe.records.ledger import utc_now
 
 #: Seconds an empty or garbled lock file is given to be completed by its creator.
 UNREADABLE_GRACE_S = 30.0

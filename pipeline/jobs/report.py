@@ -8,7 +8,7 @@ The report (``version`` 1) holds, per input file and target language, the segmen
 unchanged (nothing to translate) / from cache / translated / failed, and the tokens and cost of
 this run's requests; per language and in total the same plus requests; the outputs written;
 the failures with file and place; duration, status and exit code. Token and cost figures come
-from the run's own ledger lines, read and added up by :mod:`pipeline.records.ledger` as
+from the run's own ledger lines, read and added up by :mod:`mtpipe.records.ledger` as
 ``mtpipe ledger summary`` adds them: a request is charged to its target language exactly, and
 split evenly over the files it carried. A line in the run's part of the ledger that is not
 mtpipe's (another program appending to the file) is left out of them and named in the report's
@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, InputError, PipelineError, RecordError
-from pipeline.formats.base import atomic_output
-from pipeline.jobs.jobfile import JobFile
-from pipeline.jobs.lock import RunLock
-from pipeline.records.ledger import (
+from mtpipe.errors import ConfigError, InputError, PipelineError, RecordError
+from mtpipe.formats.base import atomic_output
+from mtpipe.jobs.jobfile import JobFile
+from mtpipe.jobs.lock import RunLock
+from mtpipe.records.ledger import (
     Grouping,
     Summary,
     Totals,
@@ -40,9 +40,9 @@ from pipeline.records.ledger import (
     summarize,
     utc_now,
 )
-from pipeline.run.progress import RunProgress
-from pipeline.run.results import RunResult, TargetCounts
-from pipeline.run.runner import translate
+from mtpipe.run.progress import RunProgress
+from mtpipe.run.results import RunResult, TargetCounts
+from mtpipe.run.runner import translate
 
 REPORT_VERSION = 1
 #: Failures listed in a report; the rest are counted in ``failures_omitted``.

@@ -1,9 +1,9 @@
 """What runs leave behind and read back: the SQLite cache, the JSONL ledger, model prices.
 
-- :mod:`~pipeline.records.cache`: translations by content key, and what a run learned about the
+- :mod:`~mtpipe.records.cache`: translations by content key, and what a run learned about the
   engine.
-- :mod:`~pipeline.records.ledger`: one line per finished request, plus run start/end lines.
-- :mod:`~pipeline.records.prices`: per-model prices, for estimates and cost.
+- :mod:`~mtpipe.records.ledger`: one line per finished request, plus run start/end lines.
+- :mod:`~mtpipe.records.prices`: per-model prices, for estimates and cost.
 
-May import :mod:`pipeline.errors` only.
+May import :mod:`mtpipe.errors` only.
 """

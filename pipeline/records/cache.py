@@ -1,7 +1,7 @@
 """SQLite translation cache: what makes a second run free and a killed run resumable.
 
 Keys are content hashes of everything that determines a translation (see
-pipeline.engine.units.unit_key), never row numbers, so resume survives rows moving. Each finished
+mtpipe.engine.units.unit_key), never row numbers, so resume survives rows moving. Each finished
 request's translations are committed in one transaction before anything else happens. Beside
 them the ``learned`` table keeps, per endpoint and model, what a run learned about the engine
 (checkpoint interval, segments per request, output/input token ratio), so a nightly run starts
@@ -20,7 +20,7 @@ from typing import Any
 
 import platformdirs
 
-from pipeline.errors import RecordError
+from mtpipe.errors import RecordError
 
 ENV_CACHE = "MTPIPE_CACHE"
 

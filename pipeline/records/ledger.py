@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.errors import InputError, RecordError
+from mtpipe.errors import InputError, RecordError
 
 SCHEMA_VERSION = 1
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.errors import ConfigError
+from mtpipe.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
-from pipeline.formats import format_for, supported_extensions
-from pipeline.formats.base import Format
-from pipeline.run.settings import InputSpec, Job
-from pipeline.text.languages import Language
+from mtpipe.errors import ConfigError
+from mtpipe.formats import format_for, supported_extensions
+from mtpipe.formats.base import Format
+from mtpipe.run.settings import InputSpec, Job
+from mtpipe.text.languages import Language
 
 
 @dataclass

@@ -6,13 +6,13 @@ final verdict (:attr:`RunResult.failed` reads the settled counts).
 
 from __future__ import annotations
 
-from pipeline.engine.bookkeeping import PoolStats
-from pipeline.errors import RecordError
-from pipeline.records.ledger import Ledger
-from pipeline.run.discover import FileTask
-from pipeline.run.planner import Planner
-from pipeline.run.results import FileResult, RunResult
-from pipeline.run.settings import Job
+from mtpipe.engine.bookkeeping import PoolStats
+from mtpipe.errors import RecordError
+from mtpipe.records.ledger import Ledger
+from mtpipe.run.discover import FileTask
+from mtpipe.run.planner import Planner
+from mtpipe.run.results import FileResult, RunResult
+from mtpipe.run.settings import Job
 
 
 def kept(job: Job, stored: int, readable: list[tuple[FileTask, FileResult]]) -> str:

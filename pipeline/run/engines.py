@@ -5,8 +5,8 @@ warning of :func:`warn_plain_http`), and :func:`check_engine` checks beforehand 
 asked and counted; :func:`engine_identity` is what decides a job's translations besides the
 text (part of every cache key); :func:`record_run_start` writes the ``run_start`` line that
 opens a ledger; :func:`endpoint` and :func:`learned` read the state a run against the same
-endpoint and model left in the cache (see :meth:`pipeline.records.cache.Cache.remember`). The
-CLI's run and the Ray workers (:mod:`pipeline.integrations.ray_data`) both build their engine
+endpoint and model left in the cache (see :meth:`mtpipe.records.cache.Cache.remember`). The
+CLI's run and the Ray workers (:mod:`mtpipe.integrations.ray_data`) both build their engine
 here.
 """
 
@@ -20,16 +20,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipeline import __version__
-from pipeline.engine.chat import ChatClient
-from pipeline.engine.client import QwenClient, is_loopback
-from pipeline.engine.packing import Learned
-from pipeline.engine.pseudo import PseudoClient
-from pipeline.engine.units import EngineIdentity
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import Ledger
-from pipeline.records.prices import price_for
-from pipeline.run.settings import Job
+from mtpipe import __version__
+from mtpipe.engine.chat import ChatClient
+from mtpipe.engine.client import QwenClient, is_loopback
+from mtpipe.engine.packing import Learned
+from mtpipe.engine.pseudo import PseudoClient
+from mtpipe.engine.units import EngineIdentity
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import Ledger
+from mtpipe.records.prices import price_for
+from mtpipe.run.settings import Job
 
 __all__ = [
     "check_engine",
@@ -44,7 +44,7 @@ __all__ = [
 
 def client(job: Job, transport: httpx.AsyncBaseTransport | None = None) -> Any:
     """The engine ``job`` asks: pseudo, a chat model, or Qwen-MT (over ``transport`` when
-    given, see :class:`~pipeline.run.settings.EngineHooks`)."""
+    given, see :class:`~mtpipe.run.settings.EngineHooks`)."""
     if job.engine == "pseudo":
         return PseudoClient()
     warn_plain_http(job, stacklevel=3)

@@ -10,10 +10,10 @@ from typing import Any
 
 import anyio
 
-from pipeline.engine.pool import TranslationPool
-from pipeline.engine.stopping import INTERRUPTED
-from pipeline.engine.units import Unit
-from pipeline.errors import PipelineError
+from mtpipe.engine.pool import TranslationPool
+from mtpipe.engine.stopping import INTERRUPTED
+from mtpipe.engine.units import Unit
+from mtpipe.errors import PipelineError
 
 __all__ = ["STOP_GRACE_S", "execute"]
 

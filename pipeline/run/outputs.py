@@ -26,10 +26,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import ConfigError
-from pipeline.formats.base import replace_refusal
-from pipeline.run.discover import FileTask, output_path
-from pipeline.run.settings import Job
+from mtpipe.errors import ConfigError
+from mtpipe.formats.base import replace_refusal
+from mtpipe.run.discover import FileTask, output_path
+from mtpipe.run.settings import Job
 
 
 @dataclass(frozen=True, slots=True, eq=False)

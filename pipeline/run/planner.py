@@ -4,16 +4,16 @@ Memory stays bounded whatever the number of rows, and does not grow past a bound
 number of distinct values either:
 
 - distinct unit keys, the units to send and the per-file occurrence tallies live in the
-  :class:`~pipeline.run.workstore.WorkStore` (temporary SQLite), not in Python sets and lists;
+  :class:`~mtpipe.run.workstore.WorkStore` (temporary SQLite), not in Python sets and lists;
 - a bounded memo (:class:`Memo`, an approximate LRU) maps (text, context, domains, target)
   to what planning decided for it, so a value repeated a million times is split, hashed and
   looked up once while it is hot: a repeated row costs one dict look-up and a counter. A value
   that fell out of the memo is hashed again and found in the work store.
 
-The writers ask :class:`~pipeline.run.translations.RunTranslations` for each distinct value
+The writers ask :class:`~mtpipe.run.translations.RunTranslations` for each distinct value
 per row group (tabular formats) or per segment; the key computation behind it (:class:`Keyer`)
 is memoized the same way. :class:`Keyer` is the rule itself, a value's unit key: the Ray Data
-integration (:mod:`pipeline.integrations.ray_data`) uses it as it is.
+integration (:mod:`mtpipe.integrations.ray_data`) uses it as it is.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
-from pipeline.engine.chat import ChatClient
-from pipeline.engine.client import TranslationRequest
-from pipeline.engine.packing import DEFAULT_OUTPUT_RATIO, Learned, PackLimits, framed_tokens
-from pipeline.engine.tokens import prompt_tokens
-from pipeline.engine.units import (
+from mtpipe.engine.chat import ChatClient
+from mtpipe.engine.client import TranslationRequest
+from mtpipe.engine.packing import DEFAULT_OUTPUT_RATIO, Learned, PackLimits, framed_tokens
+from mtpipe.engine.tokens import prompt_tokens
+from mtpipe.engine.units import (
     EngineIdentity,
     make_unit,
     over_input_limit,
@@ -37,21 +37,21 @@ from pipeline.engine.units import (
     split_for_sending,
     unit_key,
 )
-from pipeline.errors import InputError
-from pipeline.records.cache import Cache
-from pipeline.records.prices import price_for
-from pipeline.run.discover import FileTask
-from pipeline.run.results import Estimate, FileResult, TargetCounts
-from pipeline.run.settings import Job
-from pipeline.run.workstore import CACHED, WorkStore
-from pipeline.text.glossary import Glossary
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment
+from mtpipe.errors import InputError
+from mtpipe.records.cache import Cache
+from mtpipe.records.prices import price_for
+from mtpipe.run.discover import FileTask
+from mtpipe.run.results import Estimate, FileResult, TargetCounts
+from mtpipe.run.settings import Job
+from mtpipe.run.workstore import CACHED, WorkStore
+from mtpipe.text.glossary import Glossary
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment
 
 #: Entries of each memo (the planner's, then the writers'): tens of MB at most for short values.
 MEMO_SIZE = 100_000
 _UNSEEN: Any = object()
-#: What planning decided for a value too long to send (see pipeline.engine.units.over_input_limit).
+#: What planning decided for a value too long to send (see mtpipe.engine.units.over_input_limit).
 REFUSED = -1
 V = TypeVar("V")
 #: A value as the writers need it: (leading whitespace length, trailing length, unit key), or

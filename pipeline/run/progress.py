@@ -1,9 +1,9 @@
 """How a run reports progress: a protocol its caller implements; the library never draws.
 
-:func:`pipeline.run.runner.translate` calls ``update`` with the pool's figures as requests land
+:func:`mtpipe.run.runner.translate` calls ``update`` with the pool's figures as requests land
 (overall, and per input file in ``PoolStats.files``: each file's units to send, and how many are
 translated or failed), ``log`` for a line a person should see (a skipped file, a warning), and
-``finish`` when the requests are done. ``mtpipe`` renders them (:mod:`pipeline.cli.progress`); a library caller may
+``finish`` when the requests are done. ``mtpipe`` renders them (:mod:`mtpipe.cli.progress`); a library caller may
 pass its own, or nothing (:class:`Silent`).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pipeline.engine.bookkeeping import PoolStats
+from mtpipe.engine.bookkeeping import PoolStats
 
 
 class RunProgress(Protocol):

@@ -1,6 +1,6 @@
 """What a run reports: per file, per target language, and for the whole run.
 
-The planner fills these while it reads, which is why they live outside :mod:`pipeline.run.runner`.
+The planner fills these while it reads, which is why they live outside :mod:`mtpipe.run.runner`.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.engine.bookkeeping import PoolStats
-from pipeline.engine.client import redact
+from mtpipe.engine.bookkeeping import PoolStats
+from mtpipe.engine.client import redact
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: An unexpected error (a bug in mtpipe) stopped the run; what was recorded is kept.

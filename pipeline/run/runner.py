@@ -14,13 +14,13 @@ from dataclasses import asdict
 
 import anyio
 
-from pipeline import __version__
-from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import Learned, PackLimits
-from pipeline.engine.pool import PoolSettings, TranslationPool
-from pipeline.engine.retry import RetryPolicy
-from pipeline.engine.stopping import Stop
-from pipeline.errors import (
+from mtpipe import __version__
+from mtpipe.engine.pacing import Pacer
+from mtpipe.engine.packing import Learned, PackLimits
+from mtpipe.engine.pool import PoolSettings, TranslationPool
+from mtpipe.engine.retry import RetryPolicy
+from mtpipe.engine.stopping import Stop
+from mtpipe.errors import (
     BudgetExceeded,
     ConfigError,
     InputError,
@@ -28,20 +28,20 @@ from pipeline.errors import (
     ProviderError,
     RecordError,
 )
-from pipeline.formats.tabular.glossary import load_glossary
-from pipeline.records.cache import Cache, default_cache_path
-from pipeline.records.ledger import Ledger
-from pipeline.records.prices import price_for, price_warning
-from pipeline.run.discover import FileTask, discover, output_path
-from pipeline.run.ending import kept, settle_and_end
-from pipeline.run.engines import check_engine, endpoint, engine_identity, record_run_start
-from pipeline.run.engines import client as make_client
-from pipeline.run.engines import learned as learned_state
-from pipeline.run.execute import execute
-from pipeline.run.outputs import check_output_settings, check_outputs
-from pipeline.run.planner import Planner, estimate
-from pipeline.run.progress import RunProgress, Silent
-from pipeline.run.results import (
+from mtpipe.formats.tabular.glossary import load_glossary
+from mtpipe.records.cache import Cache, default_cache_path
+from mtpipe.records.ledger import Ledger
+from mtpipe.records.prices import price_for, price_warning
+from mtpipe.run.discover import FileTask, discover, output_path
+from mtpipe.run.ending import kept, settle_and_end
+from mtpipe.run.engines import check_engine, endpoint, engine_identity, record_run_start
+from mtpipe.run.engines import client as make_client
+from mtpipe.run.engines import learned as learned_state
+from mtpipe.run.execute import execute
+from mtpipe.run.outputs import check_output_settings, check_outputs
+from mtpipe.run.planner import Planner, estimate
+from mtpipe.run.progress import RunProgress, Silent
+from mtpipe.run.results import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     Failure,
@@ -49,10 +49,10 @@ from pipeline.run.results import (
     RunResult,
     internal_error,
 )
-from pipeline.run.settings import EngineHooks, Job
-from pipeline.run.translations import RunTranslations
-from pipeline.text.glossary import Glossary
-from pipeline.text.languages import Language
+from mtpipe.run.settings import EngineHooks, Job
+from mtpipe.run.translations import RunTranslations
+from mtpipe.text.glossary import Glossary
+from mtpipe.text.languages import Language
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Run settings: what one ``mtpipe translate`` (or one job file) asks for, validated.
 
-The CLI builds a :class:`Job` from flags; ``pipeline.jobs.jobfile`` builds one from a TOML job
+The CLI builds a :class:`Job` from flags; ``mtpipe.jobs.jobfile`` builds one from a TOML job
 file. Everything downstream takes a Job, so both paths behave the same.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from pipeline.engine.client import DEFAULT_BASE_URL, REGIONS, is_loopback
-from pipeline.errors import ConfigError
-from pipeline.text.languages import AUTO, Language
+from mtpipe.engine.client import DEFAULT_BASE_URL, REGIONS, is_loopback
+from mtpipe.errors import ConfigError
+from mtpipe.text.languages import AUTO, Language
 
 ENGINES = ("qwen", "chat", "pseudo")
 #: The model each engine asks when none is given.
@@ -159,7 +159,7 @@ class EngineHooks:
     """How a run reaches its engine besides what a user sets, for tests and benchmarks: an httpx
     ``transport`` for the client (an ``httpx.MockTransport``, a recording wrapper; None: the
     network), and ``retry_base``, the retry backoff's base in seconds. Passed to
-    :func:`pipeline.run.runner.translate` alongside the :class:`Job`, never part of it."""
+    :func:`mtpipe.run.runner.translate` alongside the :class:`Job`, never part of it."""
 
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
     retry_base: float = 1.0

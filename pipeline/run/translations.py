@@ -1,8 +1,8 @@
 """The writers' view of a run: a segment's translation found by its unit key, failures kept by place.
 
-:class:`KeyedTranslations` is the rule (a segment's unit key from :class:`~pipeline.run.planner.Keyer`,
+:class:`KeyedTranslations` is the rule (a segment's unit key from :class:`~mtpipe.run.planner.Keyer`,
 its translation from a store of translations by key, its outer whitespace put back); the Ray Data
-integration (:mod:`pipeline.integrations.ray_data`) uses it with a table of translations by key.
+integration (:mod:`mtpipe.integrations.ray_data`) uses it with a table of translations by key.
 :class:`RunTranslations` is what a run's writers ask: the cache behind it, and each segment that
 has no translation reported with its file, place and why.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pipeline.engine.units import oversize
-from pipeline.formats.base import WriteReport
-from pipeline.run.planner import Keyer, Planner
-from pipeline.run.results import Failure, FileResult, RunResult, TargetCounts
-from pipeline.run.workstore import CACHED
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment
+from mtpipe.engine.units import oversize
+from mtpipe.formats.base import WriteReport
+from mtpipe.run.planner import Keyer, Planner
+from mtpipe.run.results import Failure, FileResult, RunResult, TargetCounts
+from mtpipe.run.workstore import CACHED
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment
 
 
 class TranslationStore(Protocol):
@@ -29,7 +29,7 @@ class TranslationStore(Protocol):
 
 
 class KeyedTranslations:
-    """What a writer asks (:class:`~pipeline.text.segments.Translations`): a segment's
+    """What a writer asks (:class:`~mtpipe.text.segments.Translations`): a segment's
     translation, found by its unit key in ``store``, with the segment's outer whitespace.
 
     A segment too long to send, or whose key ``store`` lacks, is failed: :meth:`failed` is told

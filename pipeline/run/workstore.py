@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.engine.framing import can_pack
-from pipeline.engine.units import Unit
-from pipeline.errors import RecordError
-from pipeline.text.languages import Language
+from mtpipe.engine.framing import can_pack
+from mtpipe.engine.units import Unit
+from mtpipe.errors import RecordError
+from mtpipe.text.languages import Language
 
 #: Rows an insert buffer (and the planner's tally buffer) holds before they go to SQLite.
 BUFFER = 20_000

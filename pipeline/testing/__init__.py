@@ -5,16 +5,16 @@
 - :class:`EmulatorConfig`, :class:`FaultConfig`, :class:`Fault`: what it can be told.
 - :class:`EmulatorStats`, :class:`RequestRecord`: what it counted and saw.
 
-May import :mod:`pipeline.engine` (token counting, the chat contract) and :mod:`pipeline.text`;
-nothing in the library imports it but ``mtpipe fake-server`` (:mod:`pipeline.cli`).
+May import :mod:`mtpipe.engine` (token counting, the chat contract) and :mod:`mtpipe.text`;
+nothing in the library imports it but ``mtpipe fake-server`` (:mod:`mtpipe.cli`).
 """
 
-from pipeline.testing.config import DEFAULT_MODELS, EmulatorConfig
-from pipeline.testing.emulator import Emulator, run_emulator, serve_forever
-from pipeline.testing.fake_translate import fake_translate, target_key
-from pipeline.testing.faults import ERROR_FAULTS, Fault, FaultConfig, merge_lines
-from pipeline.testing.limits import EmulatorStats, RateLimiter, RequestRecord
-from pipeline.testing.protocol import ParsedRequest, prompt_tokens_for
+from mtpipe.testing.config import DEFAULT_MODELS, EmulatorConfig
+from mtpipe.testing.emulator import Emulator, run_emulator, serve_forever
+from mtpipe.testing.fake_translate import fake_translate, target_key
+from mtpipe.testing.faults import ERROR_FAULTS, Fault, FaultConfig, merge_lines
+from mtpipe.testing.limits import EmulatorStats, RateLimiter, RequestRecord
+from mtpipe.testing.protocol import ParsedRequest, prompt_tokens_for
 
 __all__ = [
     "DEFAULT_MODELS",

@@ -1,14 +1,14 @@
 """What the emulator can be told: :class:`EmulatorConfig`, and the models it serves.
 
-Its own module so that the server (:mod:`pipeline.testing.emulator`) and the request handler
-(:mod:`pipeline.testing.handler`) both read it without importing each other.
+Its own module so that the server (:mod:`mtpipe.testing.emulator`) and the request handler
+(:mod:`mtpipe.testing.handler`) both read it without importing each other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.testing.faults import FaultConfig
+from mtpipe.testing.faults import FaultConfig
 
 __all__ = ["CHAT_MODELS", "DEFAULT_MODELS", "EmulatorConfig"]
 
@@ -22,16 +22,16 @@ class EmulatorConfig:
     """Everything the emulator can be told. Defaults are the provider's (Singapore).
 
     ``rpm`` / ``tpm``: limits, ``None`` disables one. ``languages``: accepted English names
-    (``None``: :data:`pipeline.text.languages.QWEN_NAMES`). ``latency_s``: added to every admitted
+    (``None``: :data:`mtpipe.text.languages.QWEN_NAMES`). ``latency_s``: added to every admitted
     request. ``seed``: seeds fault draws and merged-line choices. ``throttle_retry_after``: the
     limits' 429s carry ``Retry-After`` / ``retry-after-ms`` (the provider sends neither).
-    ``record_requests``: keep a :class:`~pipeline.testing.limits.RequestRecord` of every valid request. ``keep_lines``:
+    ``record_requests``: keep a :class:`~mtpipe.testing.limits.RequestRecord` of every valid request. ``keep_lines``:
     an engine that keeps at most this many lines of a request apart; a longer reply comes back
     as one line (``None``: every line kept, as the markers of packed requests assume).
     ``latency_per_token_s``: added per billed completion token (a model's output speed).
     ``reply_prefix`` / ``reply_suffix``: wrap every successful reply's content (``"\r\n\r\n"``,
     ``"<|endofcontent|>"``). Usage is billed in Qwen tokens, as the provider bills.
-    ``mode``: which contract is served (see :func:`pipeline.testing.protocol.parse_chat_request`).
+    ``mode``: which contract is served (see :func:`mtpipe.testing.protocol.parse_chat_request`).
     """
 
     api_key: str = "test-key"

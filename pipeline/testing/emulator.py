@@ -1,10 +1,10 @@
 """A Qwen-MT emulator: a real HTTP server on loopback, standard library only.
 
 Used by the tests, the benchmarks and ``mtpipe fake-server``. It validates requests as the
-provider does (:mod:`pipeline.testing.protocol`), "translates" with
-:func:`pipeline.testing.fake_translate.fake_translate`, enforces RPM/TPM per second
-(:mod:`pipeline.testing.limits`), injects faults on demand (:mod:`pipeline.testing.faults`) and
-counts everything (:class:`~pipeline.testing.limits.EmulatorStats`).
+provider does (:mod:`mtpipe.testing.protocol`), "translates" with
+:func:`mtpipe.testing.fake_translate.fake_translate`, enforces RPM/TPM per second
+(:mod:`mtpipe.testing.limits`), injects faults on demand (:mod:`mtpipe.testing.faults`) and
+counts everything (:class:`~mtpipe.testing.limits.EmulatorStats`).
 
 Usage::
 
@@ -28,11 +28,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Self
 
-from pipeline.testing.config import EmulatorConfig
-from pipeline.testing.faults import Fault, FaultPlan
-from pipeline.testing.handler import EmulatorServer
-from pipeline.testing.limits import EmulatorStats, RateLimiter, RequestRecord, StatsRecorder
-from pipeline.text.languages import QWEN_NAMES
+from mtpipe.testing.config import EmulatorConfig
+from mtpipe.testing.faults import Fault, FaultPlan
+from mtpipe.testing.handler import EmulatorServer
+from mtpipe.testing.limits import EmulatorStats, RateLimiter, RequestRecord, StatsRecorder
+from mtpipe.text.languages import QWEN_NAMES
 
 __all__ = ["Emulator", "run_emulator", "serve_forever"]
 

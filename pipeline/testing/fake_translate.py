@@ -1,7 +1,7 @@
 """The emulator's deterministic stand-in for machine translation.
 
 :func:`fake_translate` keeps exactly what an MT engine keeps (DESIGN.md, "What an MT engine
-keeps"): every protected span of :func:`pipeline.text.protect.split_protected` byte for byte, and all
+keeps"): every protected span of :func:`mtpipe.text.protect.split_protected` byte for byte, and all
 numbers, punctuation, whitespace and line breaks. Only letters change.
 
 The scheme is a Vigenère cipher that restarts at every word:
@@ -34,7 +34,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from pipeline.text.protect import Span, split_protected
+from mtpipe.text.protect import Span, split_protected
 
 __all__ = ["LETTER_BLOCKS", "fake_translate", "target_key"]
 
@@ -177,7 +177,7 @@ def fake_translate(
 
     Promises: protected spans, digits, punctuation, whitespace and line breaks are kept byte for
     byte; every word (run of letters) outside protected spans changes, so the result differs
-    from ``text`` whenever :func:`pipeline.text.protect.needs_translation` is true; the result depends
+    from ``text`` whenever :func:`mtpipe.text.protect.needs_translation` is true; the result depends
     on the target; the transformation is word-local (see the module docstring); ``terms``
     (source -> target pairs) are replaced by their targets. Deterministic, never raises on any
     ``str``.

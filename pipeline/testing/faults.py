@@ -35,7 +35,7 @@ What each fault does (and how it is billed: error responses are not, lost bodies
                            that answers a question it was asked to translate); billed
 =========================  ======================================================================
 
-Besides faults, :class:`~pipeline.testing.config.EmulatorConfig` can wrap every reply in a
+Besides faults, :class:`~mtpipe.testing.config.EmulatorConfig` can wrap every reply in a
 prefix and a suffix (``"\r\n\r\n"`` before, ``"<|endofcontent|>"`` after, as relays and
 qwen-mt-flash do).
 """
@@ -50,7 +50,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pipeline.testing.protocol import ApiError
+from mtpipe.testing.protocol import ApiError
 
 __all__ = [
     "ERROR_FAULTS",

@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from pipeline.engine.tokens import count_tokens
-from pipeline.testing.config import EmulatorConfig
-from pipeline.testing.fake_translate import fake_translate
-from pipeline.testing.faults import (
+from mtpipe.engine.tokens import count_tokens
+from mtpipe.testing.config import EmulatorConfig
+from mtpipe.testing.fake_translate import fake_translate
+from mtpipe.testing.faults import (
     ERROR_FAULTS,
     Fault,
     FaultPlan,
@@ -29,8 +29,8 @@ from pipeline.testing.faults import (
     flatten_lines,
     merge_lines,
 )
-from pipeline.testing.limits import RateLimiter, RequestRecord, StatsRecorder
-from pipeline.testing.protocol import (
+from mtpipe.testing.limits import RateLimiter, RequestRecord, StatsRecorder
+from mtpipe.testing.protocol import (
     ApiError,
     ParsedRequest,
     cut_to_tokens,
@@ -50,7 +50,7 @@ _DRAIN_LIMIT = 64 * 1024 * 1024  # past this an oversized body is not read, the 
 
 
 class Served(Protocol):
-    """What the handler needs of the emulator it serves (:class:`~pipeline.testing.emulator.Emulator`
+    """What the handler needs of the emulator it serves (:class:`~mtpipe.testing.emulator.Emulator`
     keeps it); a protocol, so that the handler does not import the server that imports it."""
 
     @property

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.testing.protocol import ParsedRequest
+from mtpipe.testing.protocol import ParsedRequest
 
 __all__ = [
     "Admission",

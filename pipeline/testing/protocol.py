@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.engine.chat import MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS
-from pipeline.engine.tokens import count_tokens, prompt_tokens
+from mtpipe.engine.chat import MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS
+from mtpipe.engine.tokens import count_tokens, prompt_tokens
 
 __all__ = [
     "ApiError",
@@ -79,7 +79,7 @@ def prompt_tokens_for(
     domains: str | None = None,
 ) -> int:
     """The prompt tokens the emulator bills for a request, in Qwen tokens as the provider bills
-    (:func:`pipeline.engine.tokens.prompt_tokens`: content, template overhead, terms,
+    (:func:`mtpipe.engine.tokens.prompt_tokens`: content, template overhead, terms,
     translation memory and domains)."""
     return prompt_tokens(content, terms, tm_list, domains)
 
@@ -260,7 +260,7 @@ def success_body(
 
 
 #: What the chat emulator reads in a system message: the target language and the glossary
-#: (the wording of :func:`pipeline.engine.chat.system_prompt`).
+#: (the wording of :func:`mtpipe.engine.chat.system_prompt`).
 _CHAT_TARGET = re.compile(r"\binto (.+?)\.(?:\n|$)")
 _CHAT_TERM = re.compile(r"^- (.+?) => (.+)$", re.MULTILINE)
 

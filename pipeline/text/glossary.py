@@ -3,7 +3,7 @@
 Only the terms that occur in a request's text are sent (terms are billed as input tokens), and
 a unit's cache key includes the terms that occur in it, so editing an unrelated term does not
 invalidate cached translations. Glossary files are read by
-:func:`pipeline.formats.tabular.glossary.load_glossary` (a CSV/TSV file like any other).
+:func:`mtpipe.formats.tabular.glossary.load_glossary` (a CSV/TSV file like any other).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.text.languages import Language
+from mtpipe.text.languages import Language
 
 
 @dataclass

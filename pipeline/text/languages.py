@@ -1,7 +1,7 @@
 """Languages accepted by Qwen-MT: user input (ISO code or English name) to the English name.
 
 The table itself (92 languages, name and Model Studio code) lives in
-:mod:`pipeline.text.language_table`, with its source:
+:mod:`mtpipe.text.language_table`, with its source:
 https://www.alibabacloud.com/help/en/model-studio/machine-translation ("Supported languages").
 
 :func:`resolve` takes what users type and returns a :class:`Language` whose ``name`` is the one
@@ -26,7 +26,7 @@ dropped except for Chinese, where they pick the Qwen language: ``zh``/``zh-Hans`
 catalog keeps its name).
 
 Plural rules (:func:`plural_forms`) come from the gettext ecosystem's table in
-:mod:`pipeline.text.plural_table` (GNU gettext's msginit, then Weblate's language data), not from
+:mod:`mtpipe.text.plural_table` (GNU gettext's msginit, then Weblate's language data), not from
 the installed CLDR release, so a new catalog gets the Plural-Forms its translators' tools use.
 """
 
@@ -42,9 +42,9 @@ from dataclasses import dataclass
 from babel import Locale
 from babel.core import UnknownLocaleError, get_global, parse_locale
 
-from pipeline.errors import ConfigError
-from pipeline.text.language_table import QWEN_LANGUAGES
-from pipeline.text.plural_table import DEFAULT_PLURAL_FORMS, GETTEXT_PLURAL_FORMS
+from mtpipe.errors import ConfigError
+from mtpipe.text.language_table import QWEN_LANGUAGES
+from mtpipe.text.plural_table import DEFAULT_PLURAL_FORMS, GETTEXT_PLURAL_FORMS
 
 __all__ = [
     "AUTO",
@@ -304,7 +304,7 @@ def plural_forms(lang: Language) -> tuple[int, str]:
     """The gettext plural rule a new catalog for ``lang`` gets, as ``(nplurals, C expression)``.
 
     ``de`` -> ``(2, "(n != 1)")``, ``fr`` -> ``(2, "(n > 1)")``, ``ja`` -> ``(1, "0")``, ``ar``
-    -> 6 forms: the gettext ecosystem's table (:mod:`pipeline.text.plural_table`), the same whatever
+    -> 6 forms: the gettext ecosystem's table (:mod:`mtpipe.text.plural_table`), the same whatever
     Babel or CLDR release is installed. A regional code uses its region's entry where there is
     one (``pt_BR`` -> ``(2, "(n > 1)")``), else its language's.
     """

@@ -1,6 +1,6 @@
 """Placeholders, tags and other spans an MT engine must keep, and the checks after translation.
 
-The families (see ``pipeline.text.segments.ALL_CHECKS``):
+The families (see ``mtpipe.text.segments.ALL_CHECKS``):
 
 - ``printf``  C/printf and Python %-directives: ``%s``, ``%1$s``, ``%5.2f``, ``%lld``, ``%r``, ``%%``
 - ``strftime`` date directives printf does not know: ``%Y``, ``%B``, ``%H``, ``%-d``

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from pipeline.text.languages import Language
+    from mtpipe.text.languages import Language
 
-#: Placeholder families checked after translation (see pipeline.text.protect).
+#: Placeholder families checked after translation (see mtpipe.text.protect).
 ALL_CHECKS: frozenset[str] = frozenset(
     {"printf", "strftime", "python", "brace", "dollar", "tags", "url", "email"}
 )

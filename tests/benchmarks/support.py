@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.engine.tokens import count_tokens
-from pipeline.run.results import RunResult
-from pipeline.run.runner import translate
-from pipeline.run.settings import EngineHooks, InputSpec, Job
-from pipeline.testing import Emulator, EmulatorConfig
-from pipeline.testing.limits import EmulatorStats
-from pipeline.text.languages import resolve
+from mtpipe.engine.tokens import count_tokens
+from mtpipe.run.results import RunResult
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import EngineHooks, InputSpec, Job
+from mtpipe.testing import Emulator, EmulatorConfig
+from mtpipe.testing.limits import EmulatorStats
+from mtpipe.text.languages import resolve
 
 #: The provider's default limits (60 RPM, 100k TPM) x10, so a benchmark takes seconds.
 RPM, TPM = 600, 1_000_000

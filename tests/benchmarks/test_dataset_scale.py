@@ -36,11 +36,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.records.ledger import read_ledger
-from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
-from pipeline.testing import EmulatorConfig
-from pipeline.text.languages import resolve
+from mtpipe.records.ledger import read_ledger
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import InputSpec, Job
+from mtpipe.testing import EmulatorConfig
+from mtpipe.text.languages import resolve
 from tests.benchmarks.support import RPM, TPM, run_through_emulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -266,7 +266,7 @@ def measure(path: str, out: str, cache: str) -> dict[str, Any]:
 
 def baseline_rss() -> dict[str, Any]:
     """Peak RSS of a process that only imports the pipeline (run in a fresh process)."""
-    import pipeline.run.runner  # noqa: F401  (the import is what is measured)
+    import mtpipe.run.runner  # noqa: F401  (the import is what is measured)
 
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -307,7 +307,7 @@ def check_rows(source: Path, output: Path, translate_one: Any) -> None:
 
 @pytest.mark.benchmark
 def test_memory_stays_flat_from_200k_to_2m_rows(tmp_path: Path) -> None:
-    from pipeline.engine.pseudo import pseudo_localize
+    from mtpipe.engine.pseudo import pseudo_localize
 
     base = in_subprocess("baseline_rss()")
     print(f"\nbaseline (import only): peak RSS {base['peak_rss_mb']:.0f} MB")
@@ -340,7 +340,7 @@ def test_memory_stays_flat_from_200k_to_2m_rows(tmp_path: Path) -> None:
 
 @pytest.mark.benchmark
 def test_emulator_sends_each_distinct_value_once(tmp_path: Path) -> None:
-    from pipeline.testing import fake_translate
+    from mtpipe.testing import fake_translate
 
     rows = SIZES[0]
     path = tmp_path / f"captions-{rows}.parquet"

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.engine.tokens import REQUEST_OVERHEAD_TOKENS, count_tokens
-from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate
+from mtpipe.engine.tokens import REQUEST_OVERHEAD_TOKENS, count_tokens
+from mtpipe.testing import EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.benchmarks.support import run_through_emulator, ui_strings, write_strings_csv
 
 RPM, TPM = 120, 200_000

@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.records.ledger import read_ledger
-from pipeline.run.settings import EngineHooks
-from pipeline.testing import EmulatorConfig, Fault, FaultConfig, fake_translate
+from mtpipe.records.ledger import read_ledger
+from mtpipe.run.settings import EngineHooks
+from mtpipe.testing import EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings, write_strings_csv
 
 SEGMENTS = int(os.environ.get("MTPIPE_SOAK_SEGMENTS", "10000"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.testing import EmulatorConfig
+from mtpipe.testing import EmulatorConfig
 from tests.benchmarks.support import RPM, TPM, run_through_emulator, ui_strings, write_strings_csv
 
 

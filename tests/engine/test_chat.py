@@ -9,13 +9,13 @@ import anyio
 import httpx
 import pytest
 
-from pipeline.engine.chat import ChatClient, build_chat_body, system_prompt
-from pipeline.engine.client import QwenClient, Sampling, TranslationRequest
-from pipeline.engine.tokens import count_tokens, counter_for, estimate_tokens
-from pipeline.errors import ConfigError
-from pipeline.records.prices import DEFAULT_PRICES, FREE, price_for, price_warning
-from pipeline.run.settings import Job
-from pipeline.text.languages import resolve
+from mtpipe.engine.chat import ChatClient, build_chat_body, system_prompt
+from mtpipe.engine.client import QwenClient, Sampling, TranslationRequest
+from mtpipe.engine.tokens import count_tokens, counter_for, estimate_tokens
+from mtpipe.errors import ConfigError
+from mtpipe.records.prices import DEFAULT_PRICES, FREE, price_for, price_warning
+from mtpipe.run.settings import Job
+from mtpipe.text.languages import resolve
 
 REQUEST = TranslationRequest(
     text="<m1/>Open the file\nSave <b>all</b>",

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from pipeline.engine.client import (
+from mtpipe.engine.client import (
     MAX_REPLY_BYTES,
     QwenClient,
     TranslationRequest,
@@ -17,7 +17,7 @@ from pipeline.engine.client import (
     parse_retry_after,
     redact,
 )
-from pipeline.errors import (
+from mtpipe.errors import (
     AuthError,
     BadRequest,
     ContentRejected,

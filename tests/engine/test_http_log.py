@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from pipeline.engine.client import QwenClient, TranslationRequest
+from mtpipe.engine.client import QwenClient, TranslationRequest
 
 KEY = "sk-httplog-0123456789abcdef"
 REPLY = {"choices": [{"message": {"content": "Hallo"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 50, "completion_tokens": 2}}

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 from trio.testing import MockClock
 
-from pipeline.engine.pacing import Pacer, Reservation
+from mtpipe.engine.pacing import Pacer, Reservation
 
 
 class VirtualClock:

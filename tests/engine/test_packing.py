@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine.framing import frame
-from pipeline.engine.packing import (
+from mtpipe.engine.framing import frame
+from mtpipe.engine.packing import (
     CAUTIOUS_OUTPUT_RATIO,
     SECOND_SHARE,
     AdaptivePacks,
@@ -17,15 +17,15 @@ from pipeline.engine.packing import (
     framed_tokens,
     line_tokens,
 )
-from pipeline.engine.reply_stats import ReplyTime
-from pipeline.engine.tail import Pace, tail_pack
-from pipeline.engine.tokens import count_tokens, estimate_tokens, exact_counts, prompt_tokens
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import read_ledger
-from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
-from pipeline.testing import EmulatorConfig, run_emulator
-from pipeline.text.languages import resolve
+from mtpipe.engine.reply_stats import ReplyTime
+from mtpipe.engine.tail import Pace, tail_pack
+from mtpipe.engine.tokens import count_tokens, estimate_tokens, exact_counts, prompt_tokens
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import read_ledger
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import InputSpec, Job
+from mtpipe.testing import EmulatorConfig, run_emulator
+from mtpipe.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 
 
@@ -184,7 +184,7 @@ def test_a_second_run_against_the_same_endpoint_starts_where_the_first_ended(tmp
 
 
 def test_usage_below_the_local_count_or_beyond_the_text_is_not_trusted() -> None:
-    from pipeline.engine.tokens import trusted_usage
+    from mtpipe.engine.tokens import trusted_usage
 
     sent = prompt_tokens("Open the file now")
     back = "Öffnen Sie die Datei jetzt"
@@ -196,7 +196,7 @@ def test_usage_below_the_local_count_or_beyond_the_text_is_not_trusted() -> None
 
 
 def test_another_vendors_usage_is_believed_below_the_estimate_but_not_far_below() -> None:
-    from pipeline.engine.tokens import ESTIMATE_SLACK, estimate_tokens, trusted_usage
+    from mtpipe.engine.tokens import ESTIMATE_SLACK, estimate_tokens, trusted_usage
 
     sent, back = prompt_tokens("Open the file now"), "Öffnen Sie die Datei jetzt"
     leaner = int(estimate_tokens(back) * 0.8)  # its own tokenizer counts fewer than the estimate

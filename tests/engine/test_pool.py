@@ -11,22 +11,22 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.engine.client import Reply, TranslationRequest
-from pipeline.engine.framing import can_pack, frame, parse_request, unframe
-from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import MOST_EVERY, AdaptivePacks, PackLimits
-from pipeline.engine.pool import PoolSettings, TranslationPool
-from pipeline.engine.retry import RetryBudget, RetryPolicy
-from pipeline.engine.stopping import INTERRUPTED, Stop, StopReason
-from pipeline.engine.units import Unit
-from pipeline.engine.watch import EndpointUnhealthy
-from pipeline.errors import AuthError, BudgetExceeded, ContentRejected, RateLimited, ServerError
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import Ledger, read_ledger
-from pipeline.records.prices import Price
-from pipeline.text.languages import Language
-from pipeline.text.protect import Span, split_protected
-from pipeline.text.segments import ALL_CHECKS
+from mtpipe.engine.client import Reply, TranslationRequest
+from mtpipe.engine.framing import can_pack, frame, parse_request, unframe
+from mtpipe.engine.pacing import Pacer
+from mtpipe.engine.packing import MOST_EVERY, AdaptivePacks, PackLimits
+from mtpipe.engine.pool import PoolSettings, TranslationPool
+from mtpipe.engine.retry import RetryBudget, RetryPolicy
+from mtpipe.engine.stopping import INTERRUPTED, Stop, StopReason
+from mtpipe.engine.units import Unit
+from mtpipe.engine.watch import EndpointUnhealthy
+from mtpipe.errors import AuthError, BudgetExceeded, ContentRejected, RateLimited, ServerError
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import Ledger, read_ledger
+from mtpipe.records.prices import Price
+from mtpipe.text.languages import Language
+from mtpipe.text.protect import Span, split_protected
+from mtpipe.text.segments import ALL_CHECKS
 
 EN, DE = Language("en", "English"), Language("de", "German")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.engine.framing import map_segments
-from pipeline.engine.replies import Rejection, is_echo, judge, unwrap
-from pipeline.engine.watch import ECHOES_TO_STOP, EndpointIgnoresOptions
-from pipeline.records.ledger import read_ledger
+from mtpipe.engine.framing import map_segments
+from mtpipe.engine.replies import Rejection, is_echo, judge, unwrap
+from mtpipe.engine.watch import ECHOES_TO_STOP, EndpointIgnoresOptions
+from mtpipe.records.ledger import read_ledger
 from tests.engine.test_pool import FakeClient, make_pool, unit, upper
 
 # ---- the checks on their own -----------------------------------------------------------------

@@ -8,8 +8,8 @@ import random
 import anyio
 import pytest
 
-from pipeline.engine.retry import RetryBudget, RetryPolicy
-from pipeline.errors import RateLimited, ServerError
+from mtpipe.engine.retry import RetryBudget, RetryPolicy
+from mtpipe.errors import RateLimited, ServerError
 
 
 class MaxRandom(random.Random):

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.formats import format_for
-from pipeline.formats.base import Format, Options, option_list
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment
+from mtpipe.errors import InputError
+from mtpipe.formats import format_for
+from mtpipe.formats.base import Format, Options, option_list
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment
 
 GERMAN = Language("de", "German")
 
@@ -60,7 +60,7 @@ class FormatContract:
         """The ``target`` translations ``written`` holds, in the order its source segments are
         read. By default the format reads them back: a one-target format's output in place of
         the source, a multi-target one's from its ``<column>_<code>`` columns (see
-        pipeline.formats.base.Format). Override for formats whose reader reads only the source
+        mtpipe.formats.base.Format). Override for formats whose reader reads only the source
         (gettext catalogs)."""
         fmt = self._format(written)
         options = dict(self.options)

@@ -9,12 +9,12 @@ from pathlib import Path
 import docx
 from lxml import etree
 
-from pipeline.formats.base import WriteReport
-from pipeline.formats.docx import DocxFormat
-from pipeline.formats.docx.inline import read_paragraph
-from pipeline.formats.docx.nodes import Paragraph
-from pipeline.testing.fake_translate import fake_translate
-from pipeline.text.segments import Segment
+from mtpipe.formats.base import WriteReport
+from mtpipe.formats.docx import DocxFormat
+from mtpipe.formats.docx.inline import read_paragraph
+from mtpipe.formats.docx.nodes import Paragraph
+from mtpipe.testing.fake_translate import fake_translate
+from mtpipe.text.segments import Segment
 from tests.formats.contract import GERMAN, FuncTranslations
 
 FMT = DocxFormat()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.formats.base import STALE_PART_SECONDS, atomic_output, replace_refusal
+from mtpipe.formats.base import STALE_PART_SECONDS, atomic_output, replace_refusal
 
 
 def test_output_replaced_only_on_success(tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Options, WriteReport
-from pipeline.formats.tabular.csv import CsvFormat, columns_of
-from pipeline.formats.tabular.delimited import quoted_throughout
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Options, WriteReport
+from mtpipe.formats.tabular.csv import CsvFormat, columns_of
+from mtpipe.formats.tabular.delimited import quoted_throughout
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,12 +11,12 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from lxml import etree
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.docx.inline import read_paragraph
-from pipeline.formats.docx.language import WordLanguage, word_language
-from pipeline.formats.docx.rebuild import apply_translation, parse_tagged
-from pipeline.formats.docx.revisions import text_change
-from pipeline.text.languages import resolve
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.docx.inline import read_paragraph
+from mtpipe.formats.docx.language import WordLanguage, word_language
+from mtpipe.formats.docx.rebuild import apply_translation, parse_tagged
+from mtpipe.formats.docx.revisions import text_change
+from mtpipe.text.languages import resolve
 from tests.formats.contract import FormatContract, FuncTranslations
 from tests.formats.docx_helpers import (
     FMT,

@@ -12,11 +12,11 @@ import docx
 import pytest
 from lxml import etree
 
-from pipeline.formats.docx import DocxFormat
-from pipeline.formats.docx.inline import format_key
-from pipeline.testing.fake_translate import fake_translate
-from pipeline.text.languages import resolve
-from pipeline.text.protect import needs_translation
+from mtpipe.formats.docx import DocxFormat
+from mtpipe.formats.docx.inline import format_key
+from mtpipe.testing.fake_translate import fake_translate
+from mtpipe.text.languages import resolve
+from mtpipe.text.protect import needs_translation
 from tests.formats.contract import GERMAN, FuncTranslations
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "docx"

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from pipeline.formats.docx.nodes import CodeNode, Paragraph
-from pipeline.formats.docx.rebuild import apply_translation, parse_tagged
-from pipeline.formats.docx.tags import strip_tags
+from mtpipe.formats.docx.nodes import CodeNode, Paragraph
+from mtpipe.formats.docx.rebuild import apply_translation, parse_tagged
+from mtpipe.formats.docx.tags import strip_tags
 from tests.formats.docx_helpers import (
     W,
     german,

@@ -9,9 +9,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.formats.docx import DocxFormat
-from pipeline.formats.docx import package as docx_package
+from mtpipe.errors import InputError
+from mtpipe.formats.docx import DocxFormat
+from mtpipe.formats.docx import package as docx_package
 from tests.formats.contract import GERMAN, FuncTranslations
 
 FMT = DocxFormat()

@@ -10,8 +10,8 @@ import pytest
 from docx.oxml.ns import qn
 from lxml import etree
 
-from pipeline.errors import InputError
-from pipeline.text.languages import resolve
+from mtpipe.errors import InputError
+from mtpipe.text.languages import resolve
 from tests.formats.contract import FuncTranslations
 from tests.formats.docx_helpers import (
     FMT,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.errors import InputError
-from pipeline.formats.tabular.glossary import load_glossary
-from pipeline.text.languages import Language
+from mtpipe.cli import main
+from mtpipe.errors import InputError
+from mtpipe.formats.tabular.glossary import load_glossary
+from mtpipe.text.languages import Language
 
 GERMAN = Language("de", "German")
 FRENCH = Language("fr", "French")

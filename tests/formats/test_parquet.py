@@ -15,14 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.formats.tabular.parquet as parquet_module
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Options
-from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
-from pipeline.formats.tabular.parquet import ParquetFormat
-from pipeline.testing.fake_translate import fake_translate
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment
+import mtpipe.formats.tabular.parquet as parquet_module
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Options
+from mtpipe.formats.tabular.arrow import Counts, RowGroupTranslator
+from mtpipe.formats.tabular.parquet import ParquetFormat
+from mtpipe.testing.fake_translate import fake_translate
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
 from tests.formats.make_parquet_sample import SAMPLE, build_table
 

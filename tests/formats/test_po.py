@@ -16,12 +16,12 @@ from types import MappingProxyType
 import polib
 import pytest
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Options, WriteReport
-from pipeline.formats.po import PoFormat, checks_for, domains_for
-from pipeline.formats.po.plural import make_rule
-from pipeline.text.languages import Language, plural_forms, resolve
-from pipeline.text.segments import Segment
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Options, WriteReport
+from mtpipe.formats.po import PoFormat, checks_for, domains_for
+from mtpipe.formats.po.plural import make_rule
+from mtpipe.text.languages import Language, plural_forms, resolve
+from mtpipe.text.segments import Segment
 from tests.formats.contract import GERMAN, FormatContract, FuncTranslations
 
 ROOT = Path(__file__).resolve().parents[2]

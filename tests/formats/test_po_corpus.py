@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.formats.base import Options
-from pipeline.formats.po import PoFormat
-from pipeline.formats.po.layout import Catalog, load_catalog
-from pipeline.formats.po.wrap import WrapStyle, render_field
-from pipeline.testing.fake_translate import fake_translate
-from pipeline.text.languages import resolve
+from mtpipe.formats.base import Options
+from mtpipe.formats.po import PoFormat
+from mtpipe.formats.po.layout import Catalog, load_catalog
+from mtpipe.formats.po.wrap import WrapStyle, render_field
+from mtpipe.testing.fake_translate import fake_translate
+from mtpipe.text.languages import resolve
 from tests.formats.contract import FuncTranslations
 from tests.formats.test_po import assert_msgfmt_clean
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import polib
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.formats.po import PoFormat
-from pipeline.formats.po.layout import load_catalog
-from pipeline.formats.po.wrap import STYLES, WrapStyle, render_field
-from pipeline.testing.fake_translate import fake_translate
-from pipeline.text.languages import resolve
+from mtpipe.errors import InputError
+from mtpipe.formats.po import PoFormat
+from mtpipe.formats.po.layout import load_catalog
+from mtpipe.formats.po.wrap import STYLES, WrapStyle, render_field
+from mtpipe.testing.fake_translate import fake_translate
+from mtpipe.text.languages import resolve
 from tests.formats.contract import GERMAN, FuncTranslations
 from tests.formats.test_po import (
     HEADER_DE,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.formats.po.layout import load_catalog
-from pipeline.formats.po.syntax import PoSyntaxError, lex_line
+from mtpipe.errors import InputError
+from mtpipe.formats.po.layout import load_catalog
+from mtpipe.formats.po.syntax import PoSyntaxError, lex_line
 from tests.formats.test_po import HEADER_DE, MSGFMT, put, write
 
 #: HEADER_DE's lines: the first line of a case body is line 10.

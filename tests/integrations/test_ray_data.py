@@ -19,16 +19,16 @@ pytest.importorskip("ray.data")
 
 import itertools
 
-from pipeline.engine.pseudo import pseudo_localize
-from pipeline.engine.units import MAX_TEXT_CHARS
-from pipeline.integrations.ray_data import (
+from mtpipe.engine.pseudo import pseudo_localize
+from mtpipe.engine.units import MAX_TEXT_CHARS
+from mtpipe.integrations.ray_data import (
     SharedPacer,
     TranslateColumns,
     distinct_texts,
     pacing_budget,
 )
-from pipeline.testing import Emulator, EmulatorConfig, fake_translate
-from pipeline.text.protect import needs_translation, split_outer_whitespace
+from mtpipe.testing import Emulator, EmulatorConfig, fake_translate
+from mtpipe.text.protect import needs_translation, split_outer_whitespace
 from tests.conftest import KEY, KEY_ENV
 
 pytestmark = pytest.mark.slow

@@ -19,11 +19,11 @@ pytest.importorskip("ray.data")
 
 import numpy as np  # a dependency of ray[data]
 
-from pipeline.engine.pseudo import pseudo_localize
-from pipeline.engine.units import MAX_TEXT_CHARS
-from pipeline.errors import ConfigError
-from pipeline.integrations.ray_data import TranslateColumns, pacing_budget, translate_dataset
-from pipeline.testing import Emulator, EmulatorConfig, fake_translate
+from mtpipe.engine.pseudo import pseudo_localize
+from mtpipe.engine.units import MAX_TEXT_CHARS
+from mtpipe.errors import ConfigError
+from mtpipe.integrations.ray_data import TranslateColumns, pacing_budget, translate_dataset
+from mtpipe.testing import Emulator, EmulatorConfig, fake_translate
 from tests.conftest import KEY, KEY_ENV
 from tests.integrations.test_ray_data import ledger_lines, table, translated_like
 

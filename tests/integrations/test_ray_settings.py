@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("ray")
 
-from pipeline.engine.units import MAX_TEXT_CHARS
-from pipeline.errors import ConfigError
-from pipeline.integrations.ray_data import (
+from mtpipe.engine.units import MAX_TEXT_CHARS
+from mtpipe.errors import ConfigError
+from mtpipe.integrations.ray_data import (
     TOO_LONG,
     VALUE,
     TranslateColumns,

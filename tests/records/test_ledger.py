@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.records.ledger import (
+from mtpipe.errors import InputError
+from mtpipe.records.ledger import (
     Ledger,
     Totals,
     by_file,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.records.ledger import read_ledger
+from mtpipe.records.ledger import read_ledger
 from tests.conftest import KEY, KEY_ENV, REPO
 
 #: The sample inputs written for the project.
@@ -25,7 +25,7 @@ _REVISION_DATE = re.compile(rb'"PO-Revision-Date: [^"\\]*\\n"')
 
 def mtpipe_command(*args: str) -> list[str]:
     """The argv that runs ``mtpipe ARGS...`` with this interpreter."""
-    return [sys.executable, "-c", "from pipeline.cli import main; main()", *args]
+    return [sys.executable, "-c", "from mtpipe.cli import main; main()", *args]
 
 
 def environment(key: str = KEY, **extra: str) -> dict[str, str]:

@@ -19,13 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline.cli import main
-from pipeline.errors import InputError
-from pipeline.formats import format_for
-from pipeline.run.runner import translate
-from pipeline.run.settings import InputSpec, Job
-from pipeline.testing import Emulator, fake_translate
-from pipeline.text.languages import resolve
+from mtpipe.cli import main
+from mtpipe.errors import InputError
+from mtpipe.formats import format_for
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import InputSpec, Job
+from mtpipe.testing import Emulator, fake_translate
+from mtpipe.text.languages import resolve
 from tests.conftest import FAST_RETRIES, KEY_ENV
 from tests.reliability.procs import SAMPLES, environment, mtpipe_command
 
@@ -207,7 +207,7 @@ def test_huge_field_fails_alone_with_its_place(tmp_path: Path, emulator: Emulato
 
 
 def test_field_over_the_csv_size_limit_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.formats.tabular import delimited
+    from mtpipe.formats.tabular import delimited
 
     limit = csv.field_size_limit()
     try:

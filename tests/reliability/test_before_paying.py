@@ -27,20 +27,20 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline.cli import main
-from pipeline.engine.tokens import (
+from mtpipe.cli import main
+from mtpipe.engine.tokens import (
     MAX_INPUT_TOKENS,
     MOST_BYTES_PER_TOKEN,
     count_tokens,
     exact_counts,
 )
-from pipeline.engine.units import MAX_TEXT_CHARS, Unit, over_input_limit
-from pipeline.formats.tabular.csv import CsvFormat
-from pipeline.records.ledger import read_ledger
-from pipeline.run.runner import translate
-from pipeline.run.settings import EngineHooks, InputSpec, Job
-from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
-from pipeline.text.languages import resolve
+from mtpipe.engine.units import MAX_TEXT_CHARS, Unit, over_input_limit
+from mtpipe.formats.tabular.csv import CsvFormat
+from mtpipe.records.ledger import read_ledger
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import EngineHooks, InputSpec, Job
+from mtpipe.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from mtpipe.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 from tests.reliability.procs import (
     ledger_requests,
@@ -339,7 +339,7 @@ def test_a_value_too_long_for_any_request_is_refused_before_it_is_counted(
         counted.append(len(text))
         return count_tokens(text)
 
-    monkeypatch.setattr("pipeline.engine.units.count_tokens", count)
+    monkeypatch.setattr("mtpipe.engine.units.count_tokens", count)
     result = mtpipe(tmp_path, emulator, str(data), "--columns", "text")
     assert result.exit_code == 1, result.output
     assert f"row 2, column 'text' [de]: not sent: {len(huge):,} characters" in result.output

@@ -37,8 +37,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats import format_for
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats import format_for
 from tests.reliability.procs import SAMPLES
 
 QUICK = int(os.environ.get("MTPIPE_FUZZ_QUICK", "50"))

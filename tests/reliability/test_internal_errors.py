@@ -13,12 +13,12 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline.cli import main
-from pipeline.engine.pseudo import PseudoClient
-from pipeline.run.results import EXIT_INTERNAL
-from pipeline.run.runner import translate
-from pipeline.run.settings import EngineHooks, InputSpec, Job
-from pipeline.text.languages import resolve
+from mtpipe.cli import main
+from mtpipe.engine.pseudo import PseudoClient
+from mtpipe.run.results import EXIT_INTERNAL
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import EngineHooks, InputSpec, Job
+from mtpipe.text.languages import resolve
 from tests.conftest import KEY, KEY_ENV
 
 ROWS = "id,text\n1,Hello world\n2,Good morning\n"
@@ -111,7 +111,7 @@ def test_the_cli_says_one_line_and_exits_4_for_a_bug_before_sending(
     def broken(*args: Any) -> Any:
         raise KeyError("lost")
 
-    monkeypatch.setattr("pipeline.run.runner.discover", broken)
+    monkeypatch.setattr("mtpipe.run.runner.discover", broken)
     result = invoke(tmp_path)
     assert result.exit_code == 4
     line = (

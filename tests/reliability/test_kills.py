@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.testing import Emulator, EmulatorConfig
+from mtpipe.testing import Emulator, EmulatorConfig
 from tests.conftest import KEY
 from tests.reliability.procs import (
     SAMPLES,

@@ -11,8 +11,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline.errors import RecordError
-from pipeline.records.cache import Cache
+from mtpipe.errors import RecordError
+from mtpipe.records.cache import Cache
 from tests.engine.test_pool import FakeClient, make_pool, unit
 
 

@@ -18,13 +18,13 @@ import anyio
 import httpx
 import pytest
 
-from pipeline.engine.client import QwenClient, TranslationRequest
-from pipeline.errors import AuthError, ConfigError, InputError
-from pipeline.formats.docx import DocxFormat
-from pipeline.run.runner import translate
-from pipeline.run.settings import EngineHooks, InputSpec, Job
-from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig
-from pipeline.text.languages import resolve
+from mtpipe.engine.client import QwenClient, TranslationRequest
+from mtpipe.errors import AuthError, ConfigError, InputError
+from mtpipe.formats.docx import DocxFormat
+from mtpipe.run.runner import translate
+from mtpipe.run.settings import EngineHooks, InputSpec, Job
+from mtpipe.testing import Emulator, EmulatorConfig, Fault, FaultConfig
+from mtpipe.text.languages import resolve
 from tests.conftest import KEY_ENV
 from tests.reliability.procs import SAMPLES, environment, mtpipe_command, translate_args
 
@@ -392,7 +392,7 @@ _GUARD = (
     "        raise OSError(f'test guard: refusing to resolve {host!r}')\n"
     "    return _real(host, *args, **kwargs)\n"
     "socket.getaddrinfo = _loopback_only\n"
-    "from pipeline.cli import main\n"
+    "from mtpipe.cli import main\n"
     "main()\n"
 )
 
@@ -452,7 +452,7 @@ def test_a_loopback_endpoint_is_never_reached_through_a_proxy(
     ],
 )
 def test_clear_text_warning_by_host(url: str, warns: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.run.engines import client as _client
+    from mtpipe.run.engines import client as _client
 
     monkeypatch.setenv("SOME_KEY_ENV", "k")
     job = Job(inputs=[], targets=[resolve("de")], base_url=url, api_key_env="SOME_KEY_ENV")
@@ -462,7 +462,7 @@ def test_clear_text_warning_by_host(url: str, warns: bool, monkeypatch: pytest.M
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1.evil.example/v1", "http://127.0.0.1@evil.example/v1"])
 def test_clear_text_warning_is_not_fooled_by_lookalike_hosts(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.run.engines import client as _client
+    from mtpipe.run.engines import client as _client
 
     monkeypatch.setenv("SOME_KEY_ENV", "k")
     job = Job(inputs=[], targets=[resolve("de")], base_url=url, api_key_env="SOME_KEY_ENV")

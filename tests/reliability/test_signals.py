@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.records.ledger import read_ledger
-from pipeline.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
+from mtpipe.records.ledger import read_ledger
+from mtpipe.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.conftest import KEY, KEY_ENV
 from tests.reliability.procs import (
     environment,

@@ -23,15 +23,15 @@ from typing import Any, TextIO
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline.cli import main
-from pipeline.errors import RecordError
-from pipeline.formats.tabular.csv import CsvFormat
-from pipeline.jobs.lock import RunLock
-from pipeline.jobs.report import write_report
-from pipeline.records.cache import Cache
-from pipeline.records.ledger import Ledger, read_ledger
-from pipeline.run import workstore
-from pipeline.run.workstore import WorkStore
+from mtpipe.cli import main
+from mtpipe.errors import RecordError
+from mtpipe.formats.tabular.csv import CsvFormat
+from mtpipe.jobs.lock import RunLock
+from mtpipe.jobs.report import write_report
+from mtpipe.records.cache import Cache
+from mtpipe.records.ledger import Ledger, read_ledger
+from mtpipe.run import workstore
+from mtpipe.run.workstore import WorkStore
 from tests.reliability.test_bad_input import mtpipe, write_csv
 
 DISK_FULL = sqlite3.OperationalError("database or disk is full")
@@ -340,7 +340,7 @@ def test_lock_that_cannot_be_written_is_removed_not_left_empty(
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("pipeline.jobs.lock.os.fsync", no_space)
+    monkeypatch.setattr("mtpipe.jobs.lock.os.fsync", no_space)
     with pytest.raises(RecordError, match="cannot write the run lock .*No space left on device"):
         RunLock(lock).acquire()
     assert not lock.exists()  # an empty lock would block the next runs as "a run that is starting"

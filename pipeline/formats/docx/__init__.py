@@ -11,11 +11,11 @@ Holds:
 - ``revisions``: tracked changes to the text, which make a document refused;
 - ``language``: the ``w:lang`` recorded on translated text.
 
-Imports go downward only: these modules may import each other, :mod:`pipeline.formats.base`,
-:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.text.segments`, :mod:`pipeline.text.languages`),
+Imports go downward only: these modules may import each other, :mod:`mtpipe.formats.base`,
+:mod:`mtpipe.errors`, the text helpers (:mod:`mtpipe.text.segments`, :mod:`mtpipe.text.languages`),
 lxml, python-docx's constants and babel; never the run, the CLI or the engine.
 """
 
-from pipeline.formats.docx.format import DocxFormat
+from mtpipe.formats.docx.format import DocxFormat
 
 __all__ = ["DocxFormat"]

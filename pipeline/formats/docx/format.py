@@ -25,7 +25,7 @@ The runs of a translated paragraph record the target language (``w:lang``, see
 :mod:`language`), so Word proofs them in that language.
 
 Segments carry every placeholder check; ``tags`` is soft: a paragraph whose tags broke twice is
-written with its translation in its first run (see :mod:`pipeline.formats.docx.rebuild`) and
+written with its translation in its first run (see :mod:`mtpipe.formats.docx.rebuild`) and
 counted in ``WriteReport.simplified``. A failed segment keeps its source paragraph.
 
 Everything else in the package is copied entry for entry (see :mod:`package`).
@@ -44,18 +44,18 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Format, Options, WriteReport
-from pipeline.formats.docx.dialect import Dialect
-from pipeline.formats.docx.inline import read_paragraph
-from pipeline.formats.docx.language import mark_language
-from pipeline.formats.docx.nodes import Element
-from pipeline.formats.docx.package import Package, open_package, serialize_xml, write_package
-from pipeline.formats.docx.rebuild import Outcome, apply_translation, xml_safe
-from pipeline.formats.docx.revisions import text_change
-from pipeline.formats.docx.tags import strip_tags
-from pipeline.text.languages import Language
-from pipeline.text.segments import ALL_CHECKS, Segment, Translations
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Format, Options, WriteReport
+from mtpipe.formats.docx.dialect import Dialect
+from mtpipe.formats.docx.inline import read_paragraph
+from mtpipe.formats.docx.language import mark_language
+from mtpipe.formats.docx.nodes import Element
+from mtpipe.formats.docx.package import Package, open_package, serialize_xml, write_package
+from mtpipe.formats.docx.rebuild import Outcome, apply_translation, xml_safe
+from mtpipe.formats.docx.revisions import text_change
+from mtpipe.formats.docx.tags import strip_tags
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import ALL_CHECKS, Segment, Translations
 
 __all__ = ["DocxFormat"]
 

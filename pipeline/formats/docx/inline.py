@@ -34,9 +34,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.formats.docx.dialect import dialect_of
-from pipeline.formats.docx.markers import settle_markers
-from pipeline.formats.docx.nodes import (
+from mtpipe.formats.docx.dialect import dialect_of
+from mtpipe.formats.docx.markers import settle_markers
+from mtpipe.formats.docx.nodes import (
     CodeNode,
     ContainerNode,
     Element,
@@ -48,7 +48,7 @@ from pipeline.formats.docx.nodes import (
     append_merged,
     descendant_texts,
 )
-from pipeline.formats.docx.tags import escape
+from mtpipe.formats.docx.tags import escape
 
 _FALSE = frozenset({"0", "false", "off"})
 _LETTER = re.compile(r"[^\W\d_]")

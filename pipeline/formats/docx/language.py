@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from babel.core import get_global
 from lxml import etree
 
-from pipeline.formats.docx.dialect import Dialect, dialect_of
-from pipeline.formats.docx.nodes import Element, InlineNames
-from pipeline.text.languages import Language
+from mtpipe.formats.docx.dialect import Dialect, dialect_of
+from mtpipe.formats.docx.nodes import Element, InlineNames
+from mtpipe.text.languages import Language
 
 #: CT_RPr children that come after ``w:lang`` (the schema fixes the order; Word enforces it).
 _AFTER_LANG = ("eastAsianLayout", "specVanish", "oMath", "rPrChange")

@@ -28,8 +28,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from pipeline.formats.docx.dialect import Dialect
-from pipeline.formats.docx.nodes import CodeNode, Element, Node, TextNode, append_merged
+from mtpipe.formats.docx.dialect import Dialect
+from mtpipe.formats.docx.nodes import CodeNode, Element, Node, TextNode, append_merged
 
 #: Ranges: ``{name}Start`` opens, ``{name}End`` closes; ids are unique within the family.
 _RANGES = {

@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 from lxml import etree
 
-from pipeline.formats.docx.dialect import Dialect
+from mtpipe.formats.docx.dialect import Dialect
 
 Element: TypeAlias = etree._Element
 

@@ -40,9 +40,9 @@ from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
 
-from pipeline.errors import InputError
-from pipeline.formats.base import atomic_output
-from pipeline.formats.docx.dialect import DIALECTS, TRANSITIONAL, Dialect
+from mtpipe.errors import InputError
+from mtpipe.formats.base import atomic_output
+from mtpipe.formats.docx.dialect import DIALECTS, TRANSITIONAL, Dialect
 
 #: An archive with more entries than this is refused (Word documents have a few dozen).
 MAX_ENTRIES = 10_000

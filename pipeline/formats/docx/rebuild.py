@@ -22,8 +22,8 @@ from typing import Literal
 
 from lxml import etree
 
-from pipeline.formats.docx.markers import RangeKey, range_edges
-from pipeline.formats.docx.nodes import (
+from mtpipe.formats.docx.markers import RangeKey, range_edges
+from mtpipe.formats.docx.nodes import (
     XML_SPACE,
     CodeNode,
     ContainerNode,
@@ -33,7 +33,7 @@ from pipeline.formats.docx.nodes import (
     SpanNode,
     TextNode,
 )
-from pipeline.formats.docx.tags import TAG_TOKEN, strip_tags, unescape
+from mtpipe.formats.docx.tags import TAG_TOKEN, strip_tags, unescape
 
 Outcome = Literal["unchanged", "translated", "simplified"]
 

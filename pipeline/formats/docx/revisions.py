@@ -18,8 +18,8 @@ image).
 
 from __future__ import annotations
 
-from pipeline.formats.docx.dialect import dialect_of
-from pipeline.formats.docx.nodes import Element
+from mtpipe.formats.docx.dialect import dialect_of
+from mtpipe.formats.docx.nodes import Element
 
 #: Revision elements holding run content, and what each is called in a message.
 _CHANGES = {"ins": "insertion", "del": "deletion", "moveTo": "move", "moveFrom": "move"}

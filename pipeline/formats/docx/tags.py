@@ -2,8 +2,8 @@
 
 Formatting spans travel as ``<gN>…</gN>``, hyperlinks as ``<aN>…</aN>``, kept elements as
 ``<xN/>``; a literal ``<`` and entity-like ``&`` in the text are escaped so that they cannot read
-as tags. Reading (:mod:`pipeline.formats.docx.inline`) and rebuilding
-(:mod:`pipeline.formats.docx.rebuild`) share these definitions.
+as tags. Reading (:mod:`mtpipe.formats.docx.inline`) and rebuilding
+(:mod:`mtpipe.formats.docx.rebuild`) share these definitions.
 """
 
 from __future__ import annotations

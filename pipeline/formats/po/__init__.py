@@ -10,12 +10,12 @@ Holds:
 - ``edit``: line-level edits of a catalog;
 - ``wrap``: how a catalog lays out its strings, so new ones look like the file's own.
 
-Imports go downward only: these modules may import each other, :mod:`pipeline.formats.base`,
-:mod:`pipeline.errors`, the text helpers (:mod:`pipeline.text.segments`, :mod:`pipeline.text.protect`,
-:mod:`pipeline.text.languages`), the package version, polib and babel; never the run, the CLI or
+Imports go downward only: these modules may import each other, :mod:`mtpipe.formats.base`,
+:mod:`mtpipe.errors`, the text helpers (:mod:`mtpipe.text.segments`, :mod:`mtpipe.text.protect`,
+:mod:`mtpipe.text.languages`), the package version, polib and babel; never the run, the CLI or
 the engine.
 """
 
-from pipeline.formats.po.format import PoFormat, checks_for, domains_for, match_newlines
+from mtpipe.formats.po.format import PoFormat, checks_for, domains_for, match_newlines
 
 __all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines"]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import polib
 
-from pipeline.formats.po.layout import Block, Catalog, line_end
-from pipeline.formats.po.wrap import WrapStyle, render_field
+from mtpipe.formats.po.layout import Block, Catalog, line_end
+from mtpipe.formats.po.wrap import WrapStyle, render_field
 
 #: The extracted-comment note ``mark=comment`` adds (followed by `` (<engine label>)``).
 MARK_PREFIX = "Machine-translated by mtpipe"

@@ -24,7 +24,7 @@ Placeholders checked (a translation that breaks them is not written)
 
 What is written
     Plural entries get one msgstr per form of the target's rule (see
-    :mod:`pipeline.formats.po.plural`). A msgid starting or ending with ``\\n`` gets a msgstr
+    :mod:`mtpipe.formats.po.plural`). A msgid starting or ending with ``\\n`` gets a msgstr
     that does too. The header gets ``Language`` (when empty), ``Plural-Forms``, ``Content-Type:
     text/plain; charset=UTF-8``, ``Content-Transfer-Encoding: 8bit``, ``PO-Revision-Date``
     and ``X-Generator``; its other fields and their order stay, its ``fuzzy`` flag goes.
@@ -51,7 +51,7 @@ Marking (``mark``)
 Layout
     Entries that are not changed keep their exact lines; changed entries keep their comments,
     references and msgid lines and get new msgstr lines wrapped the way the file wraps (see
-    :mod:`pipeline.formats.po.wrap`). A catalog in which nothing changes is copied byte for
+    :mod:`mtpipe.formats.po.wrap`). A catalog in which nothing changes is copied byte for
     byte. Output is UTF-8 whenever anything changed (a Latin-1 catalog is converted, a UTF-8
     byte order mark, which msgfmt rejects, is dropped).
 
@@ -69,9 +69,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError
-from pipeline.formats.base import Format, Options, WriteReport, atomic_output
-from pipeline.formats.po.edit import (
+from mtpipe.errors import InputError
+from mtpipe.formats.base import Format, Options, WriteReport, atomic_output
+from mtpipe.formats.po.edit import (
     EntryChange,
     assemble,
     entry_lines,
@@ -79,8 +79,8 @@ from pipeline.formats.po.edit import (
     header_lines,
     set_fields,
 )
-from pipeline.formats.po.layout import Block, Catalog, load_catalog
-from pipeline.formats.po.plural import (
+from mtpipe.formats.po.layout import Block, Catalog, load_catalog
+from mtpipe.formats.po.plural import (
     PluralRule,
     fit_forms,
     make_rule,
@@ -88,10 +88,10 @@ from pipeline.formats.po.plural import (
     plural_msgstrs,
     uses_singular,
 )
-from pipeline.formats.po.units import Settings, Unit, checks_for, domains_for, units
-from pipeline.text import languages
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment, Translations
+from mtpipe.formats.po.units import Settings, Unit, checks_for, domains_for, units
+from mtpipe.text import languages
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment, Translations
 
 __all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines", "mo_path"]
 

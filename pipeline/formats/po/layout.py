@@ -7,7 +7,7 @@ between them are left out), each matched to polib's entry. A writer replaces the
 entries it changed and copies every other line as it was.
 
 Before polib sees a catalog, every line is lexed the way msgfmt lexes it
-(:mod:`pipeline.formats.po.syntax`) and the entries are checked against msgfmt's grammar, so
+(:mod:`mtpipe.formats.po.syntax`) and the entries are checked against msgfmt's grammar, so
 what msgfmt refuses (an unterminated string, ``\\q``, a keyword without a string, msgid
 without msgstr, an entry defined twice) is an InputError naming the line, and what msgfmt
 accepts but polib cannot read (``#~msgid "x"``, ``msgid"x"``, two strings on one line) is
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import polib
 
-from pipeline.errors import InputError
-from pipeline.formats.po.syntax import PoLine, PoSyntaxError, lex_line
-from pipeline.formats.po.wrap import WrapStyle, detect_style
+from mtpipe.errors import InputError
+from mtpipe.formats.po.syntax import PoLine, PoSyntaxError, lex_line
+from mtpipe.formats.po.wrap import WrapStyle, detect_style
 
 _CHARSET = re.compile(rb'"?Content-Type:.+? charset=([\w_\-:\.]+)')
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

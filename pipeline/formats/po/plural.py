@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from pipeline.text.protect import placeholders
+from mtpipe.text.protect import placeholders
 
 #: n values sampled to learn which forms a rule uses for which numbers.
 _SAMPLE = range(1001)

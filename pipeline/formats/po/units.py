@@ -1,6 +1,6 @@
 """Which entries of a gettext catalog are sent, and the segments they become.
 
-See :mod:`pipeline.formats.po.format` for the rules; this module holds them as code: the options
+See :mod:`mtpipe.formats.po.format` for the rules; this module holds them as code: the options
 (:class:`Settings`), the selection, the placeholder checks each flag implies
 (:func:`checks_for`) and the English hint sent as Qwen-MT ``domains`` (:func:`domains_for`).
 """
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import polib
 
-from pipeline import __version__
-from pipeline.errors import ConfigError
-from pipeline.formats.base import Options
-from pipeline.formats.po.edit import MARK_PREFIX
-from pipeline.formats.po.layout import Block, Catalog
-from pipeline.text.protect import placeholders
-from pipeline.text.segments import Segment
+from mtpipe import __version__
+from mtpipe.errors import ConfigError
+from mtpipe.formats.base import Options
+from mtpipe.formats.po.edit import MARK_PREFIX
+from mtpipe.formats.po.layout import Block, Catalog
+from mtpipe.text.protect import placeholders
+from mtpipe.text.segments import Segment
 
 MARKS = ("fuzzy", "comment", "none")
 _PRINTF_FLAGS = (
@@ -41,7 +41,7 @@ _HINT_LIMIT = 200
 
 @dataclass(frozen=True)
 class Settings:
-    """The format options (see :mod:`pipeline.formats.po.format`), validated."""
+    """The format options (see :mod:`mtpipe.formats.po.format`), validated."""
 
     retranslate: bool
     fuzzy: bool

@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment, Translations
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment, Translations
 
 
 def is_text(t: pa.DataType) -> bool:

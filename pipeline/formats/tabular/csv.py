@@ -28,7 +28,7 @@ as UTF-8 instead and the report says so.
 A ``.tsv`` file is read as IANA text/tab-separated-values: a field is everything between two
 tabs, quotes included (``"Swing it" magistern`` is a title, not a malformed field), unless the
 file encloses every field in double quotes throughout (see
-:func:`pipeline.formats.tabular.delimited.quoted_throughout`), in which case CSV quoting rules
+:func:`mtpipe.formats.tabular.delimited.quoted_throughout`), in which case CSV quoting rules
 apply. A translation holding a tab or a line break, which an unquoted TSV field cannot hold, is
 written with a space in their place and the report says how many were.
 
@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Format, Options, WriteReport, atomic_output, option_list
-from pipeline.formats.tabular.delimited import (
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Format, Options, WriteReport, atomic_output, option_list
+from mtpipe.formats.tabular.delimited import (
     CsvSource,
     Dialect,
     flatten,
@@ -54,8 +54,8 @@ from pipeline.formats.tabular.delimited import (
     render,
     split_raw,
 )
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment, Translations
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment, Translations
 
 
 class _Unencodable(Exception):

@@ -1,6 +1,6 @@
 """Streaming CSV/TSV reading that remembers how the file was written.
 
-This is the low-level half of the CSV format (:mod:`pipeline.formats.tabular.csv` is the other):
+This is the low-level half of the CSV format (:mod:`mtpipe.formats.tabular.csv` is the other):
 
 - :class:`CsvSource` opens a file, detects its encoding (UTF-8 with or without BOM, or the
   ``encoding`` option) and dialect (delimiter, quote character, whether fields may be quoted at
@@ -26,8 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Options
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Options
 
 #: Fields up to this size are accepted (the csv module's default limit is 128 KiB).
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024

@@ -1,6 +1,6 @@
 """Glossary files: CSV/TSV rows of ``source, target[, language]``, read into a Glossary.
 
-A glossary is read the way a CSV/TSV input is (:class:`~pipeline.formats.tabular.delimited.
+A glossary is read the way a CSV/TSV input is (:class:`~mtpipe.formats.tabular.delimited.
 CsvSource`): UTF-8 with or without a byte-order mark, the same dialect detection, and a ``.tsv``
 glossary is IANA text/tab-separated-values (a field is everything between two tabs, quotes
 included, so ``"Swing it" magistern`` and ``12" display`` are terms) unless it quotes its
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.tabular.delimited import CsvSource
-from pipeline.text.glossary import Glossary
-from pipeline.text.languages import resolve
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.tabular.delimited import CsvSource
+from mtpipe.text.glossary import Glossary
+from mtpipe.text.languages import resolve
 
 #: What a glossary's rows hold, for error messages.
 _SHAPE = "a row holds source, target[, language]"

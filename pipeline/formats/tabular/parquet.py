@@ -35,10 +35,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Format, Options, WriteReport, atomic_output
-from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator, invalid_utf8, place
-from pipeline.formats.tabular.schema import (
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Format, Options, WriteReport, atomic_output
+from mtpipe.formats.tabular.arrow import Counts, RowGroupTranslator, invalid_utf8, place
+from mtpipe.formats.tabular.schema import (
     compliant_lists,
     has_int96,
     is_list,
@@ -46,8 +46,8 @@ from pipeline.formats.tabular.schema import (
     output_schema,
     selected_columns,
 )
-from pipeline.text.languages import Language
-from pipeline.text.segments import Segment, Translations
+from mtpipe.text.languages import Language
+from mtpipe.text.segments import Segment, Translations
 
 #: Rows per record batch when reading segments: bounds the Python objects alive at once.
 READ_BATCH_ROWS = 16_384

@@ -1,6 +1,6 @@
 """The shape of a translated Parquet file: the columns chosen, the output schema, how it is written.
 
-:mod:`pipeline.formats.tabular.parquet` streams the rows; this module decides, from the source's
+:mod:`mtpipe.formats.tabular.parquet` streams the rows; this module decides, from the source's
 schema and metadata alone, which columns are translated (the ``columns`` option, validated), the
 output schema (added ``<column>_<lang>`` columns with their source's type and field metadata,
 Parquet field ids dropped), and the writer settings that keep the file as it was: the codec per
@@ -15,10 +15,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.formats.base import Options, option_list
-from pipeline.formats.tabular.arrow import is_translatable
-from pipeline.text.languages import Language
+from mtpipe.errors import ConfigError, InputError
+from mtpipe.formats.base import Options, option_list
+from mtpipe.formats.tabular.arrow import is_translatable
+from mtpipe.text.languages import Language
 
 # Parquet codec names (column chunk metadata) -> pyarrow writer names. LZO cannot be written.
 _CODECS = {

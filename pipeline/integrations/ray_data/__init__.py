@@ -4,7 +4,7 @@ Needs the optional extra ``mtpipe[ray]`` (``ray[data]``). A dataset that outgrow
 runs on Ray, not on our own scheduler::
 
     import ray
-    from pipeline.integrations.ray_data import pacing_budget, translate_dataset
+    from mtpipe.integrations.ray_data import pacing_budget, translate_dataset
 
     ray.init()
     budget = pacing_budget(rpm=60, tpm=100_000)  # the account's limits, for the whole cluster
@@ -21,13 +21,13 @@ Two entry points, one engine:
   distinct value of each batch (and not again for what the cache already holds).
 
 Both run what ``mtpipe translate`` runs, built from the same pieces: the settings are a
-:class:`~pipeline.run.settings.Job` validated as the CLI validates it; the planner
-(:class:`~pipeline.run.planner.Planner`) deduplicates values into units, refuses those too long
+:class:`~mtpipe.run.settings.Job` validated as the CLI validates it; the planner
+(:class:`~mtpipe.run.planner.Planner`) deduplicates values into units, refuses those too long
 for a request and looks them up in the cache (same SQLite format and keys as the CLI, so a CLI
 run and a cluster run share translations); the engine is the CLI's
-(:func:`pipeline.run.engines.client`: Qwen-MT, a chat model or pseudo, with the plain-http
+(:func:`mtpipe.run.engines.client`: Qwen-MT, a chat model or pseudo, with the plain-http
 warning); the same worker pool sends the misses (packing, retries, bisection, reply checks);
-:class:`~pipeline.run.translations.KeyedTranslations` puts translations back with each value's outer
+:class:`~mtpipe.run.translations.KeyedTranslations` puts translations back with each value's outer
 whitespace; the Parquet format's Arrow code appends ``<column>_<lang>`` columns of the source
 column's type (or replaces the column with ``in_place``). A failed value is null.
 
@@ -52,7 +52,7 @@ How :func:`translate_dataset` keeps one translation per distinct value (the desi
    :class:`TranslateColumns` keeps memory per batch instead.
 
 Pacing: every request of every worker first takes a permit from one :class:`PacingBudget`
-actor (the engine's :class:`~pipeline.engine.pacing.Pacer` on the actor), so the account's
+actor (the engine's :class:`~mtpipe.engine.pacing.Pacer` on the actor), so the account's
 RPM and TPM hold across the cluster whatever the number of workers; a 429 seen by any worker
 slows all of them down. Packs are sized from the same limits.
 
@@ -64,9 +64,9 @@ for ``mtpipe ledger summary``. The cache is an SQLite file: give each node a loc
 nodes, each node's cache holds what its workers translated: a rerun whose value lands on
 another node than the first time pays for it again.
 
-Modules: :mod:`~pipeline.integrations.ray_data.pacing` (the budget actor),
-:mod:`~pipeline.integrations.ray_data.workers` (the settings, the per-batch worker),
-:mod:`~pipeline.integrations.ray_data.dataset` (:func:`translate_dataset` and its stages).
+Modules: :mod:`~mtpipe.integrations.ray_data.pacing` (the budget actor),
+:mod:`~mtpipe.integrations.ray_data.workers` (the settings, the per-batch worker),
+:mod:`~mtpipe.integrations.ray_data.dataset` (:func:`translate_dataset` and its stages).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("the Ray Data integration needs Ray: pip install 'mtpipe[ray]'") from exc
 
-from pipeline.integrations.ray_data.dataset import (
+from mtpipe.integrations.ray_data.dataset import (
     TOO_LONG,
     VALUE,
     ApplyTranslations,
@@ -85,13 +85,13 @@ from pipeline.integrations.ray_data.dataset import (
     distinct_values,
     translate_dataset,
 )
-from pipeline.integrations.ray_data.pacing import (
+from mtpipe.integrations.ray_data.pacing import (
     DEFAULT_BUDGET_NAME,
     PacingBudget,
     SharedPacer,
     pacing_budget,
 )
-from pipeline.integrations.ray_data.workers import TranslateColumns, cluster_job, distinct_texts
+from mtpipe.integrations.ray_data.workers import TranslateColumns, cluster_job, distinct_texts
 
 __all__ = [
     "DEFAULT_BUDGET_NAME",

@@ -17,10 +17,10 @@ from typing import Any
 import pyarrow as pa
 import ray
 
-from pipeline.engine.units import oversize, split_for_sending
-from pipeline.formats.tabular.schema import output_schema, selected_columns
-from pipeline.integrations.ray_data.pacing import pacing_budget
-from pipeline.integrations.ray_data.workers import (
+from mtpipe.engine.units import oversize, split_for_sending
+from mtpipe.formats.tabular.schema import output_schema, selected_columns
+from mtpipe.integrations.ray_data.pacing import pacing_budget
+from mtpipe.integrations.ray_data.workers import (
     WORKER_ONLY,
     TableWriter,
     TranslateColumns,
@@ -29,10 +29,10 @@ from pipeline.integrations.ray_data.workers import (
     distinct_texts,
     job_glossary,
 )
-from pipeline.run.engines import engine_identity, warn_plain_http
-from pipeline.run.planner import Keyer
-from pipeline.run.translations import KeyedTranslations
-from pipeline.text.segments import Segment
+from mtpipe.run.engines import engine_identity, warn_plain_http
+from mtpipe.run.planner import Keyer
+from mtpipe.run.translations import KeyedTranslations
+from mtpipe.text.segments import Segment
 
 #: The columns of the distinct-values dataset (:func:`translate_dataset`): a value, and whether
 #: it stands for a text too long for any request (by its digest).
@@ -176,7 +176,7 @@ def translate_dataset(
     the translations as it is consumed. ``workers``: actors of each stage, ``worker_cpus`` CPUs
     each (translating is waiting on the network: a fraction of a CPU is enough);
     ``batch_size``: distinct values per translating batch. ``settings``: those of
-    :class:`~pipeline.integrations.ray_data.workers.TranslateColumns` (``budget``, ``cache``,
+    :class:`~mtpipe.integrations.ray_data.workers.TranslateColumns` (``budget``, ``cache``,
     ``ledger_dir``, ``run_id``, ``engine``...); without a ``budget``, one is made for this call
     from ``rpm``/``tpm``. ConfigError, before anything is sent, for
     settings the CLI would refuse, columns ``ds`` does not have or of a type that holds no

@@ -1,4 +1,4 @@
-"""The cluster's pacing budget: one :class:`~pipeline.engine.pacing.Pacer` on a Ray actor.
+"""The cluster's pacing budget: one :class:`~mtpipe.engine.pacing.Pacer` on a Ray actor.
 
 Every request of every worker first takes a permit from the one :class:`PacingBudget` actor, so
 the account's RPM and TPM hold across the cluster whatever the number of workers; the pool's
@@ -15,7 +15,7 @@ from typing import Any
 
 import ray
 
-from pipeline.engine.pacing import HELD_RESERVATIONS, Pacer, Reservation
+from mtpipe.engine.pacing import HELD_RESERVATIONS, Pacer, Reservation
 
 #: Name of the cluster's budget actor when none is passed in.
 DEFAULT_BUDGET_NAME = "mtpipe-pacing-budget"

@@ -1,10 +1,10 @@
 """The per-batch worker, :class:`TranslateColumns`, and the settings of a cluster run.
 
 :func:`cluster_job` turns a worker's keyword arguments into the CLI's
-:class:`~pipeline.run.settings.Job`, validated as the CLI validates its flags; a worker plans
-with the CLI's :class:`~pipeline.run.planner.Planner`, builds its engine with
-:func:`pipeline.run.engines.client`, sends with the CLI's pool (paced by the cluster's budget,
-see :mod:`~pipeline.integrations.ray_data.pacing`) and writes with the Parquet format's Arrow
+:class:`~mtpipe.run.settings.Job`, validated as the CLI validates its flags; a worker plans
+with the CLI's :class:`~mtpipe.run.planner.Planner`, builds its engine with
+:func:`mtpipe.run.engines.client`, sends with the CLI's pool (paced by the cluster's budget,
+see :mod:`~mtpipe.integrations.ray_data.pacing`) and writes with the Parquet format's Arrow
 code.
 """
 
@@ -22,31 +22,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
-from pipeline.engine.bookkeeping import PoolStats
-from pipeline.engine.client import DEFAULT_BASE_URL
-from pipeline.engine.pacing import Pacer
-from pipeline.engine.packing import PackLimits
-from pipeline.engine.pool import PoolSettings, TranslationPool
-from pipeline.engine.retry import RetryPolicy
-from pipeline.errors import ConfigError
-from pipeline.formats.base import option_list
-from pipeline.formats.tabular.arrow import Counts, RowGroupTranslator
-from pipeline.formats.tabular.glossary import load_glossary
-from pipeline.formats.tabular.parquet import translate_table
-from pipeline.formats.tabular.schema import output_schema, selected_columns
-from pipeline.integrations.ray_data.pacing import SharedPacer
-from pipeline.records.cache import Cache, default_cache_path
-from pipeline.records.ledger import Ledger
-from pipeline.records.prices import price_for
-from pipeline.run.engines import client as make_client
-from pipeline.run.engines import engine_identity, learned, record_run_start
-from pipeline.run.planner import Planner
-from pipeline.run.results import FileResult
-from pipeline.run.settings import DEFAULT_API_KEY_ENV, DEFAULT_MODELS, Job
-from pipeline.run.translations import KeyedTranslations
-from pipeline.text.glossary import Glossary
-from pipeline.text.languages import resolve, resolve_targets
-from pipeline.text.segments import Segment, Translations
+from mtpipe.engine.bookkeeping import PoolStats
+from mtpipe.engine.client import DEFAULT_BASE_URL
+from mtpipe.engine.pacing import Pacer
+from mtpipe.engine.packing import PackLimits
+from mtpipe.engine.pool import PoolSettings, TranslationPool
+from mtpipe.engine.retry import RetryPolicy
+from mtpipe.errors import ConfigError
+from mtpipe.formats.base import option_list
+from mtpipe.formats.tabular.arrow import Counts, RowGroupTranslator
+from mtpipe.formats.tabular.glossary import load_glossary
+from mtpipe.formats.tabular.parquet import translate_table
+from mtpipe.formats.tabular.schema import output_schema, selected_columns
+from mtpipe.integrations.ray_data.pacing import SharedPacer
+from mtpipe.records.cache import Cache, default_cache_path
+from mtpipe.records.ledger import Ledger
+from mtpipe.records.prices import price_for
+from mtpipe.run.engines import client as make_client
+from mtpipe.run.engines import engine_identity, learned, record_run_start
+from mtpipe.run.planner import Planner
+from mtpipe.run.results import FileResult
+from mtpipe.run.settings import DEFAULT_API_KEY_ENV, DEFAULT_MODELS, Job
+from mtpipe.run.translations import KeyedTranslations
+from mtpipe.text.glossary import Glossary
+from mtpipe.text.languages import resolve, resolve_targets
+from mtpipe.text.segments import Segment, Translations
 
 
 def cluster_job(
@@ -72,7 +72,7 @@ def cluster_job(
     price: str | None = None,
     label: str = "ray-data",
 ) -> Job:
-    """The :class:`~pipeline.run.settings.Job` a cluster run asks, validated as the CLI validates
+    """The :class:`~mtpipe.run.settings.Job` a cluster run asks, validated as the CLI validates
     its flags (ConfigError before anything is sent). ``concurrency``: requests in flight per
     worker; ``model``: the engine's default when None; ``label``: the run's name in the ledgers."""
     job = Job(
@@ -161,7 +161,7 @@ class TranslateColumns(TableWriter):
     ``targets``: language codes or names; ``source``: a language or ``auto``; the other settings
     are :func:`cluster_job`'s (``engine``: ``qwen``, ``chat`` or ``pseudo``; the key is read
     from ``$<api_key_env>`` on the worker: pass it with ``runtime_env={"env_vars": ...}``).
-    ``budget``: the handle from :func:`~pipeline.integrations.ray_data.pacing.pacing_budget`,
+    ``budget``: the handle from :func:`~mtpipe.integrations.ray_data.pacing.pacing_budget`,
     created on the driver (required but with ``engine="pseudo"``: an actor a worker created
     would die with that worker); ``rpm``/``tpm`` size the requests.
     ``cache``: SQLite path (default: the user cache; ``use_cache=False`` keeps it in memory per
