@@ -7,6 +7,7 @@ eviction, look-ups in the buffer and in SQLite, tally flushes) runs on small inp
 
 from __future__ import annotations
 
+import itertools
 import random
 import string
 from collections.abc import Sequence
@@ -186,7 +187,7 @@ def test_pack_by_group_keeps_each_group_within_the_limits() -> None:
     # A batch closes only when the next item of its group would not fit.
     for group in "ab":
         batches = [b for b in streamed if b[0][0] == group and not b[0][2]]
-        for batch, after in zip(batches, batches[1:]):
+        for batch, after in itertools.pairwise(batches):
             used = sum(item[1] + line_tokens(limits.every) for item in batch)
             assert len(batch) == limits.max_segments or used + after[0][1] + line_tokens(limits.every) > limits.token_budget
 

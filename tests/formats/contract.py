@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -35,10 +36,10 @@ class FormatContract:
     """Mix into a test class; implement the factories below."""
 
     #: Set False for formats whose identity round trip is equal in content but not in bytes.
-    options: Options = {}
+    options: ClassVar[Options] = {}
     #: Options for the identity round trip (tabular formats: ``{"in_place": True}`` so the
     #: translated columns replace the source ones and the file comes back byte for byte).
-    round_trip_options: Options = {}
+    round_trip_options: ClassVar[Options] = {}
 
     def make_sample(self, tmp_path: Path) -> Path:  # pragma: no cover - abstract
         """A small valid file with several segments."""

@@ -8,6 +8,7 @@ import shutil
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -59,8 +60,8 @@ def write(
 
 
 class TestCsvContract(FormatContract):
-    options: Options = {"columns": ["title", "description"]}
-    round_trip_options: Options = {"in_place": True}
+    options: ClassVar[Options] = {"columns": ["title", "description"]}
+    round_trip_options: ClassVar[Options] = {"in_place": True}
 
     def make_sample(self, tmp_path: Path) -> Path:
         return Path(shutil.copy(SAMPLE, tmp_path / "products.csv"))
@@ -86,8 +87,8 @@ IMDB_TITLES = ['"Swing it" magistern', 'Le clown et ses "chiens', "Pauvre Pierro
 
 
 class TestTsvContract(FormatContract):
-    options: Options = {"columns": ["primaryTitle"]}
-    round_trip_options: Options = {"in_place": True}
+    options: ClassVar[Options] = {"columns": ["primaryTitle"]}
+    round_trip_options: ClassVar[Options] = {"in_place": True}
 
     def make_sample(self, tmp_path: Path) -> Path:
         return put(tmp_path, "title.basics.tsv", IMDB_TSV)
@@ -232,8 +233,10 @@ def test_tsv_translation_with_tab_or_line_break_is_flattened(tmp_path: Path) -> 
     assert out == b'id\ttitle\ttitle_de\n1\t"Swing it"\t"Swing it"\n2\tplain\ta b c\n'
     assert report.translated == 2
     assert report.notes == [
-        "1 translation(s) held a tab or a line break, which a tab-separated file without "
-        "quotes cannot hold: written with spaces instead"
+        (
+            "1 translation(s) held a tab or a line break, which a tab-separated file without "
+            "quotes cannot hold: written with spaces instead"
+        )
     ]
 
 

@@ -329,15 +329,19 @@ INS, DEL = "w:id='1' w:author='A' w:date='2024-01-01T00:00:00Z'", "w:id='2' w:au
     ("revised_xml", "change"),
     [
         (  # an insertion inside a word and a deletion: "The colour of the car."
-            f"<w:r><w:t>The colo</w:t></w:r><w:ins {INS}><w:r><w:t>u</w:t></w:r></w:ins>"
-            "<w:r><w:t xml:space='preserve'>r of the </w:t></w:r>"
-            f"<w:del {DEL}><w:r><w:delText xml:space='preserve'>old </w:delText></w:r></w:del>"
-            "<w:r><w:t>car.</w:t></w:r>",
+            (
+                f"<w:r><w:t>The colo</w:t></w:r><w:ins {INS}><w:r><w:t>u</w:t></w:r></w:ins>"
+                "<w:r><w:t xml:space='preserve'>r of the </w:t></w:r>"
+                f"<w:del {DEL}><w:r><w:delText xml:space='preserve'>old </w:delText></w:r></w:del>"
+                "<w:r><w:t>car.</w:t></w:r>"
+            ),
             "tracked insertion 'u'",
         ),
         (
-            f"<w:r><w:t xml:space='preserve'>Keep </w:t></w:r><w:del {DEL}><w:r>"
-            "<w:delText>these old words</w:delText></w:r></w:del><w:r><w:t> here</w:t></w:r>",
+            (
+                f"<w:r><w:t xml:space='preserve'>Keep </w:t></w:r><w:del {DEL}><w:r>"
+                "<w:delText>these old words</w:delText></w:r></w:del><w:r><w:t> here</w:t></w:r>"
+            ),
             "tracked deletion 'these old words'",
         ),
         (  # a whole paragraph deleted: nothing of it would otherwise be sent
@@ -345,9 +349,11 @@ INS, DEL = "w:id='1' w:author='A' w:date='2024-01-01T00:00:00Z'", "w:id='2' w:au
             "tracked deletion 'All of this goes.'",
         ),
         (
-            "<w:moveToRangeStart w:id='5' w:name='move1'/>"
-            f"<w:moveTo {INS}><w:r><w:t>Moved here. </w:t></w:r></w:moveTo>"
-            "<w:moveToRangeEnd w:id='5'/><w:r><w:t>Stays.</w:t></w:r>",
+            (
+                "<w:moveToRangeStart w:id='5' w:name='move1'/>"
+                f"<w:moveTo {INS}><w:r><w:t>Moved here. </w:t></w:r></w:moveTo>"
+                "<w:moveToRangeEnd w:id='5'/><w:r><w:t>Stays.</w:t></w:r>"
+            ),
             "tracked move 'Moved here. '",
         ),
     ],

@@ -299,7 +299,7 @@ def without_root_powers() -> list[str]:
         return []
     prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
     try:
-        ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=30).returncode == 0
+        ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=30, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         ok = False
     if not ok:
@@ -321,7 +321,7 @@ def test_an_unreadable_input_fails_alone(tmp_path: Path) -> None:
     argv = [*without_root_powers(), *mtpipe_command(
         "translate", str(good), *map(str, locked), "--columns", "text", "--to", "de", "--engine", "pseudo",
         "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache.sqlite"), "--ledger", str(tmp_path / "l.jsonl"))]  # fmt: skip
-    done = subprocess.run(argv, env=environment(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(argv, env=environment(), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     for path in locked:
         reason = "cannot read" if path.suffix == ".pot" else "cannot open"
