@@ -38,7 +38,7 @@ MAX_TEXT_CHARS = MAX_INPUT_TOKENS * MOST_BYTES_PER_TOKEN
 
 # Every protected family of mtpipe.text.protect needs one of these to match (URLs "://" or
 # "www.", e-mail "@", tags "<" "&", printf and Python "%", brace "{", dollar "$"): text without
-# any has no protected span. tests/test_dataset_pipeline.py checks this against protect.
+# any has no protected span. tests/run/test_dataset_pipeline.py checks this against protect.
 
 
 @dataclass(slots=True)

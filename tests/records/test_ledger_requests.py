@@ -16,7 +16,7 @@ import pytest
 from mtpipe.run.runner import translate
 from mtpipe.testing import Emulator, EmulatorConfig, Fault, FaultConfig
 from tests.conftest import KEY, KEY_ENV
-from tests.test_integration import ledger_requests, make_job, write_csv
+from tests.run.test_integration import ledger_requests, make_job, write_csv
 
 #: What a ledger line says of a request's attempts.
 FIELDS = ("status", "segments", "attempts", "lost_attempts", "accepted", "error")

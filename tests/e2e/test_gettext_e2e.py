@@ -34,8 +34,7 @@ from mtpipe.testing.limits import RequestRecord
 from mtpipe.text.languages import Language, resolve
 from mtpipe.text.protect import needs_translation, placeholders
 from tests.conftest import FAST_RETRIES
-from tests.e2e_support import ENGINES, Round, engine_translation, make_job, packed_parts, run_round
-from tests.gettext_support import (
+from tests.e2e.gettext_support import (
     CATALOG_FILES,
     PO_CORPUS,
     STRUCTURAL,
@@ -53,6 +52,7 @@ from tests.gettext_support import (
     selected,
     toolkit_nplurals,
 )
+from tests.e2e.support import ENGINES, Round, engine_translation, make_job, packed_parts, run_round
 
 MSGFMT = shutil.which("msgfmt")
 MODES = ("default", "retranslate")
@@ -349,7 +349,7 @@ def test_strftime_directives_survive(tmp_path: Path, emulator: Emulator, engine:
 
 def test_in_place_never_overwrites_a_template(tmp_path: Path) -> None:
     pot = tmp_path / "app.pot"
-    shutil.copy(Path(__file__).resolve().parents[1] / "samples" / "app.pot", pot)
+    shutil.copy(Path(__file__).resolve().parents[2] / "samples" / "app.pot", pot)
     original = pot.read_bytes()
     try:
         translate(make_job(tmp_path, "pseudo", [pot], "http://127.0.0.1:9", in_place=True))

@@ -15,9 +15,9 @@ from mtpipe.run.runner import translate
 from mtpipe.run.settings import Job
 from mtpipe.testing import Emulator, EmulatorConfig, Fault, FaultConfig, fake_translate
 from tests.conftest import FAST_RETRIES, KEY, KEY_ENV, corpus
-from tests.test_integration import make_job as integration_job
+from tests.run.test_integration import make_job as integration_job
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def chat_emulator(monkeypatch: pytest.MonkeyPatch, **faults: float) -> Emulator:

@@ -26,10 +26,10 @@ from mtpipe.formats.docx import DocxFormat
 from mtpipe.formats.docx.tags import strip_tags
 from mtpipe.text.languages import resolve
 from mtpipe.text.protect import needs_translation
-from tests.e2e_support import ENGINES, Round, engine_translation, run_round
+from tests.e2e.support import ENGINES, Round, engine_translation, run_round
 from tests.formats.test_docx_corpus import field_instructions, paragraph_facts
 
-DOCX_CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "docx"
+DOCX_CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "docx"
 FILES = sorted(DOCX_CORPUS.glob("*.docx")) if DOCX_CORPUS.is_dir() else []
 FMT = DocxFormat()
 GERMAN = resolve("de")

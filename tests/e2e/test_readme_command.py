@@ -22,7 +22,7 @@ import docx
 import polib
 import pyarrow.parquet as pq
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 MSGFMT = shutil.which("msgfmt")
 DOCUMENTS = (".po", ".pot", ".docx")

@@ -25,7 +25,7 @@ from mtpipe.formats.tabular.csv import CsvFormat
 from mtpipe.records.ledger import Ledger, summarize_ledger
 from mtpipe.testing import Emulator, EmulatorConfig, run_emulator
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CSV = "id,title,description\n1,Open file,Opens a file\n2,Save %s,\n3,Open file,Close all windows\n4,{name},\n"
 KEY_ENV = "MTPIPE_JOB_TEST_KEY"
 

@@ -1,4 +1,4 @@
-"""Helpers of tests/test_gettext_e2e.py: the corpus catalogs, which entries a run sends, the
+"""Helpers of tests/e2e/test_gettext_e2e.py: the corpus catalogs, which entries a run sends, the
 known protect.py gap, plural rules, and translate-toolkit's pofilter run in process."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from mtpipe.formats.po.layout import Catalog, load_catalog
 from mtpipe.text.protect import placeholders
 
-PO_CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "po"
+PO_CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "po"
 CATALOG_FILES = sorted(PO_CORPUS.glob("*.po")) if PO_CORPUS.is_dir() else []
 TEMPLATE_FILES = sorted(PO_CORPUS.glob("*.pot")) if PO_CORPUS.is_dir() else []
 #: What the template is translated into: 2, 1, 3, 3 and 6 plural forms.

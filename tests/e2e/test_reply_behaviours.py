@@ -13,7 +13,7 @@ from mtpipe.records.ledger import read_ledger
 from mtpipe.run.runner import translate
 from mtpipe.testing import EmulatorConfig, Fault, FaultConfig, fake_translate, run_emulator
 from tests.conftest import FAST_RETRIES, KEY, KEY_ENV
-from tests.test_integration import make_job
+from tests.run.test_integration import make_job
 
 WINDOWS = ("settings", "help", "account", "profile", "search", "print", "share", "upload")
 TEXTS = [f"Please open the {word} window now" for word in WINDOWS] + [

@@ -123,7 +123,7 @@ def test_outputs_that_would_collide(jobdir: Path) -> None:
 
 
 def test_a_template_without_lang_for_documents_in_several_languages(jobdir: Path) -> None:
-    docx = Path(__file__).resolve().parents[1] / "samples" / "brochure.docx"
+    docx = Path(__file__).resolve().parents[2] / "samples" / "brochure.docx"
     if not docx.exists():
         pytest.skip("samples/brochure.docx absent")
     (jobdir / "b.docx").write_bytes(docx.read_bytes())

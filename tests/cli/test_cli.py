@@ -195,7 +195,7 @@ def test_lang_template_level_vanishes_for_tabular_outputs(tmp_path: Path, produc
 
 
 def test_catalog_for_another_language_is_skipped_for_that_target(tmp_path: Path) -> None:
-    samples = Path(__file__).resolve().parents[1] / "samples"
+    samples = Path(__file__).resolve().parents[2] / "samples"
     result = invoke(tmp_path, "translate", str(samples / "app-de.po"), str(samples / "app.pot"), "--to", "de", "--to", "ja", "--engine", "pseudo")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "de" / "app-de.po").exists() and (tmp_path / "out" / "ja" / "app.po").exists()
@@ -204,7 +204,7 @@ def test_catalog_for_another_language_is_skipped_for_that_target(tmp_path: Path)
 
 @pytest.mark.parametrize("targets", [["de"], ["de", "ja"]])
 def test_malformed_catalog_is_an_error_naming_its_line_not_a_skip(tmp_path: Path, targets: list[str]) -> None:
-    samples = Path(__file__).resolve().parents[1] / "samples"
+    samples = Path(__file__).resolve().parents[2] / "samples"
     bad = tmp_path / "bad-de.po"
     bad.write_text('msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "Hello\nmsgstr ""\n', encoding="utf-8")
     to = [arg for code in targets for arg in ("--to", code)]
