@@ -136,13 +136,16 @@ def report_result(result: RunResult, quiet: bool = False) -> None:
             + (f"; {est.too_long} segments too long to send would fail" if est.too_long else "")
         )
     elif not quiet:
-        stats = result.stats
+        stats, counts = result.stats, result.counts()
         outputs = sum(len(f.outputs) for f in result.files)
+        files_failed = sum(1 for f in result.files if f.error)
         click.echo(
-            f"{est.segments} segments ({est.unique} unique, {est.cache_hits} from cache): "
-            f"{stats.units_done} translated, {len(result.failures)} failed; "
-            f"{stats.requests} requests, {stats.prompt_tokens + stats.completion_tokens} tokens, "
-            f"${stats.cost_usd:.4f}; {outputs} files written"
+            f"{counts.segments} segments: {counts.translated} translated, {counts.from_cache} from "
+            f"cache, {counts.failed} failed, {counts.unchanged} with nothing to translate"
+            + (f", {files_failed} files failed" if files_failed else "")
+            + f" ({est.unique} unique); {stats.requests} requests, "
+            f"{stats.prompt_tokens + stats.completion_tokens} tokens, ${stats.cost_usd:.4f}; "
+            f"{outputs} files written"
             + (f", {len(result.skipped)} skipped" if result.skipped else "")
             + f" in {result.duration_s:.1f}s"
         )

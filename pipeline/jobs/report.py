@@ -188,7 +188,7 @@ def build_report(spec: JobFile, result: RunResult, usage: Summary, started: str)
     for lang, entry in languages.items():
         entry.update(_usage(by_lang.get(lang)))
     stats = result.stats
-    totals = {key: sum(entry[key] for entry in languages.values()) for key in _COUNTS}
+    totals: dict[str, Any] = asdict(result.counts())
     totals.update(
         unique=result.estimate.unique,
         requests=stats.requests,

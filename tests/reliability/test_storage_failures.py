@@ -241,7 +241,7 @@ def test_ledger_unwritable_mid_run_stops_sending(
     # summary count what the cache holds, the second request's translations included.
     assert cached > records[1]["segments"]
     assert f"the {cached} translations done are cached; run the same command again" in result.output
-    assert f": {cached} translated, 0 failed; 2 requests," in result.output
+    assert f"segments: {cached} translated, 0 from cache, " in result.output and "; 2 requests," in result.output
     assert "0 files written" in result.output
 
 
