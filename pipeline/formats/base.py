@@ -150,7 +150,7 @@ def atomic_output(dest: Path, mode: int = 0o666) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; rename it over ``dest`` only on success.
 
     On any exception the temporary file is removed and ``dest`` is untouched, so a partial
-    output never replaces a good one. A ``dest`` that is a symbolic link is followed: its
+    output never replaces a good one; an OSError names ``dest`` (not the temporary file). A ``dest`` that is a symbolic link is followed: its
     target is replaced and the link stays. A file replaced keeps its permission bits and its
     group (and owner, when that is allowed); a new file gets ``mode`` less the umask. A
     destination that must not be replaced (see :func:`replace_refusal`) raises PermissionError
@@ -168,9 +168,11 @@ def atomic_output(dest: Path, mode: int = 0o666) -> Iterator[Path]:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):
+            exc.filename = str(dest)  # the output the user knows, not its temporary part
         raise
 
 

@@ -323,8 +323,8 @@ def _write_outputs(
                 break
             except PipelineError:
                 raise
-            except OSError as exc:  # disk full, permissions: this output is not written
-                reason = f"cannot write {dest}: {exc.strerror or exc}"
+            except OSError as exc:  # disk full, permissions: this output (or its .mo) is not written
+                reason = f"cannot write {exc.filename or dest}: {exc.strerror or exc}"
                 file_result.error = f"{task.path}: {reason}"
                 result.failures.append(Failure(str(task.path), "", reason))
                 progress.log(f"error: {file_result.error}")

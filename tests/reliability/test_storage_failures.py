@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import polib
 import pytest
 from click.testing import CliRunner, Result
 
@@ -323,6 +324,26 @@ def test_output_without_room_fails_its_file_and_the_others_are_written(
     assert f"cannot write {tmp_path / 'out' / first.name}: No space left on device" in result.output
     assert (tmp_path / "out" / second.name).exists()
     assert not (tmp_path / "out" / first.name).exists()
+
+
+def test_a_compiled_catalog_without_room_is_named_not_its_po(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--compile: the disk fills while the .mo is written (polib writes it through a file
+    object, which names no file); the message named the .po, which was written."""
+    pot = tmp_path / "app.pot"
+    pot.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Save"\nmsgstr ""\n', encoding="utf-8")
+
+    def no_space(self: Any, fpath: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(polib.POFile, "save_as_mofile", no_space)
+    result = CliRunner().invoke(
+        main,
+        ["translate", str(pot), "--to", "de", "--engine", "pseudo", "--compile", "--out", str(tmp_path / "out"),
+         "--ledger", str(tmp_path / "ledger.jsonl"), "--no-cache"],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"cannot write {tmp_path / 'out' / 'de' / 'app.mo'}: No space left on device" in result.output
+    assert not list((tmp_path / "out" / "de").glob("*.mo")) and not list((tmp_path / "out" / "de").glob(".*part"))
 
 
 def test_report_that_cannot_be_written_is_one_line_and_keeps_the_old_one(tmp_path: Path) -> None:
