@@ -85,8 +85,10 @@ def translate(
         result.warnings.append(warning)
     targeted = _targeted(job, discovery.files, result, progress)
     check_outputs(job, [task for task, _ in targeted])
-    # Only now, with every setting checked, does the run leave a trace (the cache file).
-    cache = Cache((job.cache or default_cache_path()) if job.use_cache else None)
+    # Only now, with every setting checked, does the run leave a trace (the cache file); a dry
+    # run reads a cache that exists and creates none.
+    path = (job.cache or default_cache_path()) if job.use_cache else None
+    cache = Cache(None if job.dry_run and path is not None and not path.exists() else path)
     try:
         planner = Planner(job, identity, cache, glossary)
         try:

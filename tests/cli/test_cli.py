@@ -67,6 +67,13 @@ def test_dry_run_sends_nothing_and_estimates(tmp_path: Path, products: Path) -> 
     assert result.exit_code == 0
     assert "dry run: 3 segments, 2 unique, 0 from cache, 1 requests" in result.output
     assert not (tmp_path / "out").exists() and not (tmp_path / "ledger.jsonl").exists()
+    assert not (tmp_path / "cache.sqlite").exists()  # nothing to read, nothing created
+
+
+def test_dry_run_counts_what_an_existing_cache_holds(tmp_path: Path, products: Path) -> None:
+    invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--engine", "pseudo")
+    result = invoke(tmp_path, "translate", str(products), "--columns", "title", "--to", "de", "--dry-run", "--engine", "pseudo")
+    assert "dry run: 3 segments, 2 unique, 2 from cache, 0 requests" in result.output
 
 
 @pytest.mark.parametrize(
