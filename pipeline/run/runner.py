@@ -87,8 +87,8 @@ def translate(
     check_outputs(job, [task for task, _ in targeted])
     # Only now, with every setting checked, does the run leave a trace (the cache file); a dry
     # run reads a cache that exists and creates none.
-    path = (job.cache or default_cache_path()) if job.use_cache else None
-    cache = Cache(None if job.dry_run and path is not None and not path.exists() else path)
+    cache_path = (job.cache or default_cache_path()) if job.use_cache else None
+    cache = Cache(None if job.dry_run and cache_path and not cache_path.exists() else cache_path)
     try:
         planner = Planner(job, identity, cache, glossary)
         try:
