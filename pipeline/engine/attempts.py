@@ -74,7 +74,7 @@ class Attempts:
         self.tries = 0
         self.lost = 0
         #: the pacing slot of the latest attempt, reconciled with its reply's usage
-        self.reservation = Reservation(tokens)
+        self.reservation = Reservation(tokens)  # (replaced by the first attempt's)
 
     async def attempt(self) -> Reply:
         """Send the request once: after its in-flight slot and its pacing slot."""
@@ -82,7 +82,12 @@ class Attempts:
             self._unless_stopping()
         await self.slot.take()
         self.reservation = await self.pacer.acquire(self.tokens)
-        self._unless_stopping()
+        try:
+            self._unless_stopping()
+        except NotSent:  # never sent: its slot and tokens go back
+            self.pacer.reconcile(self.reservation, 0)
+            self.pacer.refund_request(self.reservation)
+            raise
         self.paced()
         self.tries += 1
         self.stats.attempts += 1
@@ -105,15 +110,18 @@ class Attempts:
         """Learn from a failed attempt (raises EndpointUnreachable when connections keep
         failing); the in-flight slot is not held through the backoff."""
         self.watch.attempt_failed(error, had_replies=self.stats.requests > 0)
-        if isinstance(error, RateLimited):
-            self.stats.throttled += 1
-            self.pacer.on_throttled()
-        if isinstance(error, ServerError) and error.code in LOST_CODES:
-            self.lost += 1
-        elif error.status and error.usage is None:
+        if error.usage is not None:  # billed though it failed (a reply cut at the output limit)
+            self.pacer.reconcile(self.reservation, sum(error.usage))
+        elif isinstance(error, ServerError) and error.code in LOST_CODES:
+            self.lost += 1  # it may have been billed: what it reserved stays spent
+            self.pacer.reconcile(self.reservation, self.reservation.tokens)
+        elif error.status:
             # The server answered with an error: nothing billed, tokens not spent, and (but
             # for a 429) no request counted against the limit.
             self.pacer.reconcile(self.reservation, 0)
             if not isinstance(error, RateLimited):
-                self.pacer.refund_request()
+                self.pacer.refund_request(self.reservation)
+        if isinstance(error, RateLimited):
+            self.stats.throttled += 1
+            self.pacer.on_throttled()
         self.slot.give_back()

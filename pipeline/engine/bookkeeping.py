@@ -110,8 +110,8 @@ class RequestBook:
         cannot be written.
 
         The request is paid whatever happens to its translations: when the cache write fails,
-        its ledger line is still written (``error`` ``not_cached``) before the cache's error is
-        raised. When the ledger line fails after the translations were cached, they are
+        its ledger line is still written (``error`` ``not_cached``, after the reply's own error if
+        any; ``accepted`` 0) before the cache's error is raised. When the ledger line fails after the translations were cached, they are
         counted done all the same (they are kept: a rerun does not pay for them again).
         """
 
@@ -119,7 +119,10 @@ class RequestBook:
             try:
                 self.cache.put_many(rows)
             except RecordError as uncached:
-                _also(uncached, lambda: self.record(batch, "ok", **{**line, "error": "not_cached"}))
+                # Paid, but none of it kept: nothing accepted, and the reply's own error (a
+                # misaligned block, say) still said.
+                error = ",".join(filter(None, (line.get("error"), "not_cached")))
+                _also(uncached, lambda: self.record(batch, "ok", **{**line, "error": error, "accepted": 0}))
                 raise
             try:
                 self.record(batch, "ok", **line)

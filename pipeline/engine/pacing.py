@@ -15,12 +15,15 @@ Token costs are estimated before sending and reconciled with the usage each repl
 gives the difference back, but only as much as the schedule could still have kept: capacity
 the tolerance already dropped while the request was out was never the provider's to count
 either (its bucket was full), and giving it back would let later requests run ahead of what
-the provider's bucket holds. The estimates carry a margin (see mtpipe.engine.packing.OutputRatio.cautious), so the
-schedule stays behind what the provider counts and the token limit needs no rate headroom:
-what a margin reserved too much is given back by the reply's reconciliation, so in a run held
-by the token limit the tokens a minute come to the limit itself. Requests, whose count is
-exact, keep a small headroom: at 60 RPM the provider's request bucket holds one request, so
-a request that arrives a few milliseconds early is refused.
+the provider's bucket holds. A request slot given back (an error the server did not count, a
+request never sent) is bounded the same way. The estimates carry a margin (see
+:attr:`mtpipe.engine.reply_stats.OutputRatio.cautious`), so the schedule stays behind what the
+provider counts and the token limit needs no rate headroom: what a margin reserved too much is
+given back by the reply's reconciliation, so in a run held by the token limit the tokens a
+minute come to the limit itself. Requests, whose count is exact, keep a small headroom: at 60
+RPM the provider's request bucket holds one request, so a request that arrives a few
+milliseconds early is refused.
+
 On a 429 the rate is cut multiplicatively; each success adds a little back (AIMD), so a user
 who does not know the account's limits converges on them.
 """
@@ -48,14 +51,21 @@ HELD_RESERVATIONS = 1024
 
 @dataclass(eq=False, slots=True)
 class Reservation:
-    """What one request reserved with the pacer, until its reply tells what it cost."""
+    """What one request reserved with the pacer, until its reply tells what it cost.
+
+    Each schedule's part is kept in seconds as booked (the rate may change before the reply),
+    with the room that schedule had under its tolerance, sampled at every later start and at
+    the give-back: a give-back is never more than that room (see the module's docstring).
+    """
 
     tokens: int
-    #: Seconds of the token schedule a refund may still give back: the least room the
-    #: schedule had under its tolerance since the request started.
-    room: float = math.inf
-    #: Its number where the schedule lives elsewhere (a cluster's budget actor).
-    ticket: int = 0
+    #: Seconds the token schedule and the request schedule moved for it.
+    token_seconds: float = 0.0
+    request_seconds: float = 0.0
+    token_room: float = math.inf
+    request_room: float = math.inf
+    #: Its number where the schedule lives elsewhere (a cluster's budget actor); None here.
+    ticket: int | None = None
 
 
 @dataclass
@@ -92,7 +102,9 @@ class Pacer:
     _moved: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
     _last_decrease: float | None = field(default=None, init=False, repr=False)
     _held: deque[Reservation] = field(default_factory=deque, init=False, repr=False)
-    _tolerance: float = field(default=0.0, init=False, repr=False)
+    #: The tolerance (carry) each schedule had at the latest start.
+    _token_tolerance: float = field(default=0.0, init=False, repr=False)
+    _request_tolerance: float = field(default=0.0, init=False, repr=False)
 
     def _request_interval(self) -> float:
         if not self.rpm:
@@ -125,26 +137,20 @@ class Pacer:
                 await self._pause(min(start - now, self.recheck))
             request_carry = self._carry(1.0, self.rpm)
             token_carry = self._carry(tokens, self.tpm)
-            self._hold_room(self._room(now, token_carry))
-            self._tolerance = token_carry
-            self._next_request = self._advance(self._next_request, now, self._request_interval(), request_carry)
-            self._next_token = self._advance(self._next_token, now, self._token_interval(tokens), token_carry)
-            reservation = Reservation(tokens)
+            token_room = _room(self._next_token, now, token_carry)
+            request_room = _room(self._next_request, now, request_carry)
+            for held in self._held:
+                held.token_room = min(held.token_room, token_room)
+                held.request_room = min(held.request_room, request_room)
+            self._token_tolerance, self._request_tolerance = token_carry, request_carry
+            reservation = Reservation(tokens, self._token_interval(tokens), self._request_interval())
+            self._next_request = self._advance(self._next_request, now, reservation.request_seconds, request_carry)
+            self._next_token = self._advance(self._next_token, now, reservation.token_seconds, token_carry)
             self._held.append(reservation)
             if len(self._held) > HELD_RESERVATIONS:
-                self._held.popleft().room = 0.0
+                dropped = self._held.popleft()  # its reply never came: it gives nothing back
+                dropped.token_room = dropped.request_room = 0.0
             return reservation
-
-    def _room(self, now: float, tolerance: float) -> float:
-        """Seconds the token schedule could move back before its tolerance drops them."""
-        if self._next_token is None:
-            return 0.0
-        return max(0.0, self._next_token - (now - tolerance))
-
-    def _hold_room(self, room: float) -> None:
-        """Every outstanding reservation may give back at most ``room`` seconds from now on."""
-        for held in self._held:
-            held.room = min(held.room, room)
 
     def _carry(self, amount: float, per_minute: float | None) -> float:
         """Seconds of unused capacity a limit may carry for a request of ``amount``: at most
@@ -171,33 +177,50 @@ class Pacer:
         self._moved = anyio.Event()
 
     def reconcile(self, reservation: Reservation, actual: int) -> None:
-        """Correct the token schedule once a reply reports the real usage (0: nothing was
-        counted, e.g. a 429): more than reserved moves it later; less gives back what the
-        schedule could still have kept (see the module's docstring)."""
-        with contextlib.suppress(ValueError):
-            self._held.remove(reservation)
+        """Correct the token schedule once the reply tells what ``reservation``'s request was
+        billed (0: nothing was counted, e.g. a 429): more than reserved moves it later; less
+        gives back what the schedule could still have kept (see the module's docstring)."""
+        self._release(reservation)
         if self._next_token is None or not self.tpm:
             return
-        change = self._token_interval(actual) - self._token_interval(reservation.tokens)
+        if reservation.tokens > 0:
+            change = reservation.token_seconds * (actual / reservation.tokens - 1.0)
+        else:
+            change = self._token_interval(actual)
         if change >= 0:
             self._next_token += change
             return
-        room = min(reservation.room, self._room(self.clock(), self._tolerance))
-        given = min(-change, room)
+        room = _room(self._next_token, self.clock(), self._token_tolerance)
+        given = min(-change, reservation.token_room, room)
         if given > 0:
             self._next_token -= given
             for held in self._held:  # what was given back is not theirs to give again
-                held.room = max(0.0, held.room - given)
+                held.token_room = max(0.0, held.token_room - given)
             self._schedule_moved()
 
-    def refund_request(self) -> None:
-        """Give back a request's slot: the server answered it with an error it did not count.
+    def refund_request(self, reservation: Reservation) -> None:
+        """Give back ``reservation``'s request slot: the server answered it with an error it did
+        not count, or it was never sent; as much as the request schedule could still have kept,
+        as for tokens.
 
         Not for 429s: a throttled request is exactly what the limit counts.
         """
-        if self._next_request is not None and self.rpm:
-            self._next_request -= self._request_interval()
+        self._release(reservation)
+        if self._next_request is None or not self.rpm:
+            return
+        room = _room(self._next_request, self.clock(), self._request_tolerance)
+        given = min(reservation.request_seconds, reservation.request_room, room)
+        reservation.request_seconds = 0.0  # given back once
+        if given > 0:
+            self._next_request -= given
+            for held in self._held:
+                held.request_room = max(0.0, held.request_room - given)
             self._schedule_moved()
+
+    def _release(self, reservation: Reservation) -> None:
+        """Stop following ``reservation``'s room (its reply is in)."""
+        with contextlib.suppress(ValueError):
+            self._held.remove(reservation)
 
     def on_success(self) -> None:
         """Additive increase after a request went through."""
@@ -221,6 +244,13 @@ class Pacer:
     def unlimited(self) -> bool:
         """True when neither limit is set (offline engines)."""
         return not self.rpm and not self.tpm
+
+
+def _room(schedule: float | None, now: float, tolerance: float) -> float:
+    """Seconds ``schedule`` could move back before its tolerance drops them."""
+    if schedule is None:
+        return 0.0
+    return max(0.0, schedule - (now - tolerance))
 
 
 def request_rate(rpm: float | None, tpm: float | None, tokens: float) -> float | None:

@@ -139,7 +139,10 @@ class AdaptivePacks:
         self._warm_shift = self.WARM_SHIFT if warm else 0
         #: text tokens not yet read from the stream, when the run knows (see :attr:`token_budget`)
         self.remaining_tokens: float | None = None
-        self._open_tokens = 0.0  # read since the last pack was made: the pack being filled
+        #: units read from the stream and not yet in a pack made (the packs being filled), by
+        #: identity, with their tokens in all
+        self._open: dict[int, int] = {}
+        self._open_tokens = 0
         #: billed tokens and requests a second the pacing allows (None: no such limit)
         self.billed_per_second: float | None = None
         self.requests_per_second: float | None = None
@@ -211,15 +214,18 @@ class AdaptivePacks:
         tokens = 0
         for pulled, unit in enumerate(units, start=1):
             tokens += unit.tokens
+            self._open[id(unit)] = unit.tokens
             self._open_tokens += unit.tokens
             if total:
                 self.remaining_tokens = max(0, total - pulled) * tokens / pulled
             yield unit
 
-    def packed(self) -> None:
-        """A pack was made: the next one, while warming up, may be twice as big."""
+    def packed(self, batch: Iterable[Unit] = ()) -> None:
+        """A pack was made of ``batch``: the next one, while warming up, may be twice as big,
+        and what ``batch`` read from the stream is no longer open."""
         self._warm_shift = max(0, self._warm_shift - 1)
-        self._open_tokens = 0.0
+        for unit in batch:
+            self._open_tokens -= self._open.pop(id(unit), 0)
 
     def fit_output(self, output_ratio: float) -> None:
         """Resize the text budget for replies ``output_ratio`` times their request's text

@@ -192,7 +192,7 @@ class TranslationPool:
     def _spawn(self, batch: list[Unit], tg: anyio.abc.TaskGroup) -> None:
         """Start sending ``batch`` (only the dispatcher does, within the feed's bound); it
         counts as waiting until its first pacing slot."""
-        self.packs.packed()
+        self.packs.packed(batch)
         self.feed.started()
         tg.start_soon(self._send_counted, batch, tg)
 

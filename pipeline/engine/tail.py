@@ -52,8 +52,9 @@ def tail_pack(remaining: float, full: float, pace: Pace) -> float | None:
     packs; the run ends ``D + reply(s0)`` after the first. A small ``s0`` ends with a quick
     reply but needs more packs, each a request slot; the plan tries last packs from
     :data:`_LEAST_LAST_PACK` billed tokens up to ``full`` and keeps the one that ends soonest.
-    The pack to make now is the plan's first (the biggest); the plan is made again for each
-    pack, as the end comes closer.
+    The pack to make now is the plan's first, or the one after it when what the plan leaves
+    for the first is less (never a sliver ahead of bigger packs); the plan is made again for
+    each pack, as the end comes closer.
     """
     best: tuple[float, float] | None = None  # (end, first pack)
     last = min(_LEAST_LAST_PACK, full)
@@ -73,16 +74,21 @@ def _staircase(last: float, remaining: float, full: float, pace: Pace) -> tuple[
     it, up to ``full``, then full packs hold the rest."""
     last = min(last, remaining)
     packed, ahead, size = last, 0.0, last  # ahead: seconds from a pack's send to the last send
+    allowed = below = last  # the biggest the pack being planned may be; the pack after it
     while packed < remaining and size < full:
+        below = size
         # Pack i lands with the last: reply(s) <= ahead + gap(s) + reply(last).
-        size = last + (ahead + pace.gap(0.0)) / pace.per_billed if pace.per_billed else full
-        if size / pace.billed_per_second > pace.gap(0.0):  # the token rate spaces it
+        allowed = last + (ahead + pace.gap(0.0)) / pace.per_billed if pace.per_billed else full
+        if allowed / pace.billed_per_second > pace.gap(0.0):  # the token rate spaces it
             shrink = 1.0 - 1.0 / (pace.billed_per_second * pace.per_billed) if pace.per_billed else 0.0
-            size = full if shrink <= 0 else (last + ahead / pace.per_billed) / shrink
-        size = min(full, size, remaining - packed)
+            allowed = full if shrink <= 0 else (last + ahead / pace.per_billed) / shrink
+        allowed = min(full, allowed)
+        size = min(allowed, remaining - packed)
         ahead += pace.gap(size)
         packed += size
     if packed < remaining:  # full packs first, then the staircase
         fulls = math.ceil((remaining - packed) / full)
         return ahead + fulls * pace.gap(full) + pace.reply(last), full
-    return ahead + pace.reply(last), size
+    # What is left for the first pack may be a sliver: the pack made now is never smaller than
+    # the one after it (the plan is made again for the next one).
+    return ahead + pace.reply(last), min(remaining, max(size, below))

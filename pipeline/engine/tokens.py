@@ -113,13 +113,14 @@ def trusted_usage(
     it. Where the report is not believable, the local count with the overhead is booked.
 
     The local count is ``model``'s (see :func:`counter_for`): exact for Qwen models; for any
-    other vendor's only an estimate, so a report down to :data:`ESTIMATE_SLACK` of it is
-    believed (the ledger books what the provider bills, not the estimate)."""
+    other vendor's only an estimate, so a report down to :data:`ESTIMATE_SLACK` of it, and a
+    prompt up to twice as far above it, is believed (the ledger books what the provider bills,
+    not the estimate)."""
     count = counter_for(model)
     slack = 1.0 if count is count_tokens else ESTIMATE_SLACK
     completion_local = count(reply_text)
     prompt, completion = reported
-    if not slack * (prompt_local - REQUEST_OVERHEAD_TOKENS) <= prompt <= 2 * prompt_local + 64:
+    if not slack * (prompt_local - REQUEST_OVERHEAD_TOKENS) <= prompt <= 2 * prompt_local / slack + 64:
         prompt = prompt_local
     if not slack * completion_local <= completion <= len(reply_text.encode("utf-8")) + 16:
         completion = completion_local

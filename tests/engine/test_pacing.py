@@ -108,8 +108,35 @@ def test_throttling_slows_down_and_success_recovers() -> None:
 def test_refunded_request_slot_is_reused() -> None:
     pacer, clock = make(rpm=60, tpm=None)
     starts(pacer, clock, [1])
-    pacer.refund_request()  # the server answered with an error it did not count
+    pacer.refund_request(clock.reservations[0])  # the server answered with an error it did not count
     assert starts(pacer, clock, [1]) == [0.0, 0.0]
+
+
+def test_a_request_slot_is_not_given_back_once_a_later_request_used_its_time() -> None:
+    # 60 RPM: A at t=0, B at t=1; A's 500 lands at t=1.5. Giving A's slot back in full would let
+    # C go at once, half a second after B, where the provider's bucket holds one request.
+    pacer, clock = make(rpm=60, tpm=None)
+    starts(pacer, clock, [1, 1])
+    clock.now = 1.5
+    pacer.refund_request(clock.reservations[0])
+    assert starts(pacer, clock, [1]) == [0.0, 1.0, 2.0]
+
+
+def test_a_slot_is_given_back_once() -> None:
+    pacer, clock = make(rpm=60, tpm=None)
+    starts(pacer, clock, [1])
+    pacer.refund_request(clock.reservations[0])
+    pacer.refund_request(clock.reservations[0])
+    assert starts(pacer, clock, [1, 1]) == [0.0, 0.0, 1.0]
+
+
+def test_a_429_gives_back_what_was_reserved_not_more_at_the_lower_rate() -> None:
+    pacer, clock = make(rpm=None, tpm=6000)  # 100 tokens a second
+    starts(pacer, clock, [600])  # 6 s booked
+    pacer.on_throttled()  # the rate drops to 85% before the 429's reservation is reconciled
+    pacer.reconcile(clock.reservations[0], 0)
+    # 6 s given back, not 6 / 0.85; the next 85 tokens take 1 s at the lower rate.
+    assert starts(pacer, clock, [85, 85]) == [0.0, 0.0, 1.0]
 
 
 def test_capacity_a_throttled_request_left_unused_is_carried_over() -> None:
@@ -204,7 +231,7 @@ def test_a_reply_giving_tokens_back_starts_a_waiting_request_at_once() -> None:
 def test_a_refunded_request_slot_starts_a_waiting_request_at_once() -> None:
     pacer, clock = make(rpm=60, tpm=None)  # one request a second
     # The second request waits for t=1; at t=0.25 the first one's slot comes back (a 5xx).
-    assert starts_while_waiting(pacer, clock, 1, [1], lambda _: pacer.refund_request(), at=0.25) == [0.0, 0.25]
+    assert starts_while_waiting(pacer, clock, 1, [1], pacer.refund_request, at=0.25) == [0.0, 0.25]
 
 
 def test_a_refund_applies_to_every_request_still_waiting() -> None:

@@ -3,6 +3,7 @@ and what a run learned kept for the next one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,37 @@ def test_another_vendors_usage_is_believed_below_the_estimate_but_not_far_below(
     assert trusted_usage(sent, back, (sent, leaner), "qwen-plus")[1] == count_tokens(back)
     far_below = int(estimate_tokens(back) * ESTIMATE_SLACK) - 1
     assert trusted_usage(sent, back, (sent, far_below), "llama-3.1-8b")[1] == estimate_tokens(back)
+
+
+def test_units_read_for_packs_still_open_count_as_remaining_at_the_end() -> None:
+    """pack_by_group keeps a pack open per target language and reads the unit that opens the
+    next one; making a pack used to forget all of them, so the end of the run looked nearer."""
+    from mtpipe.engine.units import Unit, pack_by_group, packed_size, request_group
+    from mtpipe.text.segments import ALL_CHECKS
+
+    packs = AdaptivePacks(PackLimits(token_budget=45, max_segments=100), paced=False)
+    german, french = resolve("de"), resolve("fr")
+    units = [
+        Unit(f"k{i}", f"text {i}", resolve("en"), (german, french)[i % 2], "", ALL_CHECKS, frozenset(), (), "f", f"r{i}", 10)
+        for i in range(12)
+    ]
+    read: list[Unit] = []
+
+    def reading() -> Iterator[Unit]:
+        for unit in packs.follow(units, len(units)):
+            read.append(unit)
+            yield unit
+
+    first = next(pack_by_group(reading(), request_group, packed_size, packs))
+    packs.packed(first)
+    assert len(first) == 4 and len(read) == 9  # 4 German packed; 4 French and 1 German read
+    assert packs._open_tokens == 10 * (len(read) - len(first))
+
+
+@pytest.mark.parametrize(("remaining", "rps"), [(4520, None), (9003, 0.97), (12_000, 2.0)])
+def test_the_pack_made_now_is_no_sliver_ahead_of_bigger_ones(remaining: float, rps: float | None) -> None:
+    pace = Pace(fixed=1.0, per_billed=0.004, billed_per_second=1667, requests_per_second=rps)
+    first = tail_pack(remaining, 2000.0, pace)
+    assert first is not None
+    after = tail_pack(remaining - first, 2000.0, pace)  # the plan made again for the next pack
+    assert after is None or first >= after

@@ -20,7 +20,14 @@ from mtpipe.engine.retry import RetryBudget, RetryPolicy
 from mtpipe.engine.stopping import INTERRUPTED, Stop, StopReason
 from mtpipe.engine.units import Unit
 from mtpipe.engine.watch import EndpointUnhealthy
-from mtpipe.errors import AuthError, BudgetExceeded, ContentRejected, RateLimited, ServerError
+from mtpipe.errors import (
+    AuthError,
+    BudgetExceeded,
+    ContentRejected,
+    RateLimited,
+    ServerError,
+    Truncated,
+)
 from mtpipe.records.cache import Cache
 from mtpipe.records.ledger import Ledger, read_ledger
 from mtpipe.records.prices import Price
@@ -557,3 +564,20 @@ def test_a_failed_request_says_why(tmp_path: Path, caplog: pytest.LogCaptureFixt
         "request failed en->de: 1 segment; tokens 0 in + 0 out; 1 attempt; "
         "error ContentRejected: DataInspectionFailed"
     )
+
+
+def test_a_reply_billed_though_it_failed_is_reconciled_with_the_pacer(tmp_path: Path) -> None:
+    """A reply cut at the output limit is billed in full (its usage) though it failed; the pacer
+    only learned the cost of errors with an HTTP status, so its schedule ran ahead of what the
+    provider counted (8,100 tokens billed, 63 reserved)."""
+
+    def truncated(_request: TranslationRequest, _n: int) -> Exception:
+        error = Truncated("reply cut at the output limit (finish_reason length)", code="length")
+        error.usage = (100, 8_000)
+        return error
+
+    pacer = Pacer(rpm=None, tpm=600_000, clock=lambda: 0.0)  # 10,000 tokens a second; time stands still
+    pool, _ = make_pool(tmp_path, FakeClient(fail=truncated), pacer)
+    anyio.run(pool.run, [unit(1)])
+    assert pool.stats.completion_tokens == 8_000
+    assert pacer._next_token is not None and pacer._next_token >= 8_100 / 10_000 - 1e-9

@@ -19,6 +19,7 @@ pytest.importorskip("ray.data")
 
 import itertools
 
+from mtpipe.engine.pacing import Reservation
 from mtpipe.engine.pseudo import pseudo_localize
 from mtpipe.engine.units import MAX_TEXT_CHARS
 from mtpipe.integrations.ray_data import (
@@ -146,13 +147,13 @@ def test_pseudo_engine_translates_every_column_type(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("local_ray")
 def test_budget_actor_spaces_permits_for_all_callers() -> None:
     budget = pacing_budget(rpm=1200, tpm=None, name="spacing-test")
-    grants = sorted(ray.get([budget.acquire.remote(10) for _ in range(6)]))
+    grants = sorted(granted for _, granted in ray.get([budget.reserve.remote(10) for _ in range(6)]))
     gaps = [b - a for a, b in itertools.pairwise(grants)]
     assert min(gaps) >= 0.9 * 60 / 1200
     assert ray.get(budget.stats.remote())["granted"] == 6
     shared = SharedPacer(budget)
     shared.on_throttled()  # a 429 seen by one worker slows every worker down
-    shared.refund_request()
+    shared.refund_request(Reservation(10, ticket=0))
     for _ in range(50):  # fire and forget: give the actor a moment
         stats = ray.get(budget.stats.remote())
         if stats["throttled"]:

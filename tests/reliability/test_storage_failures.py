@@ -178,7 +178,7 @@ def test_cache_full_stops_the_run_with_one_line_and_writes_no_output(
     # Both paid requests are in the ledger, the second although its translations could not be
     # cached (and says so); nothing more was sent, and only the first batch is kept.
     assert [(r["status"], r["error"]) for r in requests] == [("ok", None), ("ok", "not_cached")]
-    assert requests[1]["accepted"] == requests[1]["segments"] > 0
+    assert requests[1]["accepted"] == 0 < requests[1]["segments"]  # paid, none of it kept
     assert cached == requests[0]["segments"]
     assert f"the {cached} translations done are cached" in lines[0]
     assert f"{cached} translated" in result.output and "; 2 requests," in result.output

@@ -31,13 +31,9 @@ class PacingBudget:
         #: the reservations not reconciled yet, by ticket (bounded as the Pacer's own)
         self._held: OrderedDict[int, Reservation] = OrderedDict()
 
-    async def acquire(self, tokens: int) -> float:
-        """Return (the grant time, epoch seconds) once a request of ``tokens`` may be sent."""
-        return (await self.reserve(tokens))[1]
-
     async def reserve(self, tokens: int) -> tuple[int, float]:
-        """(the reservation's ticket, the grant time) once a request of ``tokens`` may be sent;
-        the ticket is what a worker's ``reconcile`` names."""
+        """(the reservation's ticket, the grant time, epoch seconds) once a request of
+        ``tokens`` may be sent; the ticket is what a worker's reservation carries."""
         self._held[self.granted] = await self._pacer.acquire(tokens)
         if len(self._held) > HELD_RESERVATIONS:
             self._held.popitem(last=False)
@@ -45,16 +41,20 @@ class PacingBudget:
         return self.granted - 1, time.time()
 
     def signal(self, name: str, *args: Any) -> None:
-        """Apply a worker's pool callback (``reconcile``, ``on_throttled``...) to the shared Pacer."""
+        """Apply a worker's pool callback (``reconcile``, ``on_throttled``...) to the shared
+        Pacer; a worker's copy of a reservation stands for the actor's own, by its ticket (one
+        the actor no longer holds gives nothing back)."""
         if name not in _CALLBACKS:
             raise ValueError(f"not a Pacer callback: {name!r}")
         if name == "on_throttled":
             self.throttled += 1
-        if name == "reconcile":  # the worker's copy names the actor's own reservation
-            held, actual = args
-            self._pacer.reconcile(self._held.pop(held.ticket, Reservation(held.tokens, 0.0)), actual)
-            return
-        getattr(self._pacer, name)(*args)
+        getattr(self._pacer, name)(*(self._own(arg) for arg in args))
+
+    def _own(self, arg: Any) -> Any:
+        if not isinstance(arg, Reservation):
+            return arg
+        held = self._held.get(arg.ticket) if arg.ticket is not None else None
+        return held if held is not None else Reservation(arg.tokens, token_room=0.0, request_room=0.0)
 
     def stats(self) -> dict[str, float]:
         """Permits granted, 429s reported, and the current rate factor."""
