@@ -150,7 +150,7 @@ class Cache:
             raise RecordError(self._name, exc) from None
 
     def __len__(self) -> int:
-        row = self._one("SELECT COUNT(*) FROM translations", ())
+        row = self._one("SELECT COUNT(*) FROM translations WHERE text <> ''", ())
         return int(row[0]) if row else 0
 
     def close(self) -> None:

@@ -178,9 +178,9 @@ def translate_dataset(
     ``batch_size``: distinct values per translating batch. ``settings``: those of
     :class:`~mtpipe.integrations.ray_data.workers.TranslateColumns` (``budget``, ``cache``,
     ``ledger_dir``, ``run_id``, ``engine``...); without a ``budget``, one is made for this call
-    from ``rpm``/``tpm``. ConfigError, before anything is sent, for
-    settings the CLI would refuse, columns ``ds`` does not have or of a type that holds no
-    text, or an added column whose name is taken.
+    from ``rpm``/``tpm``. Before anything is sent: ConfigError for settings the CLI would
+    refuse, columns ``ds`` does not have, or an added column whose name is taken; InputError
+    for a column of a type that holds no text.
     """
     job_settings = {k: v for k, v in settings.items() if k not in WORKER_ONLY}
     job = cluster_job(targets, source, **job_settings)

@@ -74,10 +74,15 @@ def pacing_budget(
 
 
 class SharedPacer(Pacer):
-    """A Pacer whose schedule lives in a :class:`PacingBudget` actor (the pool's view of it)."""
+    """A Pacer whose schedule lives in a :class:`PacingBudget` actor (the pool's view of it).
 
-    def __init__(self, budget: Any) -> None:
-        super().__init__(rpm=None, tpm=None)
+    ``rpm``/``tpm`` are the account's limits the actor paces by: the pool sizes its packs,
+    their warm-up and the end of its run by them as on one machine (without them it took the
+    pacer for an offline engine's, and packs kept a fixed size); the schedule itself is the
+    actor's."""
+
+    def __init__(self, budget: Any, rpm: float | None = None, tpm: float | None = None) -> None:
+        super().__init__(rpm=rpm, tpm=tpm)
         self.budget = budget
 
     async def acquire(self, tokens: int) -> Reservation:

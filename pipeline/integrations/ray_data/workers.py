@@ -134,7 +134,8 @@ class TableWriter:
         self.translated = self.failed = 0
 
     def chosen(self, batch: pa.Table) -> tuple[list[str], pa.Schema]:
-        """The batch's columns to translate and the output schema (ConfigError: nothing sent)."""
+        """The batch's columns to translate and the output schema (ConfigError for a column it
+        lacks, InputError for one that holds no text: nothing sent)."""
         columns = selected_columns(Path(self.job.name), batch.schema, {"columns": self.columns})
         return columns, output_schema(batch.schema, columns, self.job.targets, self.job.in_place)
 
@@ -246,7 +247,7 @@ class TranslateColumns(TableWriter):
     async def _send(self, planner: Planner) -> None:
         client = make_client(self.job)
         pseudo = self.job.engine == "pseudo"
-        pacer = Pacer(rpm=None, tpm=None) if pseudo else SharedPacer(self.budget)
+        pacer = Pacer(rpm=None, tpm=None) if pseudo else SharedPacer(self.budget, self.job.rpm, self.job.tpm)
         pool = TranslationPool(
             client, pacer, self.policy, self.cache, self.ledger, self.price, self.settings
         )
