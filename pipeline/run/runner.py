@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from dataclasses import asdict
+from pathlib import Path
 
 import anyio
 
@@ -271,7 +272,9 @@ def _translate_and_write(
     write = write or (not job.use_cache and planner.cache.stored > 0)
     try:
         if write:
-            _write_outputs(job, planner, pool, readable, result, progress)
+            # Without a cache, an earlier complete output holds translations kept nowhere else.
+            beside = stopped is not None and not job.use_cache
+            _write_outputs(job, planner, pool, readable, result, progress, beside)
     except KeyboardInterrupt:  # Ctrl-C / SIGTERM while writing: stop there, say what is kept
         stopped = "interrupted while writing the outputs"
         result.aborted_code = EXIT_INTERRUPTED
@@ -284,6 +287,12 @@ def _translate_and_write(
         if stopped is not None:
             result.aborted = f"{stopped}; {kept(job, planner.cache.stored, readable)}"
         settle_and_end(planner, ledger, pool.stats, result)
+
+
+def partial_path(dest: Path) -> Path:
+    """Where a stopped run without a cache writes an output that already exists:
+    ``<stem>.partial<suffix>`` beside it."""
+    return dest.with_name(f"{dest.stem}.partial{dest.suffix}")
 
 
 def _stop_on_internal_error(result: RunResult, error: Exception) -> None:
@@ -301,7 +310,10 @@ def _write_outputs(
     readable: list[tuple[FileTask, FileResult]],
     result: RunResult,
     progress: RunProgress,
+    beside: bool = False,
 ) -> None:
+    """Write every output of ``readable``; ``beside``: the run stopped early without a cache,
+    so an output that exists is kept and this one goes beside it (see partial_path)."""
     not_sent = pool.stopping.message if pool.stopping is not None else None
     translations = RunTranslations(planner, pool.failures, result, not_sent)
     for task, file_result in readable:
@@ -315,6 +327,9 @@ def _write_outputs(
         targets: list[list[Language]] = [task.targets] if task.fmt.multi_target else [[t] for t in task.targets]
         for group in targets:
             dest = output_path(job, task, None if task.fmt.multi_target else group[0])
+            if beside and dest.exists():
+                progress.log(f"note: {dest} is kept: this stopped run's output is {partial_path(dest)}")
+                dest = partial_path(dest)
             listed = len(result.failures)
             try:
                 report = task.fmt.write(task.path, dest, group, translations, options)

@@ -230,6 +230,24 @@ def test_an_aborted_run_keeps_what_it_paid_for(tmp_path: Path, instant_emulator:
     assert end["status"] == "aborted" and "kept only in the outputs" in end["error"]
 
 
+def test_an_aborted_run_without_cache_keeps_an_earlier_complete_output(tmp_path: Path, instant_emulator: Emulator) -> None:
+    """An earlier complete output holds translations that, without a cache, are kept nowhere
+    else: the stopped run's output goes beside it, not over it."""
+    texts = sentences(6)
+    data = write_csv(tmp_path / "data.csv", texts)
+    (tmp_path / "out").mkdir()
+    earlier = tmp_path / "out" / "data.csv"
+    earlier.write_text("id,text,text_de\n1,complete,komplett\n", encoding="utf-8")
+    instant_emulator.script(Fault.SLOW, 2)
+    instant_emulator.script(Fault.INSUFFICIENT_QUOTA, 200)
+    result = translate(make_job(tmp_path, instant_emulator, data, use_cache=False, max_retries=100), hooks=NO_BACKOFF)
+    assert result.exit_code == 3
+    assert earlier.read_text(encoding="utf-8") == "id,text,text_de\n1,complete,komplett\n"
+    written = csv_column(tmp_path / "out" / "data.partial.csv", "text_de")
+    assert written == [fake_translate(t, "German") for t in texts[:2]] + [""] * 4
+    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == ["data.csv", "data.partial.csv"]
+
+
 def test_an_abort_before_any_translation_writes_nothing(tmp_path: Path, instant_emulator: Emulator) -> None:
     data = write_csv(tmp_path / "data.csv", sentences(3))
     instant_emulator.script(Fault.INSUFFICIENT_QUOTA, 10)
