@@ -3,7 +3,7 @@
 Holds:
 
 - ``format``: :class:`PoFormat`, which entries are sent and how translations are written back
-  (the module docstring states the rules);
+  (the module docstring states the rules); ``writer``: one output catalog's entries filled;
 - ``units``: the options and the segments entries become;
 - ``plural``: plural rules and which translation fills which ``msgstr[i]``;
 - ``layout`` and ``syntax``: a catalog as lines, read the way msgfmt reads them;
@@ -16,6 +16,7 @@ Imports go downward only: these modules may import each other, :mod:`mtpipe.form
 the engine.
 """
 
-from mtpipe.formats.po.format import PoFormat, checks_for, domains_for, match_newlines
+from mtpipe.formats.po.format import PoFormat, checks_for, domains_for
+from mtpipe.formats.po.writer import match_newlines
 
 __all__ = ["PoFormat", "checks_for", "domains_for", "match_newlines"]
