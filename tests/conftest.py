@@ -1,9 +1,10 @@
-"""Shared fixtures: the corpus location and a running emulator."""
+"""Shared fixtures: the corpus location and a running emulator; a file object tests wrap."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -35,3 +36,23 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     )
     with Emulator(config) as emu:
         yield emu
+
+
+class WrappedHandle:
+    """A file object passing everything to ``handle``: tests subclass it to change ``write``
+    (a disk filling up, another program writing in the same file)."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+
+    def write(self, text: str) -> int:
+        return self.handle.write(text)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def fileno(self) -> int:
+        return self.handle.fileno()
+
+    def close(self) -> None:
+        self.handle.close()

@@ -80,6 +80,18 @@ class PoolStats:
             self.units_failed += 1
             self.files.setdefault(unit.file, FileCounts()).failed += 1
 
+    def usage(self) -> dict[str, Any]:
+        """What the requests came to, as the ledger's run_end line and the run report give it:
+        requests (and failed ones), tokens in, out and in all, cost in USD."""
+        return {
+            "requests": self.requests,
+            "failed_requests": self.failed_requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "cost_usd": round(self.cost_usd, 8),
+        }
+
 
 class RequestBook:
     """Counts finished requests into ``stats``, commits their translations to the cache and

@@ -187,16 +187,10 @@ def build_report(spec: JobFile, result: RunResult, usage: Summary, started: str)
         })
     for lang, entry in languages.items():
         entry.update(_usage(by_lang.get(lang)))
-    stats = result.stats
     totals: dict[str, Any] = asdict(result.counts())
     totals.update(
         unique=result.estimate.unique,
-        requests=stats.requests,
-        failed_requests=stats.failed_requests,
-        prompt_tokens=stats.prompt_tokens,
-        completion_tokens=stats.completion_tokens,
-        total_tokens=stats.prompt_tokens + stats.completion_tokens,
-        cost_usd=round(stats.cost_usd, 8),
+        **result.stats.usage(),
         files=len(result.files),
         files_failed=sum(1 for f in result.files if f.error),
         outputs=sum(len(f.outputs) for f in result.files),

@@ -24,6 +24,7 @@ from mtpipe.formats.base import WriteReport
 from mtpipe.formats.tabular.csv import CsvFormat
 from mtpipe.records.ledger import Ledger, summarize_ledger
 from mtpipe.testing import Emulator, EmulatorConfig, run_emulator
+from tests.conftest import WrappedHandle
 
 REPO = Path(__file__).resolve().parents[2]
 CSV = "id,title,description\n1,Open file,Opens a file\n2,Save %s,\n3,Open file,Close all windows\n4,{name},\n"
@@ -471,12 +472,12 @@ def test_an_empty_translation_in_the_cache_is_asked_again_and_replaced(project: 
 # ---- a ledger someone else wrote in ------------------------------------------------------------
 
 
-class AppendedTo:
+class AppendedTo(WrappedHandle):
     """A ledger file another program appends ``line`` to right after the run's first line (as
     a second writer of the same file does)."""
 
     def __init__(self, handle: TextIO, line: str) -> None:
-        self.handle = handle
+        super().__init__(handle)
         self.line: str | None = line
 
     def write(self, text: str) -> int:
@@ -485,15 +486,6 @@ class AppendedTo:
             self.handle.write(self.line)
             self.line = None
         return written
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-    def fileno(self) -> int:
-        return self.handle.fileno()
-
-    def close(self) -> None:
-        self.handle.close()
 
 
 def test_a_foreign_line_in_the_run_s_part_of_the_ledger_keeps_the_report_and_the_exit_code(

@@ -33,6 +33,7 @@ from mtpipe.records.cache import Cache
 from mtpipe.records.ledger import Ledger, read_ledger
 from mtpipe.run import workstore
 from mtpipe.run.workstore import WorkStore
+from tests.conftest import WrappedHandle
 from tests.reliability.test_bad_input import mtpipe, write_csv
 
 DISK_FULL = sqlite3.OperationalError("database or disk is full")
@@ -103,12 +104,12 @@ def sqlite_failing(
     monkeypatch.setattr(sqlite3, "connect", connect)
 
 
-class FillingUp:
+class FillingUp(WrappedHandle):
     """A ledger's file on a disk with room for ``lines`` more lines: OSError(ENOSPC) from the
     next write on, as a full disk gives it."""
 
     def __init__(self, handle: TextIO, lines: int) -> None:
-        self.handle = handle
+        super().__init__(handle)
         self.room = lines
 
     def write(self, text: str) -> int:
@@ -116,15 +117,6 @@ class FillingUp:
             raise OSError(errno.ENOSPC, "No space left on device")
         self.room -= text.count("\n")
         return self.handle.write(text)
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-    def fileno(self) -> int:
-        return self.handle.fileno()
-
-    def close(self) -> None:
-        self.handle.close()
 
 
 def ledger_filling_up(monkeypatch: pytest.MonkeyPatch, lines: int) -> None:
